@@ -1,0 +1,53 @@
+"""Session-state keys shared between pages, and typed accessors for them.
+
+Widget state is dropped when the user switches pages, so anything that must
+survive navigation lives under these non-widget keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.trained import TrainedModel
+
+#: The model trained in this session (a :class:`cnnviz.trained.TrainedModel`).
+SESSION_MODEL_KEY = "cnnviz_session_model"
+#: The history of training runs in this session (a list owned by the Train page).
+RUNS_KEY = "cnnviz_runs"
+#: The latest sketch from the Sketch page, preprocessed: (28, 28) float32 in [0, 1], white ink on black.
+SKETCH_KEY = "cnnviz_latest_sketch"
+
+
+def get_session_model() -> TrainedModel | None:
+    """Return this session's trained model, or ``None`` if the user has not trained one."""
+    value = st.session_state.get(SESSION_MODEL_KEY)
+    return value if isinstance(value, TrainedModel) else None
+
+
+def set_session_model(trained: TrainedModel) -> None:
+    """Make ``trained`` this session's model (replacing, and so freeing, the previous one)."""
+    st.session_state[SESSION_MODEL_KEY] = trained
+
+
+def get_latest_sketch() -> np.ndarray | None:
+    """Return the latest preprocessed sketch, (28, 28) float32 in [0, 1], or ``None``."""
+    value = st.session_state.get(SKETCH_KEY)
+    if isinstance(value, np.ndarray) and value.shape == (28, 28):
+        return value
+    return None
+
+
+def set_latest_sketch(image: np.ndarray) -> None:
+    """Remember the latest preprocessed sketch so other pages can use it as an input image."""
+    array = np.asarray(image, dtype=np.float32)
+    if array.shape != (28, 28):
+        raise ValueError(f"Expected a (28, 28) sketch, got shape {array.shape}.")
+    st.session_state[SKETCH_KEY] = array
+
+
+def get_runs() -> list[Any]:
+    """Return (creating if needed) the list of this session's training runs."""
+    return st.session_state.setdefault(RUNS_KEY, [])
