@@ -1,0 +1,1 @@
+"""Plotly figure builders. Every function returns a ``plotly.graph_objects.Figure``."""
