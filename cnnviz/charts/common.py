@@ -135,8 +135,12 @@ def image_grid_figure(
             row=row + 1,
             col=col + 1,
         )
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
+    # Square pixels: each subplot's y axis is tied to its own x axis.
+    for index in range(len(arrays)):
+        suffix = "" if index == 0 else str(index + 1)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     fig.update_annotations(font_size=11)
     fig.update_layout(
         title=title or None,
