@@ -1,0 +1,342 @@
+"""Unit tests for cnnviz.kernels, checked against TensorFlow and Keras as independent oracles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cnnviz import kernels as K
+from cnnviz.kernels import KernelError, PipelineConfig
+
+
+@pytest.fixture(scope="module")
+def tf():
+    import tensorflow
+
+    return tensorflow
+
+
+def _random_cases(count: int, seed: int) -> list[tuple[int, int, int, int, int, object]]:
+    """(height, width, kh, kw, stride, padding) cases where the kernel fits."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        h, w = (int(v) for v in rng.integers(3, 17, size=2))
+        kh, kw = (int(v) for v in rng.choice([1, 2, 3, 4, 5], size=2))
+        stride = int(rng.integers(1, 4))
+        padding = ["valid", "same", int(rng.integers(0, 3))][int(rng.integers(0, 3))]
+        try:
+            K.conv_output_size(h, kh, stride, padding)  # type: ignore[arg-type]
+            K.conv_output_size(w, kw, stride, padding)  # type: ignore[arg-type]
+        except KernelError:
+            continue
+        cases.append((h, w, kh, kw, stride, padding))
+    return cases
+
+
+@pytest.mark.parametrize("h,w,kh,kw,stride,padding", _random_cases(24, seed=4))
+def test_convolve2d_matches_tf_nn_conv2d(tf, h, w, kh, kw, stride, padding):
+    rng = np.random.default_rng(h * 100 + w)
+    image = rng.normal(size=(h, w))
+    kernel = rng.normal(size=(kh, kw))
+    if isinstance(padding, int):
+        tf_padding = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+    else:
+        tf_padding = padding.upper()
+    expected = tf.nn.conv2d(
+        image[None, :, :, None], kernel[:, :, None, None], strides=stride, padding=tf_padding
+    ).numpy()[0, :, :, 0]
+    got = K.convolve2d(image, kernel, stride=stride, padding=padding)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def _pool_cases(count: int, seed: int) -> list[tuple[int, int, int, int | None, str]]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    modes = ["max", "avg", "min"]
+    for index in range(count):
+        size = int(rng.integers(2, 5))
+        stride = None if index % 4 == 0 else int(rng.integers(1, 5))
+        h, w = (int(v) for v in rng.integers(size, 15, size=2))
+        cases.append((h, w, size, stride, modes[index % 3]))
+    return cases
+
+
+@pytest.mark.parametrize("h,w,size,stride,mode", _pool_cases(18, seed=7))
+def test_pool2d_matches_keras_pooling_layers(h, w, size, stride, mode):
+    import keras
+
+    rng = np.random.default_rng(h * 31 + w)
+    x = rng.normal(size=(h, w)).astype(np.float32)
+    batch = x[None, :, :, None]
+    if mode == "avg":
+        layer = keras.layers.AveragePooling2D(pool_size=size, strides=stride, padding="valid")
+        expected = np.asarray(layer(batch))[0, :, :, 0]
+    else:
+        layer = keras.layers.MaxPooling2D(pool_size=size, strides=stride, padding="valid")
+        sign = 1.0 if mode == "max" else -1.0  # min pooling is -maxpool(-x)
+        expected = sign * np.asarray(layer(sign * batch))[0, :, :, 0]
+    got = K.pool2d(x, size=size, stride=stride, mode=mode)  # type: ignore[arg-type]
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_pool2d_pools_each_map_of_a_bank():
+    x = np.arange(2 * 4 * 4, dtype=float).reshape(2, 4, 4)
+    pooled = K.pool2d(x, size=2, mode="max")
+    assert pooled.shape == (2, 2, 2)
+    np.testing.assert_array_equal(pooled[1], K.pool2d(x[1], size=2))
+
+
+def test_convolution_is_cross_correlation_not_flipped():
+    image = np.zeros((3, 3))
+    image[0, 0] = 1.0
+    kernel = np.arange(9.0).reshape(3, 3)
+    # A flipped (true) convolution would give kernel[2, 2] = 8; deep learning's gives kernel[0, 0].
+    assert K.convolve2d(image, kernel)[0, 0] == 0.0
+    image[0, 0], image[2, 2] = 0.0, 1.0
+    assert K.convolve2d(image, kernel)[0, 0] == 8.0
+
+
+def test_tutorial_diagonal_filter_finds_the_diagonal_line():
+    image = np.eye(7)
+    diagonal = K.preset_kernel("Line: diagonal (\\)")
+    anti = K.preset_kernel("Line: anti-diagonal (/)")
+    line = K.apply_activation(K.convolve2d(image, diagonal), "threshold", threshold=2.0)
+    other = K.apply_activation(K.convolve2d(image, anti), "threshold", threshold=2.0)
+    np.testing.assert_array_equal(line, np.eye(5))
+    assert other.sum() == 0
+
+
+@pytest.mark.parametrize("name", list(K.PRESETS))
+@pytest.mark.parametrize("size", [3, 5])
+def test_every_preset_has_both_sizes(name, size):
+    kernel = K.preset_kernel(name, size)
+    assert kernel.shape == (size, size)
+    assert np.all(np.isfinite(kernel))
+
+
+def test_presets_include_the_issue_list():
+    names = " ".join(K.PRESETS).lower()
+    for word in ["identity", "diagonal", "anti-diagonal", "horizontal", "vertical", "sobel x", "sobel y",
+                 "prewitt", "laplacian", "sharpen", "box blur", "gaussian", "emboss", "outline"]:
+        assert word in names
+    assert K.preset_kernel("Line: diagonal (\\)").tolist() == [[2, -1, -1], [-1, 2, -1], [-1, -1, 2]]
+
+
+def test_resize_kernel_centres_and_crops():
+    kernel = np.arange(9.0).reshape(3, 3)
+    grown = K.resize_kernel(kernel, 5)
+    assert grown[1:4, 1:4].tolist() == kernel.tolist() and grown.sum() == kernel.sum()
+    np.testing.assert_array_equal(K.resize_kernel(grown, 3), kernel)
+    # A centred 5x5 identity does exactly what the 3x3 one does (with "same" padding).
+    image = np.random.default_rng(0).random((9, 9))
+    np.testing.assert_allclose(K.convolve2d(image, K.preset_kernel("Identity", 5), padding="same"), image)
+
+
+def test_normalise_kernel():
+    np.testing.assert_allclose(K.normalise_kernel(np.ones((3, 3))).sum(), 1.0)
+    edge = K.normalise_kernel(K.preset_kernel("Sobel x (vertical edges)"))
+    np.testing.assert_allclose(np.abs(edge).sum(), 1.0)
+    np.testing.assert_array_equal(K.normalise_kernel(np.zeros((3, 3))), np.zeros((3, 3)))
+
+
+def test_activations():
+    x = np.array([-1000.0, -1.0, 0.0, 2.0, 1000.0])
+    np.testing.assert_array_equal(K.apply_activation(x, "none"), x)
+    np.testing.assert_array_equal(K.apply_activation(x, "relu"), [0, 0, 0, 2, 1000])
+    sig = K.apply_activation(x, "sigmoid")
+    np.testing.assert_allclose(sig, 1 / (1 + np.exp(-np.clip(x, -700, 700))), atol=1e-12)
+    assert np.all(np.isfinite(sig))
+    np.testing.assert_array_equal(K.apply_activation(x, "threshold", threshold=2.0), [0, 0, 0, 0, 1])
+    with pytest.raises(KernelError, match="Unknown activation"):
+        K.apply_activation(x, "tanh")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "h,kernel,stride,padding,expected",
+    [(28, 3, 1, "valid", 26), (28, 3, 1, "same", 28), (28, 3, 2, "same", 14), (28, 5, 3, 2, 10), (7, 3, 2, 1, 4)],
+)
+def test_conv_output_size_and_formula_text(h, kernel, stride, padding, expected):
+    assert K.conv_output_size(h, kernel, stride, padding) == expected
+    text = K.conv_size_formula(h, kernel, stride, padding)
+    assert f"**{expected}**" in text and str(h) in text and f"/ {stride}" in text
+
+
+def test_pool_formula_text():
+    assert K.pool_size_formula(26, 2, None) == "pooled height = ⌊(26 − 2) / 2⌋ + 1 = **13**"
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 2])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_explain_output_adds_up_to_the_map_value(padding, stride):
+    rng = np.random.default_rng(stride)
+    image = rng.random((11, 9))
+    kernel = rng.normal(size=(3, 3))
+    bias = 0.25
+    result = K.run_pipeline(image, kernel, PipelineConfig(stride=stride, padding=padding, bias=bias))
+    out = result.biased[0]
+    for row, col in [(0, 0), (out.shape[0] - 1, out.shape[1] - 1), (out.shape[0] // 2, 1)]:
+        explanation = K.explain_output(image, kernel, row, col, stride=stride, padding=padding, bias=bias)
+        assert explanation.value == out[row, col]  # exactly, as the page promises
+        assert math.isclose(explanation.total, float(explanation.products.sum()), abs_tol=1e-12)
+        np.testing.assert_array_equal(explanation.products, explanation.patch * kernel)
+
+
+def test_explain_output_marks_padding_cells():
+    image = np.ones((4, 4))
+    explanation = K.explain_output(image, np.ones((3, 3)), 0, 0, padding="same")
+    assert (explanation.top, explanation.left) == (-1, -1)
+    assert explanation.in_padding.sum() == 5
+    assert explanation.total == 4.0
+
+
+@pytest.mark.parametrize("mode", ["max", "avg", "min"])
+def test_explain_pool_matches_pool2d(mode):
+    x = np.random.default_rng(3).normal(size=(7, 8))
+    pooled = K.pool2d(x, size=3, stride=2, mode=mode)
+    for row, col in [(0, 0), (pooled.shape[0] - 1, pooled.shape[1] - 1)]:
+        explanation = K.explain_pool(x, row, col, size=3, stride=2, mode=mode)
+        assert math.isclose(explanation.value, pooled[row, col], rel_tol=1e-12)
+        assert explanation.window.shape == (3, 3)
+        if mode != "avg":
+            assert explanation.window[explanation.chosen] == explanation.value
+
+
+def test_run_pipeline_stages_and_shapes():
+    image = np.random.default_rng(1).random((28, 28))
+    bank = np.stack([K.preset_kernel(name) for name in K.TUTORIAL_PRESETS])
+    config = PipelineConfig(stride=1, padding="valid", bias=-1.0, activation="relu", pool_mode="max", pool_size=2)
+    result = K.run_pipeline(image, bank, config)
+    assert result.conv.shape == (4, 26, 26) and result.pooled is not None and result.pooled.shape == (4, 13, 13)
+    np.testing.assert_array_equal(result.biased, result.conv - 1.0)
+    assert result.activated.min() >= 0
+    assert result.output is result.pooled
+    assert len(result.formulas) == 4
+
+
+def test_first_layer_kernels_reads_conv_1(tiny_model):
+    learned = K.first_layer_kernels(tiny_model)
+    weights, biases = tiny_model.get_layer("conv_1").get_weights()
+    assert learned.layer_name == "conv_1"
+    assert learned.kernels.shape == (4, 3, 3)
+    np.testing.assert_allclose(learned.kernels[2], weights[:, :, 0, 2])
+    np.testing.assert_allclose(learned.biases, biases)
+
+
+def test_first_layer_kernels_without_conv_layer():
+    class Dense:
+        name = "dense"
+
+        def get_weights(self):
+            return [np.zeros((3, 2)), np.zeros(2)]
+
+    class Model:
+        layers = [Dense()]
+
+    with pytest.raises(KernelError, match="no 2-D convolution layer"):
+        K.first_layer_kernels(Model())
+
+
+def test_to_unit_image_scales_uint8_once():
+    image = np.full((2, 2), 255, dtype=np.uint8)
+    np.testing.assert_array_equal(K.to_unit_image(image), np.ones((2, 2)))
+    sketch = np.full((28, 28), 0.5, dtype=np.float32)
+    np.testing.assert_array_equal(K.to_unit_image(sketch), sketch)
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "cell,match",
+    [("abc", "not a number"), ("", "empty"), (None, "empty"), ("nan", "NaN"), (float("nan"), "NaN"),
+     ("inf", "infinite"), (float("-inf"), "infinite"), ("1/0", "not a number"), (True, "not a number")],
+)
+def test_parse_cell_rejects_bad_cells(cell, match):
+    with pytest.raises(KernelError, match=match) as info:
+        K.parse_kernel_cells([[0, 0, 0], [0, cell, 0], [0, 0, 0]])
+    assert "row 2, column 2" in str(info.value)
+
+
+def test_parse_cells_accepts_numbers_text_and_fractions():
+    kernel = K.parse_kernel_cells([["1", " -2 ", "1/9"], [0.5, 3, "1e-1"], ["−1", "0", "2"]])
+    np.testing.assert_allclose(kernel, [[1, -2, 1 / 9], [0.5, 3, 0.1], [-1, 0, 2]])
+
+
+@pytest.mark.parametrize("cells", [[], [[]], [[1, 2], [3]]])
+def test_parse_cells_rejects_empty_and_ragged_grids(cells):
+    with pytest.raises(KernelError):
+        K.parse_kernel_cells(cells)
+
+
+@pytest.mark.parametrize(
+    "kernel,match",
+    [(np.zeros((0, 0)), "empty"), (np.zeros(3), "2-D"), ([[1, np.nan], [0, 0]], "row 1, column 2"),
+     ([[1, 0], [np.inf, 0]], "finite"), ([["a", "b"]], "not numbers")],
+)
+def test_convolve2d_rejects_bad_kernels(kernel, match):
+    with pytest.raises(KernelError, match=match):
+        K.convolve2d(np.zeros((5, 5)), kernel)
+
+
+def test_kernel_larger_than_image_is_explained():
+    with pytest.raises(KernelError, match="larger than the input") as info:
+        K.convolve2d(np.zeros((3, 3)), np.ones((5, 5)))
+    assert "'same' padding" in str(info.value)
+    # ... and works with enough padding.
+    assert K.convolve2d(np.zeros((3, 3)), np.ones((5, 5)), padding="same").shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"stride": 0}, "stride"), ({"stride": 1.5}, "stride"), ({"padding": "full"}, "Unknown padding"),
+     ({"padding": -1}, "padding")],
+)
+def test_convolve2d_rejects_bad_settings(kwargs, match):
+    with pytest.raises(KernelError, match=match):
+        K.convolve2d(np.zeros((5, 5)), np.ones((3, 3)), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "image,match",
+    [(np.zeros((0, 5)), "empty"), (np.zeros((2, 3, 3)), "grayscale"), (np.array([[np.nan]]), "NaN")],
+)
+def test_bad_images(image, match):
+    with pytest.raises(KernelError, match=match):
+        K.convolve2d(image, np.ones((1, 1)))
+
+
+def test_pool_bad_inputs():
+    with pytest.raises(KernelError, match="larger than"):
+        K.pool2d(np.zeros((3, 3)), size=4)
+    with pytest.raises(KernelError, match="Unknown pooling mode"):
+        K.pool2d(np.zeros((4, 4)), mode="median")  # type: ignore[arg-type]
+    with pytest.raises(KernelError, match="pooling stride"):
+        K.pool2d(np.zeros((4, 4)), stride=0)
+
+
+def test_bank_limits():
+    with pytest.raises(KernelError, match="empty"):
+        K.validate_bank([])
+    with pytest.raises(KernelError, match="at most 8"):
+        K.validate_bank([np.ones((3, 3))] * 9)
+    with pytest.raises(KernelError, match="same size"):
+        K.validate_bank([np.ones((3, 3)), np.ones((5, 5))])
+
+
+def test_explain_positions_outside_are_rejected():
+    with pytest.raises(KernelError, match="outside"):
+        K.explain_output(np.zeros((5, 5)), np.ones((3, 3)), 3, 0)
+    with pytest.raises(KernelError, match="outside"):
+        K.explain_pool(np.zeros((4, 4)), 0, 2, size=2)
+
+
+def test_pipeline_rejects_bad_bias_and_threshold():
+    with pytest.raises(KernelError, match="bias"):
+        K.run_pipeline(np.zeros((5, 5)), np.ones((3, 3)), PipelineConfig(bias=float("nan")))
+    with pytest.raises(KernelError, match="threshold"):
+        K.run_pipeline(np.zeros((5, 5)), np.ones((3, 3)), PipelineConfig(activation="threshold", threshold=math.inf))
