@@ -1,0 +1,299 @@
+"""cnnviz.training: real ``model.fit(verbose=0)`` runs on tiny data, no mocking of Keras."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from cnnviz.spec import ConvBlockSpec, ModelSpec, build_model
+from cnnviz.training import (
+    BatchProgress,
+    EpochProgress,
+    TrainConfig,
+    TrainingBusyError,
+    TrainingConfigError,
+    current_holder,
+    is_training_elsewhere,
+    make_monitor,
+    prepare_data,
+    train_model,
+    training_lock,
+    validate_config,
+)
+
+TINY_SPEC = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4, pooling="max"),), dropout=0.0, dense_units=(8,))
+
+
+@dataclass
+class TinyData:
+    """Two classes that a conv net separates at once: a bright left half or a bright right half."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...] = ("left", "right")
+
+
+def make_tiny(train: int = 96, test: int = 32, seed: int = 0) -> TinyData:
+    rng = np.random.default_rng(seed)
+
+    def images(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 2, count)
+        x = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
+        for index, label in enumerate(labels):
+            if label == 0:
+                x[index, :, :14] += 180
+            else:
+                x[index, :, 14:] += 180
+        return x, labels
+
+    x_train, y_train = images(train)
+    x_test, y_test = images(test)
+    return TinyData(x_train, y_train, x_test, y_test)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> TinyData:
+    return make_tiny()
+
+
+def fresh_model(seed: int = 0):
+    return build_model(TINY_SPEC, 2, seed=seed)
+
+
+def test_prepare_data_is_a_seeded_scaled_subset(tiny: TinyData) -> None:
+    config = TrainConfig(train_size=50, validation_split=0.2, seed=3)
+    data = prepare_data(tiny, config)
+    assert data.x_train.shape == (40, 28, 28, 1) and data.x_val.shape == (10, 28, 28, 1)
+    assert data.x_train.dtype == np.float32 and 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.x_test.shape == (32, 28, 28, 1)
+    again = prepare_data(tiny, config)
+    np.testing.assert_array_equal(data.y_train, again.y_train)
+    # More than available is capped; no validation means an empty validation set.
+    all_data = prepare_data(tiny, TrainConfig(train_size=10_000, validation_split=0.0))
+    assert len(all_data.x_train) == 96 and len(all_data.x_val) == 0
+
+
+def test_training_learns_and_reports_every_epoch(tiny: TinyData) -> None:
+    batches: list[BatchProgress] = []
+    epochs: list[EpochProgress] = []
+    config = TrainConfig(epochs=3, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01)
+    model = fresh_model()
+    result = train_model(model, tiny, config, on_batch=batches.append, on_epoch=epochs.append, batch_interval_s=0.0)
+
+    assert result.epochs_done == 3 and result.status == "finished"
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(series) == 3 for series in result.history.values())
+    assert [progress.epoch for progress in epochs] == [0, 1, 2]
+    assert epochs[-1].history == result.history
+    # With batch_interval_s=0 every batch is reported: 72 training images / 16 = 5 batches per epoch.
+    assert len(batches) == 15 and batches[-1].step == batches[-1].steps == 5
+    assert all(progress.samples_per_s > 0 and progress.seconds_left >= 0 for progress in batches)
+    assert batches[4].seconds_left == 0.0
+    assert len(result.filter_snapshots) == 3 and result.filter_snapshots[0].shape == (3, 3, 1, 4)
+    assert not np.array_equal(result.filter_snapshots[0], result.filter_snapshots[-1])
+    assert result.test_metrics["accuracy"] >= 0.9
+    evaluated = model.evaluate(prepare_data(tiny, config).x_test, tiny.y_test, verbose=0, return_dict=True)
+    assert result.test_metrics["accuracy"] == pytest.approx(evaluated["accuracy"])
+    assert (result.train_size, result.val_size, result.test_size) == (72, 24, 32)
+    assert result.samples_per_s > 0 and result.duration_s > 0
+
+
+def test_batch_reports_are_throttled(tiny: TinyData) -> None:
+    batches: list[BatchProgress] = []
+    config = TrainConfig(epochs=1, batch_size=8, train_size=96, validation_split=0.0)
+    train_model(fresh_model(), tiny, config, on_batch=batches.append, batch_interval_s=60.0)
+    # Only the last batch of the epoch is reported when the interval is never reached.
+    assert [progress.step for progress in batches] == [12]
+
+
+def test_stop_mid_epoch_keeps_finished_epochs_and_their_weights(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=5, batch_size=8, train_size=96, validation_split=0.25)
+    model = fresh_model()
+    weights_after_epoch: list[list[np.ndarray]] = []
+    batches_seen = 0
+
+    def on_epoch(progress: EpochProgress) -> None:
+        weights_after_epoch.append(model.get_weights())
+
+    def should_stop() -> bool:
+        nonlocal batches_seen
+        batches_seen += 1
+        # 72 training images / 8 = 9 batches per epoch: stop at batch 4 of epoch 3.
+        return batches_seen == 2 * 9 + 4
+
+    result = train_model(model, tiny, config, on_epoch=on_epoch, should_stop=should_stop)
+    assert result.stopped_by_user and result.status == "stopped"
+    assert result.epochs_done == 2
+    assert all(len(series) == 2 for series in result.history.values())
+    assert len(result.filter_snapshots) == 2
+    for kept, expected in zip(model.get_weights(), weights_after_epoch[-1]):
+        np.testing.assert_array_equal(kept, expected)
+    assert "accuracy" in result.test_metrics
+
+
+def test_stop_during_first_epoch_keeps_nothing(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=3, batch_size=8, train_size=96, validation_split=0.0)
+    result = train_model(fresh_model(), tiny, config, should_stop=lambda: True)
+    assert result.stopped_by_user and result.epochs_done == 0
+    assert result.history == {} and result.test_metrics == {}
+
+
+def test_exception_inside_fit_restores_last_finished_epoch(tiny: TinyData) -> None:
+    """Streamlit interrupts a script by raising from inside a callback; finished epochs must survive."""
+
+    class Interrupted(BaseException):
+        pass
+
+    config = TrainConfig(epochs=4, batch_size=8, train_size=96, validation_split=0.0)
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+    calls = 0
+
+    def on_batch(progress: BatchProgress) -> None:
+        nonlocal calls
+        calls += 1
+        if progress.epoch == 1 and progress.step == 5:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_model(
+            model, tiny, config, on_batch=on_batch, on_epoch=lambda p: saved.append(model.get_weights()),
+            batch_interval_s=0.0,
+        )
+    assert len(saved) == 1
+    for kept, expected in zip(model.get_weights(), saved[0]):
+        np.testing.assert_array_equal(kept, expected)
+    # The lock-free design means nothing is left held after the exception.
+    assert not is_training_elsewhere()
+
+
+def test_huge_learning_rate_stops_on_nan_with_an_explanation(tiny: TinyData) -> None:
+    config = TrainConfig(optimizer="sgd", learning_rate=1e12, epochs=3, batch_size=8, train_size=96,
+                         validation_split=0.0)
+    model = fresh_model()
+    initial = model.get_weights()
+    result = train_model(model, tiny, config)
+    assert result.nan_detected and result.status == "NaN"
+    assert "learning rate" in result.nan_message and "smaller" in result.nan_message
+    assert all(np.isfinite(series).all() for series in result.history.values())
+    assert all(np.isfinite(weights).all() for weights in model.get_weights())
+    if result.epochs_done == 0:
+        for kept, expected in zip(model.get_weights(), initial):
+            np.testing.assert_array_equal(kept, expected)
+
+
+def test_early_stopping_restores_best_epoch(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=30, batch_size=16, train_size=96, validation_split=0.25, early_stopping=True,
+                         patience=1, learning_rate=0.05, seed=1)
+    model = fresh_model()
+    weights: list[list[np.ndarray]] = []
+    result = train_model(model, tiny, config, on_epoch=lambda p: weights.append(model.get_weights()))
+    assert result.early_stopped and result.status == "early-stopped"
+    assert result.epochs_done < 30
+    best = int(np.argmin(result.history["val_loss"]))
+    assert result.best_epoch == best
+    for kept, expected in zip(model.get_weights(), weights[best]):
+        np.testing.assert_array_equal(kept, expected)
+
+
+def test_monitor_resets_when_reused(tiny: TinyData) -> None:
+    data = prepare_data(tiny, TrainConfig(train_size=32, validation_split=0.0))
+    monitor = make_monitor(steps_per_epoch=2, batch_size=16, train_samples=32)
+    model = fresh_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    for _ in range(2):
+        model.fit(data.x_train, data.y_train, batch_size=16, epochs=2, callbacks=[monitor], verbose=0)
+        assert monitor.epochs_done == 2 and len(monitor.history["loss"]) == 2
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(optimizer="lbfgs"),
+        TrainConfig(learning_rate=0.0),
+        TrainConfig(learning_rate=float("nan")),
+        TrainConfig(batch_size=0),
+        TrainConfig(epochs=0),
+        TrainConfig(validation_split=0.9),
+        TrainConfig(patience=0),
+    ],
+)
+def test_bad_config_is_rejected_with_the_value(config: TrainConfig) -> None:
+    with pytest.raises(TrainingConfigError, match="got"):
+        validate_config(config)
+
+
+def test_config_dict_round_trip() -> None:
+    config = TrainConfig(optimizer="rmsprop", epochs=2, early_stopping=True)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    assert TrainConfig.from_dict({"epochs": 4, "unknown": 1}) == TrainConfig(epochs=4)
+
+
+def test_training_lock_queues_and_says_who_waits() -> None:
+    order: list[str] = []
+    waits: list[float] = []
+    entered = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with training_lock(owner="tab-1") as waited:
+            assert waited is False
+            order.append("first in")
+            entered.set()
+            release.wait(5)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    entered.wait(5)
+    assert is_training_elsewhere() and current_holder()["owner"] == "tab-1"
+
+    def on_wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            release.set()
+
+    with training_lock(owner="tab-2", on_wait=on_wait, poll_s=0.05) as waited:
+        assert waited is True
+        order.append("second in")
+    thread.join(5)
+    assert order == ["first in", "first out", "second in"]
+    assert len(waits) >= 2 and not is_training_elsewhere() and current_holder() == {}
+
+
+def test_training_lock_times_out_and_can_be_abandoned() -> None:
+    held = threading.Event()
+    done = threading.Event()
+
+    def holder() -> None:
+        with training_lock():
+            held.set()
+            done.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    started = time.monotonic()
+    with pytest.raises(TrainingBusyError, match="try again"):
+        with training_lock(timeout_s=0.1, poll_s=0.02):
+            pass
+    assert time.monotonic() - started < 2
+
+    class GiveUp(Exception):
+        pass
+
+    def give_up(seconds: float) -> None:
+        raise GiveUp
+
+    with pytest.raises(GiveUp):
+        with training_lock(on_wait=give_up):
+            pass
+    done.set()
+    thread.join(5)
+    assert not is_training_elsewhere()
