@@ -198,6 +198,19 @@ def cell_indices(evaluation: Evaluation, true_class: int, predicted_class: int) 
     return indices[order].astype(np.int64)
 
 
+def most_confused_pair(confusion: np.ndarray) -> tuple[int, int]:
+    """Return ``(true, predicted)`` of the largest off-diagonal cell (the most common mistake).
+
+    Returns ``(0, 0)`` when the matrix has no mistakes at all.
+    """
+    matrix = np.array(confusion, dtype=np.int64)
+    np.fill_diagonal(matrix, -1)
+    if matrix.size == 0 or matrix.max() <= 0:
+        return (0, 0)
+    true_class, predicted_class = np.unravel_index(int(np.argmax(matrix)), matrix.shape)
+    return int(true_class), int(predicted_class)
+
+
 def most_confident_mistakes(evaluation: Evaluation, count: int = 12) -> np.ndarray:
     """Return the indices of up to ``count`` wrong predictions, most confident first ((k,) int64)."""
     wrong = np.flatnonzero(evaluation.y_true != evaluation.y_pred)

@@ -129,3 +129,10 @@ def test_sample_indices_is_deterministic() -> None:
     np.testing.assert_array_equal(first, sample_indices(labels, 10, seed=4))
     assert len(np.unique(first)) == 10
     np.testing.assert_array_equal(sample_indices(labels, 500), np.arange(100))
+
+
+def test_most_confused_pair_is_the_largest_off_diagonal_cell() -> None:
+    from cnnviz.evaluation import most_confused_pair
+
+    assert most_confused_pair(np.array([[50, 1, 2], [7, 40, 0], [0, 3, 60]])) == (1, 0)
+    assert most_confused_pair(np.diag([5, 5])) == (0, 0)

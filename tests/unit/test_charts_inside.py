@@ -1,0 +1,118 @@
+"""Tests for cnnviz.charts.inside: the figures carry the right data, and selections decode back to cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from cnnviz.charts.inside import (
+    HIGHLIGHT,
+    cell_from_selection,
+    confusion_matrix_figure,
+    dense_activation_figure,
+    feature_maps_figure,
+    filter_grid_figure,
+    image_gallery_figure,
+    index_from_selection,
+    pca_figure,
+    probability_figure,
+    saliency_figure,
+    snapshot_range,
+)
+from cnnviz.inspect import LayerActivation
+
+NAMES = ("zero", "one", "two")
+
+
+def _heatmaps(fig: go.Figure) -> list[go.Heatmap]:
+    return [trace for trace in fig.data if isinstance(trace, go.Heatmap)]
+
+
+def test_feature_maps_figure_shows_each_channel_with_layer_name_and_shape() -> None:
+    values = np.random.default_rng(0).random((6, 6, 5)).astype(np.float32)
+    fig = feature_maps_figure(LayerActivation("conv_1", "conv", values), max_maps=3)
+    maps = _heatmaps(fig)
+    assert len(maps) == 3
+    np.testing.assert_allclose(np.asarray(maps[2].z), values[:, :, 2], rtol=1e-6)
+    assert "conv_1" in fig.layout.title.text and "6×6×5" in fig.layout.title.text
+    assert "first 3 of 5" in fig.layout.title.text
+    assert maps[0].zmax == pytest.approx(float(values[:, :, :3].max()))  # one shared scale
+
+
+def test_feature_maps_with_negative_values_are_diverging_and_vectors_are_refused() -> None:
+    values = np.linspace(-1, 1, 2 * 2 * 2).reshape(2, 2, 2)
+    fig = feature_maps_figure(LayerActivation("bn_1", "norm", values))
+    assert _heatmaps(fig)[0].zmid == 0.0
+    with pytest.raises(ValueError, match="dense_activation_figure"):
+        feature_maps_figure(LayerActivation("dense_1", "dense", np.zeros(4)))
+
+
+def test_dense_and_probability_bars() -> None:
+    fig = dense_activation_figure(LayerActivation("dense_1", "dense", np.arange(7.0)))
+    assert len(fig.data[0].y) == 7 and "dense_1" in fig.layout.title.text
+    probs = probability_figure(np.array([0.1, 0.7, 0.2]), NAMES, true_class=2)
+    colours = list(probs.data[0].marker.color)
+    assert colours.index(HIGHLIGHT) == 1 and colours.count(HIGHLIGHT) == 1
+    assert list(probs.data[0].x) == ["zero", "one", "two ✓"]
+    with pytest.raises(ValueError, match="Expected 3 probabilities, got 2"):
+        probability_figure(np.array([0.5, 0.5]), NAMES)
+
+
+def test_filter_grid_uses_symmetric_or_given_range() -> None:
+    filters = np.array([[[0.5, -2.0], [0.0, 1.0]], [[0.1, 0.2], [0.3, 0.4]]])
+    fig = filter_grid_figure(filters, title="conv_1")
+    assert {(t.zmin, t.zmax) for t in _heatmaps(fig)} == {(-2.0, 2.0)}
+    assert "weight" in _heatmaps(fig)[0].hovertemplate
+    fixed = filter_grid_figure(filters, value_range=(-5.0, 5.0))
+    assert {(t.zmin, t.zmax) for t in _heatmaps(fixed)} == {(-5.0, 5.0)}
+    assert snapshot_range([np.full((3, 3, 1, 2), 0.5), np.full((3, 3, 1, 2), -3.0)]) == (-3.0, 3.0)
+    with pytest.raises(ValueError, match="filters, kh, kw"):
+        filter_grid_figure(np.zeros((3, 3)))
+
+
+def test_saliency_figure_has_input_map_and_overlay_per_method() -> None:
+    image = np.zeros((28, 28), np.uint8)
+    fig = saliency_figure(image, {"Gradient saliency": np.zeros((28, 28)), "Grad-CAM": np.ones((28, 28))})
+    assert len(fig.data) == 1 + 2 * 3
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["Input", "Gradient saliency", "Gradient saliency over the input", "Grad-CAM", "Grad-CAM over the input"]
+
+
+def test_confusion_matrix_figure_counts_and_clickable_cells_round_trip() -> None:
+    confusion = np.array([[5, 1, 0], [2, 3, 0], [0, 0, 0]])
+    fig = confusion_matrix_figure(confusion, NAMES, selected=(1, 0))
+    heatmap, cells = fig.data
+    np.testing.assert_array_equal(np.asarray(heatmap.text), confusion)
+    np.testing.assert_allclose(np.asarray(heatmap.z)[1], [0.4, 0.6, 0.0])
+    np.testing.assert_allclose(np.asarray(heatmap.z)[2], 0.0)  # an empty row is not a division by zero
+    assert len(fig.layout.shapes) == 1
+    # A click on a cell comes back as the marker's customdata: [true, predicted, count].
+    data = np.asarray(cells.customdata)
+    point = int(np.flatnonzero((data[:, 0] == 1) & (data[:, 1] == 0))[0])
+    assert cells.x[point] == 0 and cells.y[point] == 1 and data[point, 2] == 2
+    selection = {"points": [{"curve_number": 1, "point_index": point, "customdata": data[point].tolist()}]}
+    assert cell_from_selection(selection) == (1, 0)
+    assert cell_from_selection({"points": []}) is None
+    assert cell_from_selection(None) is None
+    with pytest.raises(ValueError, match=r"\(3, 3\)"):
+        confusion_matrix_figure(np.zeros((2, 2)), NAMES)
+
+
+def test_pca_figure_one_trace_per_present_class_carrying_indices() -> None:
+    points = np.arange(10.0).reshape(5, 2)
+    labels = np.array([0, 0, 2, 2, 2])
+    predictions = np.array([0, 2, 2, 2, 1])
+    fig = pca_figure(points, labels, predictions, NAMES, np.array([10, 11, 12, 13, 14]), explained=(0.5, 0.25))
+    assert [trace.name for trace in fig.data] == ["zero", "two"]
+    assert [int(row[0]) for row in fig.data[1].customdata] == [12, 13, 14]
+    assert list(fig.data[0].marker.symbol) == ["circle", "x"]
+    assert "50%" in fig.layout.xaxis.title.text
+    assert index_from_selection({"points": [{"customdata": [13, "two"]}]}) == 13
+    assert index_from_selection({"points": []}) is None
+
+
+def test_image_gallery_uses_one_grey_scale() -> None:
+    images = np.zeros((3, 28, 28), np.uint8)
+    fig = image_gallery_figure(images, ["a", "b", "c"])
+    assert {(t.zmin, t.zmax) for t in _heatmaps(fig)} == {(0, 255)}
