@@ -75,6 +75,17 @@ _DATASET_PATTERN: Final = re.compile(r"[a-z0-9_]{1,40}")
 _SAVE_LOCK = threading.Lock()
 
 
+def resolve_models_dir(models_dir: Path | str | None = None) -> Path:
+    """The models folder: ``models_dir`` if given, else ``$CNNVIZ_MODELS_DIR``, else ``MODELS_DIR``.
+
+    The environment variable lets tests and a teacher's deployment point a server elsewhere.
+    """
+    if models_dir is not None:
+        return Path(models_dir)
+    override = os.environ.get("CNNVIZ_MODELS_DIR")
+    return Path(override) if override else MODELS_DIR
+
+
 class ModelStoreError(ValueError):
     """Saving, listing or loading a model failed; the message says why and what to do."""
 
@@ -332,7 +343,7 @@ def save_model(
     name: str,
     metadata: Mapping[str, Any],
     *,
-    models_dir: Path | str = MODELS_DIR,
+    models_dir: Path | str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Save a Keras model as ``<models_dir>/<name>.keras`` with its ``<name>.json`` sidecar, atomically.
@@ -362,7 +373,7 @@ def save_model(
     """
     safe_name = sanitize_model_name(name)
     meta = _check_metadata(metadata)
-    directory = Path(models_dir)
+    directory = resolve_models_dir(models_dir)
     keras_path = directory / f"{safe_name}.keras"
     json_path = directory / f"{safe_name}.json"
     token = uuid.uuid4().hex[:12]
@@ -522,7 +533,7 @@ def _read_record(directory: Path, name: str) -> ModelRecord:
     return ModelRecord(name, keras_path, json_path, meta, is_default or meta.get("default") is True, None)
 
 
-def list_models(models_dir: Path | str = MODELS_DIR) -> list[ModelRecord]:
+def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
     """List every saved model, readable or not; never raises for bad files.
 
     Interrupted saves of dead processes are completed or cleaned up first. A pair that cannot
@@ -535,7 +546,7 @@ def list_models(models_dir: Path | str = MODELS_DIR) -> list[ModelRecord]:
     Returns:
         list[ModelRecord]: shipped defaults first, then the rest newest first.
     """
-    directory = Path(models_dir)
+    directory = resolve_models_dir(models_dir)
     if not directory.is_dir():
         return []
     try:
@@ -614,7 +625,7 @@ def load_model(record_or_path: ModelRecord | Path | str) -> Any:
         ) from error
 
 
-def default_model_path(dataset: str, *, models_dir: Path | str = MODELS_DIR) -> Path:
+def default_model_path(dataset: str, *, models_dir: Path | str | None = None) -> Path:
     """Return ``<models_dir>/default_<dataset>.keras`` after checking the dataset name.
 
     Raises:
@@ -624,10 +635,10 @@ def default_model_path(dataset: str, *, models_dir: Path | str = MODELS_DIR) -> 
         raise ModelStoreError(
             f"Expected a dataset name such as 'mnist' or 'fashion_mnist', got {dataset!r}."
         )
-    return Path(models_dir) / f"{DEFAULT_PREFIX}{dataset}.keras"
+    return resolve_models_dir(models_dir) / f"{DEFAULT_PREFIX}{dataset}.keras"
 
 
-def load_default_model(dataset: str, *, models_dir: Path | str = MODELS_DIR) -> Any:
+def load_default_model(dataset: str, *, models_dir: Path | str | None = None) -> Any:
     """Load the model shipped for ``dataset`` (``models/default_<dataset>.keras``).
 
     Args:
@@ -649,6 +660,72 @@ def load_default_model(dataset: str, *, models_dir: Path | str = MODELS_DIR) -> 
     return load_model(path)
 
 
+# ---------------------------------------------------------------------------------------------
+# Export (download buttons)
+# ---------------------------------------------------------------------------------------------
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """Serialise a Keras model to the bytes of a ``.keras`` file (for a download button).
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        bytes: a complete ``.keras`` zip archive.
+
+    Raises:
+        ModelStoreError: Keras could not serialise the model.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cnnviz-export-") as folder:
+        path = Path(folder) / "model.keras"
+        try:
+            model.save(str(path))
+            return path.read_bytes()
+        except Exception as error:
+            raise ModelStoreError(
+                f"Could not turn the model into a .keras file ({type(error).__name__}: {error})."
+            ) from error
+
+
+def history_to_csv(history: Mapping[str, Any]) -> str:
+    """Return a training history as CSV text, one row per epoch (1-based), one column per metric.
+
+    Args:
+        history: Keras-style ``{"loss": [...], "val_accuracy": [...]}``; lists may differ in length
+            (missing values are left empty; NaN and infinities are written as ``nan``/``inf``).
+
+    Returns:
+        str: e.g. ``"epoch,loss,val_loss\n1,0.52,0.31\n"``.
+
+    Raises:
+        ModelStoreError: ``history`` is not a mapping of metric name to a list of numbers.
+    """
+    import csv
+    import io
+
+    if not isinstance(history, Mapping):
+        raise ModelStoreError(f"Expected a history dict such as {{'loss': [...]}}, got {type(history).__name__}.")
+    columns: dict[str, list[float | None]] = {}
+    for key, values in history.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise ModelStoreError(f"History '{key}' should be a list of numbers, got {type(values).__name__}.")
+        try:
+            columns[str(key)] = [None if value is None else float(value) for value in values]
+        except (TypeError, ValueError) as error:
+            raise ModelStoreError(f"History '{key}' should hold numbers only ({error}).") from error
+    rows = max((len(values) for values in columns.values()), default=0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *columns])
+    for index in range(rows):
+        cells = [values[index] if index < len(values) else None for values in columns.values()]
+        writer.writerow([index + 1, *("" if cell is None else repr(cell) for cell in cells)])
+    return buffer.getvalue()
+
+
 __all__ = [
     "DEFAULT_PREFIX",
     "MAX_NAME_LENGTH",
@@ -658,11 +735,14 @@ __all__ = [
     "ModelRecord",
     "ModelStoreError",
     "default_model_path",
+    "history_to_csv",
     "is_reserved_name",
     "list_models",
     "load_default_model",
     "load_model",
     "metadata_from_trained",
+    "model_to_bytes",
+    "resolve_models_dir",
     "sanitize_model_name",
     "save_model",
 ]
