@@ -365,3 +365,45 @@ def test_saved_keras_is_a_complete_zip(saved: Path) -> None:
     with zipfile.ZipFile(saved / "good.keras") as archive:
         assert archive.testzip() is None
         assert "config.json" in archive.namelist()
+
+
+# ---------------------------------------------------------------------------------------------
+# Export helpers and folder resolution
+# ---------------------------------------------------------------------------------------------
+
+
+def test_history_to_csv_pads_ragged_columns() -> None:
+    from cnnviz.store import history_to_csv
+
+    text = history_to_csv({"loss": [1.0, 0.5, float("nan")], "val_loss": [0.75]})
+    assert text.splitlines() == ["epoch,loss,val_loss", "1,1.0,0.75", "2,0.5,", "3,nan,"]
+    assert history_to_csv({}) == "epoch\n"
+
+
+@pytest.mark.parametrize("history", [None, [1, 2], {"loss": "abc"}, {"loss": [object()]}, {"loss": 3}])
+def test_history_to_csv_refuses_non_histories(history: Any) -> None:
+    from cnnviz.store import history_to_csv
+
+    with pytest.raises(ModelStoreError):
+        history_to_csv(history)
+
+
+def test_model_to_bytes_is_a_loadable_keras_file(tmp_path: Path, tiny_model: Any) -> None:
+    import io
+
+    from cnnviz.store import model_to_bytes
+
+    data = model_to_bytes(tiny_model)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert "config.json" in archive.namelist()
+
+
+def test_models_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnviz import MODELS_DIR
+    from cnnviz.store import resolve_models_dir
+
+    monkeypatch.delenv("CNNVIZ_MODELS_DIR", raising=False)
+    assert resolve_models_dir() == MODELS_DIR
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(tmp_path))
+    assert resolve_models_dir() == tmp_path and list_models() == []
+    assert resolve_models_dir("elsewhere") == Path("elsewhere")
