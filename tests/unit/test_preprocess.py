@@ -395,3 +395,16 @@ def test_photo_of_light_ink_on_dark_board() -> None:
     out = sketch_to_input(image, photo=True)
     assert abs(centre_of_mass(out)[0] - 14) <= 1
     assert np.abs(out - sketch_to_input(_draw_seven())).mean() < 0.05
+
+
+def test_fill_framing_fills_the_field_and_centres_the_box() -> None:
+    from cnnviz.preprocess import FILL_FRAMING, MNIST_FRAMING, framing_for
+
+    assert framing_for("mnist") is MNIST_FRAMING and framing_for("digits") is MNIST_FRAMING
+    assert framing_for("fashion_mnist") is FILL_FRAMING and framing_for("kmnist") is FILL_FRAMING
+    result = preprocess_steps(_draw_seven(), framing=FILL_FRAMING)
+    rows = np.flatnonzero(result.output.any(axis=1))
+    cols = np.flatnonzero(result.output.any(axis=0))
+    assert rows[-1] - rows[0] + 1 == 28  # the 7 is taller than wide: its height fills the field
+    assert abs((cols[0] + cols[-1]) / 2 - 13.5) <= 0.5
+    assert result.steps[3].title == "Scale into 28x28"
