@@ -549,6 +549,22 @@ def train_model(
     )
 
 
+def evaluate_model(model: keras.Model, dataset: TrainingData, *, batch_size: int = 256) -> dict[str, float]:
+    """Return ``{"loss", "accuracy"}`` of a model compiled by :func:`train_model` on the test split.
+
+    Args:
+        model: compiled with a loss and an ``"accuracy"`` metric.
+        dataset: its ``x_test`` uint8 (N, 28, 28) and ``y_test`` int labels are used.
+    """
+    if len(dataset.x_test) == 0:
+        return {}
+    values = model.evaluate(
+        to_model_input(np.asarray(dataset.x_test)), np.asarray(dataset.y_test).astype(np.int64),
+        batch_size=batch_size, verbose=0, return_dict=True,
+    )
+    return {name: _as_float(value) for name, value in values.items() if name in ("loss", "accuracy")}
+
+
 # One training at a time per process: on 2 CPU cores parallel trainings all crawl.
 _LOCK = threading.Lock()
 _HOLDER_LOCK = threading.Lock()

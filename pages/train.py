@@ -1,0 +1,70 @@
+"""Train: design a CNN with controls, watch it train epoch by epoch, stop it, save it, compare runs."""
+
+import streamlit as st
+
+from cnnviz.spec import SpecError, layer_table
+from cnnviz.training import TrainingConfigError, validate_config
+from cnnviz.ui.data import dataset_picker, get_dataset
+from cnnviz.ui.models import save_model_form
+from cnnviz.ui.state import get_session_model
+from cnnviz.ui.train import (
+    config_controls,
+    finish_interrupted_run,
+    show_outcome,
+    show_preview,
+    show_result,
+    show_runs,
+    spec_controls,
+    train_live,
+)
+
+st.title("🏋️ Train")
+st.write(
+    "Build the kind of network the Keras tutorials build — convolutions, pooling, dropout, dense layers, a "
+    "softmax output — with the controls below, then watch it learn one epoch at a time."
+)
+
+# A training interrupted by Stop (or by any other click) is wrapped up first: its finished epochs are kept.
+finish_interrupted_run(get_dataset)
+
+dataset = dataset_picker("train_dataset")
+if dataset is None:
+    st.stop()
+
+design, preview = st.columns(2, gap="large")
+with design:
+    st.subheader("1. Design the network")
+    spec = spec_controls("train")
+    st.subheader("2. Choose how to train")
+    config = config_controls("train", max_train_size=len(dataset.x_train))
+
+with preview:
+    st.subheader("Your network")
+    rows = None
+    try:
+        validate_config(config)
+        rows = layer_table(spec, dataset.num_classes)
+    except (SpecError, TrainingConfigError) as error:
+        st.error(f"**This network cannot be built.** {error}")
+    if rows is not None:
+        show_preview(rows, spec, config, dataset=dataset.name, num_classes=dataset.num_classes)
+
+start = st.button(
+    "Train", key="train_start", type="primary", icon="▶️", disabled=rows is None,
+    help="Build a fresh network with these settings and train it; the charts update after every epoch.",
+)
+if start and rows is not None:
+    train_live(dataset, spec, config)
+
+show_outcome()
+trained = get_session_model()
+if trained is not None:
+    st.subheader("3. Your trained model")
+    st.caption(f"{trained.name}, trained on {trained.dataset}. Other pages (Inside, Sketch) can use it right away.")
+    show_result(trained)
+    st.markdown("**Save it** to find it again later and on other pages, or download it.")
+    trained_data = get_dataset(trained.dataset)
+    save_model_form(trained, key="train_save", data_note=trained_data.note, split=trained_data.split_sizes())
+
+st.subheader("4. Runs in this session")
+show_runs()
