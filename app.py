@@ -1,19 +1,16 @@
 """cnnviz entry point: page config, shared sidebar and navigation. Nothing else.
 
-Run with ``streamlit run app.py`` (or ``make run``).
+Run with ``streamlit run app.py`` (or ``make run``). Pages are listed in
+``cnnviz/ui/pages.py``; add new ones there.
 """
 
 import streamlit as st
 
 from cnnviz.ui.layout import render_sidebar
+from cnnviz.ui.pages import streamlit_pages
 
 st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon="🧠", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/data.py", title="Data", icon="🗂️"),
-]
-
-page = st.navigation(PAGES)
+page = st.navigation(streamlit_pages())
 render_sidebar()
 page.run()

@@ -1,0 +1,37 @@
+"""The studio's pages: one entry each, used by the router (app.py) and the Home page's cards.
+
+To add a page, add a :class:`PageInfo` here; app.py and Home pick it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """A page of the studio: its script, title, icon and a one-line summary for Home."""
+
+    path: str
+    title: str
+    icon: str
+    summary: str
+
+
+PAGES: list[PageInfo] = [
+    PageInfo("pages/home.py", "Home", "🏠", "What the studio teaches and where to start."),
+    PageInfo(
+        "pages/data.py",
+        "Data",
+        "🗂️",
+        "Browse MNIST, Fashion-MNIST, Kuzushiji-MNIST and the built-in digits: samples, class counts, "
+        "average images and pixel statistics.",
+    ),
+]
+
+
+def streamlit_pages() -> list[st.Page]:
+    """The pages as ``st.Page`` objects for ``st.navigation`` (Home is the default)."""
+    return [st.Page(info.path, title=info.title, icon=info.icon, default=index == 0) for index, info in enumerate(PAGES)]

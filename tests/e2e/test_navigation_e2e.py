@@ -1,0 +1,53 @@
+"""The app opens in Chromium and every page in the navigation renders without an exception."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from cnnviz.ui.pages import PAGES
+from tests.e2e.helpers import assert_no_exception, open_page, sidebar_link, wait_for_idle
+
+
+def test_every_page_in_the_navigation_renders(page, app_server):
+    open_page(page, app_server)
+    expect(page.get_by_role("heading", name="cnnviz: see a convolutional neural network learn")).to_be_visible()
+    for info in PAGES:
+        link = sidebar_link(page, info.title)
+        expect(link).to_have_count(1)
+        link.click()
+        wait_for_idle(page, 120_000)
+        assert_no_exception(page)
+        expect(page.locator("h1").first).to_be_visible()
+
+
+def test_data_page_shows_mnist_samples_with_class_names(page, app_server):
+    open_page(page, app_server, "data")
+    assert_no_exception(page)
+    expect(page.get_by_text("Data source:")).to_be_visible()
+    expect(page.get_by_text("official test split only")).to_be_visible()
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    expect(chart).to_be_visible()
+    # The sample grid labels each row with its class name.
+    for digit in ("0", "5", "9"):
+        expect(chart.locator("g.ytick text").filter(has_text=digit).first).to_be_attached()
+
+
+@pytest.mark.parametrize(
+    ("title", "class_name"),
+    [
+        ("Fashion-MNIST", "Ankle boot"),
+        ("Kuzushiji-MNIST", "お (o)"),
+        ("scikit-learn digits (built in)", "7"),
+    ],
+)
+def test_data_page_switches_dataset(page, app_server, title, class_name):
+    open_page(page, app_server, "data")
+    page.locator('[data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name=title).click()
+    wait_for_idle(page, 120_000)
+    assert_no_exception(page)
+    samples = page.locator('[data-testid="stPlotlyChart"]').first
+    expect(samples.locator("g.ytick text").filter(has_text=class_name).first).to_be_attached()
+    counts = page.locator('[data-testid="stPlotlyChart"]').nth(1)
+    expect(counts.locator("g.xtick text").filter(has_text=class_name).first).to_be_attached()
