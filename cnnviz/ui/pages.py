@@ -29,6 +29,12 @@ PAGES: list[PageInfo] = [
         "Browse MNIST, Fashion-MNIST, Kuzushiji-MNIST and the built-in digits: samples, class counts, "
         "average images and pixel statistics.",
     ),
+    PageInfo(
+        "pages/sketch.py",
+        "Sketch",
+        "✏️",
+        "Draw a digit (or upload a photo), watch it prepared like MNIST step by step, and see what a model reads.",
+    ),
 ]
 
 

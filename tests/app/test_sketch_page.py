@@ -1,0 +1,135 @@
+"""AppTest checks of the Sketch page, with ``st_canvas`` replaced by a stub that returns a drawn array.
+
+The real ``streamlit_drawable_canvas`` registers its front-end files on import and
+so only imports inside a running app; the page imports it lazily (in
+:func:`cnnviz.ui.sketch.sketch_canvas`), which lets these tests put a stub module
+in ``sys.modules`` first.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cnnviz.store import save_model
+from cnnviz.synthetic import draw_sketch
+from cnnviz.ui.state import SKETCH_KEY
+from tests.app.conftest import app_test
+from tests.conftest import REPO_ROOT
+
+PAGE = "pages/sketch.py"
+
+
+class FakeCanvas:
+    """Stands in for streamlit_drawable_canvas: returns ``drawing`` and records every call's arguments."""
+
+    def __init__(self) -> None:
+        self.drawing: np.ndarray | None = None
+        self.calls: list[dict[str, Any]] = []
+
+    def st_canvas(self, **kwargs: Any) -> types.SimpleNamespace:
+        self.calls.append(kwargs)
+        return types.SimpleNamespace(image_data=self.drawing, json_data={"objects": []})
+
+
+@pytest.fixture
+def canvas(monkeypatch: pytest.MonkeyPatch) -> FakeCanvas:
+    fake = FakeCanvas()
+    module = types.ModuleType("streamlit_drawable_canvas")
+    module.st_canvas = fake.st_canvas  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+    return fake
+
+
+@pytest.fixture
+def tiny_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model: Any) -> Path:
+    """A models folder holding the (untrained) tiny model saved as the shipped MNIST model."""
+    folder = tmp_path / "models"
+    meta = {"dataset": "mnist", "class_names": [str(i) for i in range(10)], "test_metrics": {"accuracy": 0.1}}
+    save_model(tiny_model, "default_mnist", meta, models_dir=folder)
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(folder))
+    return folder
+
+
+def _canvas_drawing(label: int, seed: int = 0) -> np.ndarray:
+    """An RGBA array as the canvas returns it: white strokes on an opaque black background."""
+    rgb = draw_sketch(label, np.random.default_rng(seed), convention="white_on_black")
+    return np.dstack([rgb, np.full(rgb.shape[:2], 255, dtype=np.uint8)])
+
+
+def test_before_drawing_the_page_invites_a_drawing(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert any("Draw a digit" in info.value for info in at.info)
+    assert canvas.calls and canvas.calls[0]["return_image_data"] is True
+    assert canvas.calls[0]["width"] == canvas.calls[0]["height"] == 280
+    assert canvas.calls[0]["stroke_width"] == at.slider(key="sketch_brush").value
+    assert SKETCH_KEY not in at.session_state
+
+
+def test_a_drawing_is_preprocessed_predicted_and_kept(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    canvas.drawing = _canvas_drawing(7)
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert [h.value for h in at.subheader][0].startswith("Prediction:")
+    assert len(at.metric) == 3
+    assert {m.label for m in at.metric} == {"Guess 1", "Guess 2", "Guess 3"}
+    sketch = at.session_state[SKETCH_KEY]
+    assert sketch.shape == (28, 28) and sketch.dtype == np.float32 and sketch.max() == pytest.approx(1.0)
+    assert "Centre in 28x28" in at.markdown[-1].value or any("Centre in 28x28" in m.value for m in at.markdown)
+
+
+def test_brush_width_reaches_the_canvas(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    at = app_test(PAGE).run()
+    at.slider(key="sketch_brush").set_value(33).run()
+    assert canvas.calls[-1]["stroke_width"] == 33
+
+
+def test_an_empty_canvas_explains_instead_of_failing(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    canvas.drawing = np.zeros((280, 280, 4), dtype=np.uint8)
+    canvas.drawing[..., 3] = 255  # an opaque black canvas with nothing drawn (after "clear")
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert any("empty" in info.value for info in at.info)
+    assert not at.metric
+
+
+def test_clear_gives_a_fresh_canvas(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    canvas.drawing = _canvas_drawing(1)
+    at = app_test(PAGE).run()
+    first_key = canvas.calls[-1]["key"]
+    canvas.drawing = None  # the new canvas is empty
+    at.button(key="sketch_clear").click().run()
+    assert not at.exception
+    assert canvas.calls[-1]["key"] != first_key
+    assert any("Draw a digit" in info.value for info in at.info)
+
+
+def test_without_any_model_the_page_says_how_to_get_one(
+    canvas: FakeCanvas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(tmp_path / "empty"))
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert any("No model yet" in info.value for info in at.info)
+    assert not canvas.calls
+
+
+@pytest.mark.slow
+def test_shipped_model_reads_drawn_digits(canvas: FakeCanvas, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real shipped MNIST model, through the whole page, reads a few synthetic canvas drawings."""
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(REPO_ROOT / "models"))
+    assert (REPO_ROOT / "models" / "default_mnist.keras").is_file(), "run scripts/train_default_models.py"
+    at = app_test(PAGE)
+    correct = 0
+    for label in (0, 1, 3, 7):
+        canvas.drawing = _canvas_drawing(label, seed=label)
+        at.run()
+        assert not at.exception
+        correct += at.subheader[0].value == f"Prediction: {label}"
+    assert correct >= 3
