@@ -30,6 +30,13 @@ PAGES: list[PageInfo] = [
         "average images and pixel statistics.",
     ),
     PageInfo(
+        "pages/train.py",
+        "Train",
+        "🏋️",
+        "Design a CNN with sliders, see its layer shapes and parameters, train it live with epoch-by-epoch "
+        "charts, stop it, save it and compare runs.",
+    ),
+    PageInfo(
         "pages/sketch.py",
         "Sketch",
         "✏️",
