@@ -1,0 +1,48 @@
+# cnnviz: the two commands a new user needs are `make run` and `make test`.
+# Each creates the virtual environment (.venv) and installs what it needs first.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+# Offline machines keep the official MNIST/KMNIST test splits in ../shared/data.
+SHARED_DATA := $(abspath ../shared/data)
+export CNNVIZ_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test test-fast bench models venv clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.dev
+
+## Set up and start the studio on http://localhost:$(PORT)
+run: $(VENV)/.runtime
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+## Set up and run every test: unit, app (AppTest) and end-to-end (Chromium)
+test: $(VENV)/.dev
+	$(PY) -m pytest tests -q --junitxml=test-artifacts/junit.xml
+
+## Only the fast layers (unit and app), for quick feedback while editing
+test-fast: $(VENV)/.dev
+	$(PY) -m pytest tests/unit tests/app -q -m "not slow"
+
+## Speed and memory benchmarks (print their numbers; not part of the tests)
+bench: $(VENV)/.dev
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+## Re-train the shipped default models in models/
+models: $(VENV)/.runtime
+	$(PY) scripts/train_default_models.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

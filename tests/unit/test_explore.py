@@ -1,0 +1,65 @@
+"""Dataset summaries and the Data page's figures, checked against direct NumPy computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from cnnviz.charts.data import class_counts_figure, mean_images_figure, pixel_histogram_figure, sample_grid_figure
+from cnnviz.explore import class_counts, class_montage, mean_images, montage, pixel_histogram, sample_indices_per_class
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
+LABELS = np.arange(60) % 3
+
+
+def test_montage_places_each_image_in_its_cell():
+    tiles = np.arange(4 * 2 * 3, dtype=np.float32).reshape(4, 2, 3)
+    canvas = montage(tiles, 2, 2, pad=1)
+    assert canvas.shape == (5, 7)
+    np.testing.assert_array_equal(canvas[3:5, 4:7], tiles[3])
+    assert canvas[2].sum() == 0  # the padding row
+
+
+def test_montage_rejects_too_many_images():
+    with pytest.raises(ValueError, match="do not fit"):
+        montage(np.zeros((5, 2, 2)), 2, 2)
+
+
+def test_class_montage_rows_hold_their_class():
+    canvas = class_montage(IMAGES, LABELS, 3, per_class=4, pad=2)
+    assert canvas.shape == (3 * 30 - 2, 4 * 30 - 2)
+    first_of_class_2 = canvas[60:88, 0:28]
+    picks = sample_indices_per_class(LABELS, 3, 4)
+    np.testing.assert_array_equal(first_of_class_2, IMAGES[picks[2][0]])
+    assert all(np.all(LABELS[p] == label) for label, p in enumerate(picks))
+
+
+def test_counts_means_and_histogram_match_numpy():
+    np.testing.assert_array_equal(class_counts(LABELS, 3), [20, 20, 20])
+    np.testing.assert_allclose(mean_images(IMAGES, LABELS, 3)[1], IMAGES[LABELS == 1].mean(axis=0), rtol=1e-5)
+    counts, edges = pixel_histogram(IMAGES, bins=32)
+    expected, expected_edges = np.histogram(IMAGES, bins=32, range=(0, 256))
+    np.testing.assert_array_equal(counts, expected)
+    np.testing.assert_allclose(edges, expected_edges)
+
+
+def test_missing_class_gives_nan_mean_and_bad_labels_are_refused():
+    assert np.isnan(mean_images(IMAGES, LABELS, 4)[3]).all()
+    with pytest.raises(ValueError, match="Labels must lie"):
+        class_counts(np.array([0, 5]), 3)
+    with pytest.raises(ValueError, match="labels"):
+        mean_images(IMAGES, LABELS[:5], 3)
+
+
+def test_figures_carry_the_class_names():
+    names = ["zero", "one", "two"]
+    grid = sample_grid_figure(class_montage(IMAGES, LABELS, 3, 4), names, 4)
+    assert isinstance(grid, go.Figure) and list(grid.layout.yaxis.ticktext) == names
+    bars = class_counts_figure(class_counts(LABELS, 3), class_counts(LABELS[:30], 3), names)
+    assert [trace.name for trace in bars.data] == ["training", "test"]
+    assert bars.layout.xaxis.type == "category" and list(bars.data[0].x) == names
+    assert len(mean_images_figure(mean_images(IMAGES, LABELS, 3), names).data) == 3
+    hist = pixel_histogram_figure(*pixel_histogram(IMAGES))
+    assert hist.layout.yaxis.type == "log" and sum(hist.data[0].y) == IMAGES.size
