@@ -71,6 +71,8 @@ def _labels(values: Sequence[int] | np.ndarray, name: str) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise EvaluationError(f"Expected {name} as a 1-D array of class indices, got shape {array.shape}.")
+    if array.dtype.kind not in "biuf":
+        raise EvaluationError(f"Expected {name} as numbers (class indices), got dtype {array.dtype}.")
     if array.size and not np.issubdtype(array.dtype, np.integer):
         if not np.all(np.equal(np.mod(array, 1), 0)):
             raise EvaluationError(f"Expected integer class indices in {name}, got dtype {array.dtype}.")
@@ -203,7 +205,10 @@ def most_confused_pair(confusion: np.ndarray) -> tuple[int, int]:
 
     Returns ``(0, 0)`` when the matrix has no mistakes at all.
     """
-    matrix = np.array(confusion, dtype=np.int64)
+    raw = np.asarray(confusion)
+    if raw.ndim != 2 or raw.dtype.kind not in "biuf":
+        raise EvaluationError(f"Expected a 2-D confusion matrix of counts, got shape {raw.shape}, dtype {raw.dtype}.")
+    matrix = np.nan_to_num(raw.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
     np.fill_diagonal(matrix, -1)
     if matrix.size == 0 or matrix.max() <= 0:
         return (0, 0)
@@ -288,7 +293,10 @@ def pca_2d(features: np.ndarray) -> Projection:
 
 def sample_indices(labels: np.ndarray, count: int, *, seed: int = 0) -> np.ndarray:
     """Return up to ``count`` sorted indices drawn without replacement, the same for the same seed."""
-    total = int(np.asarray(labels).shape[0])
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        raise EvaluationError(f"Expected an array of labels to sample from, got a single value {array!r}.")
+    total = int(array.shape[0])
     if count >= total:
         return np.arange(total, dtype=np.int64)
     rng = np.random.default_rng(seed)

@@ -136,8 +136,8 @@ def upsample(values: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray
     import tensorflow as tf
 
     array = np.asarray(values, dtype=np.float32)
-    if array.ndim != 2:
-        raise InspectError(f"Expected a 2-D map to upsample, got shape {array.shape}.")
+    if array.ndim != 2 or array.size == 0:
+        raise InspectError(f"Expected a non-empty 2-D map to upsample, got shape {array.shape}.")
     if array.shape == size:
         return array.copy()
     resized = tf.image.resize(array[np.newaxis, :, :, np.newaxis], size, method="bilinear")
