@@ -826,3 +826,26 @@ def first_layer_kernels(model: Any) -> LearnedKernels:
             biases = np.asarray(weights[1], dtype=np.float64) if has_bias else np.zeros(filters.shape[0])
             return LearnedKernels(layer.name, filters, biases)
     raise KernelError("This model has no 2-D convolution layer, so there are no learned kernels to show.")
+
+
+def format_sum(explanation: ConvExplanation, *, digits: int = 3) -> str:
+    """Return the arithmetic of one output value as Markdown, e.g. ``"1×0.5 + (−1)×0.2 = 0.3; 0.3 + bias 0 = **0.3**"``.
+
+    Products that are exactly 0 (a zero weight or a black pixel) are counted rather than written out.
+    """
+    terms = []
+    zeros = 0
+    for pixel, weight, product in zip(
+        explanation.patch.ravel(), explanation.kernel.ravel(), explanation.products.ravel(), strict=True
+    ):
+        if product == 0.0:
+            zeros += 1
+            continue
+        shown_weight = f"({weight:.{digits}g})" if weight < 0 else f"{weight:.{digits}g}"
+        terms.append(f"{pixel:.{digits}g}×{shown_weight}")
+    total = f"{explanation.total:.{digits + 1}g}"
+    sum_text = " + ".join(terms) if terms else "0"
+    if zeros:
+        sum_text += f" (+ {zeros} products that are 0)"
+    bias = f"({explanation.bias:.{digits}g})" if explanation.bias < 0 else f"{explanation.bias:.{digits}g}"
+    return f"{sum_text} = {total}; then {total} + bias {bias} = **{explanation.value:.{digits + 1}g}**"

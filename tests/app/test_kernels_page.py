@@ -1,0 +1,194 @@
+"""AppTest runs of the Kernel playground page and its kernel editor widget."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.kernels import PipelineResult, preset_kernel
+from cnnviz.trained import TrainedModel
+from cnnviz.ui.kernels import CUSTOM
+from cnnviz.ui.state import SESSION_MODEL_KEY
+from tests.app.conftest import app_test
+
+RESULT_KEY = "kernels_last_result"
+
+
+def _edit(at: AppTest, grid: str, row: int, col: int, text: object) -> None:
+    """Type ``text`` into a data_editor cell the way the browser reports it (edits keyed by row, column name)."""
+    at.session_state[grid] = {"edited_rows": {row: {str(col + 1): text}}, "added_rows": [], "deleted_rows": []}
+
+
+def _result(at: AppTest) -> PipelineResult:
+    result = at.session_state[RESULT_KEY]
+    assert isinstance(result, PipelineResult)
+    return result
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(str(element.value) for element in at.markdown)
+
+
+@pytest.fixture
+def page() -> AppTest:
+    at = app_test("pages/kernels.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_starts_with_the_tutorial_experiment(page: AppTest) -> None:
+    result = _result(page)
+    assert result.conv.shape == (4, 26, 26)
+    np.testing.assert_array_equal(result.kernels[0], preset_kernel("Line: diagonal (\\)"))
+    text = _markdown(page)
+    assert "output height = ⌊(28 + 2×0 − 3) / 1⌋ + 1 = **26**" in text
+    assert "cross-correlation" in " ".join(str(c.value) for c in page.caption)
+    assert "Output at row 13, column 13:" in text
+    # The explained value is the value in the map.
+    assert f"**{result.biased[0, 13, 13]:.4g}**" in text
+    assert page.selectbox(key="kernels_input_dataset").value == "mnist"
+
+
+def test_every_widget_has_help(page: AppTest) -> None:
+    for kind in ("selectbox", "slider", "radio", "checkbox", "number_input", "select_slider", "button", "toggle"):
+        for widget in getattr(page, kind):
+            assert widget.help, f"{kind} {widget.label!r} has no help"
+
+
+def test_choose_a_preset(page: AppTest) -> None:
+    page.selectbox(key="kernel_preset_0").set_value("Sobel x (vertical edges)").run()
+    assert not page.exception
+    np.testing.assert_array_equal(_result(page).kernels[0], preset_kernel("Sobel x (vertical edges)"))
+    # The grid restarts with the preset's numbers.
+    assert page.session_state["kernel_bank"].revisions[0] == 1
+
+
+def test_edit_a_cell(page: AppTest) -> None:
+    _edit(page, "kernel_grid_0_0", 1, 1, "5")
+    page.run()
+    assert not page.exception and not page.error
+    assert _result(page).kernels[0][1, 1] == 5.0
+    assert page.selectbox(key="kernel_preset_0").value == CUSTOM
+
+
+@pytest.mark.parametrize(
+    "typed,message",
+    [("abc", "not a number"), ("", "is empty"), (None, "is empty"), ("nan", "NaN"), ("inf", "infinite")],
+)
+def test_bad_cell_explains_and_keeps_the_previous_kernel(page: AppTest, typed: object, message: str) -> None:
+    _edit(page, "kernel_grid_0_0", 0, 2, typed)
+    page.run()
+    assert not page.exception
+    errors = " ".join(str(e.value) for e in page.error)
+    assert "row 1, column 3" in errors and message in errors and "previous values" in errors
+    np.testing.assert_array_equal(_result(page).kernels[0], preset_kernel("Line: diagonal (\\)"))
+
+
+def test_change_size_and_bank(page: AppTest) -> None:
+    page.radio(key="kernel_size").set_value(5).run()
+    page.slider(key="kernel_count").set_value(2).run()
+    assert not page.exception
+    result = _result(page)
+    assert result.kernels.shape == (2, 5, 5) and result.conv.shape == (2, 24, 24)
+    page.checkbox(key="kernel_normalise").check().run()
+    np.testing.assert_allclose(np.abs(_result(page).kernels).sum(axis=(1, 2)), [1.0, 1.0])
+
+
+def test_change_stride_and_padding(page: AppTest) -> None:
+    page.select_slider(key="kernels_pipe_stride").set_value(2).run()
+    assert _result(page).conv.shape == (4, 13, 13)
+    page.radio(key="kernels_pipe_padding").set_value("same").run()
+    assert _result(page).conv.shape == (4, 14, 14)
+    assert "'same' padding chooses the zeros" in _markdown(page)
+    page.radio(key="kernels_pipe_padding").set_value("zeros").run()
+    page.number_input(key="kernels_pipe_pad_width").set_value(3).run()
+    assert not page.exception
+    assert _result(page).conv.shape == (4, 16, 16)  # floor((28 + 6 - 3) / 2) + 1
+
+
+def test_change_bias_activation_and_pooling(page: AppTest) -> None:
+    page.number_input(key="kernels_pipe_bias").set_value(-1.0).run()
+    page.selectbox(key="kernels_pipe_activation").set_value("threshold").run()
+    page.number_input(key="kernels_pipe_threshold").set_value(2.0).run()
+    result = _result(page)
+    np.testing.assert_array_equal(result.biased, result.conv - 1.0)
+    assert set(np.unique(result.activated)) <= {0.0, 1.0}
+    page.selectbox(key="kernels_pipe_pool").set_value("max").run()
+    page.select_slider(key="kernels_pipe_pool_size").set_value(3).run()
+    assert not page.exception
+    result = _result(page)
+    assert result.pooled is not None and result.pooled.shape == (4, 8, 8)
+    assert "pooled height = ⌊(26 − 3) / 3⌋ + 1 = **8**" in _markdown(page)
+    assert "Pooled value at row" in _markdown(page)
+    page.selectbox(key="kernels_pipe_pool").set_value("min").run()
+    assert _result(page).config.pool_mode == "min"
+
+
+def test_sliders_pick_the_explained_pixel(page: AppTest) -> None:
+    page.slider(key="kernels_conv_row").set_value(5).run()
+    page.slider(key="kernels_conv_col").set_value(20).run()
+    result = _result(page)
+    assert "Output at row 5, column 20:" in _markdown(page)
+    assert f"**{result.biased[0, 5, 20]:.4g}**" in _markdown(page)
+
+
+def _png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_an_image_and_bad_uploads(page: AppTest) -> None:
+    page.radio(key="kernels_input_source").set_value("Upload an image").run()
+    assert not page.exception
+    picture = np.zeros((200, 100), dtype=np.uint8)
+    picture[:, 40:60] = 255
+    page.file_uploader(key="kernels_input_upload").set_value(("bar.png", _png(picture), "image/png")).run()
+    assert not page.exception
+    first = _result(page)
+    assert first.image.shape == (64, 32)  # longest side scaled to 64
+    # Not an image: a clear message, the previous picture kept.
+    page.file_uploader(key="kernels_input_upload").set_value(("notes.png", b"hello, not a picture", "image/png")).run()
+    assert not page.exception
+    assert page.error and "previous picture" in " ".join(str(c.value) for c in page.caption)
+    assert _result(page).image.shape == (64, 32)
+
+
+def test_kernel_larger_than_image_keeps_previous_result(page: AppTest) -> None:
+    page.radio(key="kernels_input_source").set_value("Upload an image").run()
+    page.file_uploader(key="kernels_input_upload").set_value(("tiny.png", _png(np.eye(4) * 255), "image/png")).run()
+    assert _result(page).image.shape == (4, 4)
+    page.radio(key="kernel_size").set_value(5).run()
+    assert not page.exception
+    errors = " ".join(str(e.value) for e in page.error)
+    assert "larger than the input" in errors
+    assert _result(page).kernels.shape[1] == 3  # the previous (3x3) result is still shown
+
+
+def test_latest_sketch_as_input(page: AppTest) -> None:
+    page.radio(key="kernels_input_source").set_value("Latest sketch").run()
+    assert any("Sketch page" in str(info.value) for info in page.info)
+    sketch = np.zeros((28, 28), dtype=np.float32)
+    sketch[5:20, 14] = 1.0
+    page.session_state["cnnviz_latest_sketch"] = sketch
+    page.run()
+    np.testing.assert_array_equal(_result(page).image, sketch)
+
+
+def test_learned_kernels_load_into_editor(page: AppTest, tiny_model) -> None:
+    page.session_state[SESSION_MODEL_KEY] = TrainedModel(
+        model=tiny_model, dataset="mnist", class_names=tuple(str(i) for i in range(10))
+    )
+    page.toggle(key="kernels_show_learned").set_value(True).run()
+    assert not page.exception, [e.value for e in page.exception]
+    page.selectbox(key="kernels_learned_pick").set_value(2)
+    page.selectbox(key="kernels_learned_slot").set_value(1)
+    page.button(key="kernels_learned_load").click().run()
+    assert not page.exception
+    expected = tiny_model.get_layer("conv_1").get_weights()[0][:, :, 0, 2]
+    np.testing.assert_allclose(_result(page).kernels[1], expected)
+    assert page.selectbox(key="kernel_preset_1").value == "Learned #3"
