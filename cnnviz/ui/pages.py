@@ -37,6 +37,13 @@ PAGES: list[PageInfo] = [
         "charts, stop it, save it and compare runs.",
     ),
     PageInfo(
+        "pages/kernels.py",
+        "Kernels",
+        "🔍",
+        "Apply the tutorial's line filters or your own 3x3 kernels to any image and see convolution, "
+        "activation and pooling step by step, down to the arithmetic of one output pixel.",
+    ),
+    PageInfo(
         "pages/sketch.py",
         "Sketch",
         "✏️",
