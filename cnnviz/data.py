@@ -400,6 +400,8 @@ def stratified_split(
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.size < 2:
         raise ValueError(f"Expected at least two labels in a 1-D array, got shape {labels.shape}.")
+    if labels.dtype.kind not in "biuf":
+        raise ValueError(f"Expected numeric class labels, got dtype {labels.dtype}.")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}.")
     rng = np.random.default_rng(seed)

@@ -15,7 +15,14 @@ def _check_images_labels(images: np.ndarray, labels: np.ndarray) -> tuple[np.nda
         raise ValueError(f"Expected a non-empty image stack (N, H, W), got shape {images.shape}.")
     if labels.shape != (images.shape[0],):
         raise ValueError(f"Expected {images.shape[0]} labels, got shape {labels.shape}.")
+    _check_numeric(images, "images")
+    _check_numeric(labels, "labels")
     return images, labels
+
+
+def _check_numeric(array: np.ndarray, name: str) -> None:
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"Expected {name} as numbers, got dtype {array.dtype}.")
 
 
 def sample_indices_per_class(
@@ -72,6 +79,7 @@ def class_montage(
 def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """How many labels fall in each class: int64 (num_classes,)."""
     labels = np.asarray(labels)
+    _check_numeric(labels, "labels")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"Labels must lie in 0..{num_classes - 1}, got {labels.min()}..{labels.max()}.")
     return np.bincount(labels.astype(np.int64), minlength=num_classes)
@@ -91,6 +99,7 @@ def mean_images(images: np.ndarray, labels: np.ndarray, num_classes: int) -> np.
 def pixel_histogram(images: np.ndarray, bins: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of pixel intensities 0..255: ``(counts (bins,), edges (bins+1,))``."""
     images = np.asarray(images)
+    _check_numeric(images, "images")
     if images.size == 0:
         raise ValueError("Expected at least one pixel for a histogram, got an empty array.")
     if not 1 <= bins <= 256 or 256 % bins:

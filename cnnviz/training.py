@@ -135,6 +135,8 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     array = np.asarray(images)
     if array.ndim != 3:
         raise ValueError(f"Expected images of shape (N, H, W), got shape {array.shape}.")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"Expected images as numbers (uint8 or float), got dtype {array.dtype}.")
     scale = 255.0 if array.dtype == np.uint8 or array.max(initial=0) > 1.0 else 1.0
     return (array.astype(np.float32) / np.float32(scale))[..., np.newaxis]
 
