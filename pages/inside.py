@@ -18,11 +18,13 @@ from cnnviz.charts.inside import (
     saliency_figure,
     snapshot_range,
 )
+from cnnviz.charts.common import image_figure
 from cnnviz.data import DatasetError
 from cnnviz.evaluation import cell_indices, most_confident_mistakes, most_confused_pair
 from cnnviz.inspect import InspectError, conv_kernel, conv_layer_names, filter_images
 from cnnviz.ui.data import get_dataset
 from cnnviz.ui.inside import (
+    ChosenImage,
     cached_activations,
     cached_evaluation,
     cached_pca,
@@ -71,15 +73,27 @@ section = st.segmented_control(
 ) or SECTIONS[0]
 
 
+def choose_image() -> ChosenImage | None:
+    """The image chooser beside a picture of the chosen image (shared by two sections)."""
+    controls, picture = st.columns([3, 1])
+    with controls:
+        chosen = image_chooser(
+            dataset.x_test if dataset else None,
+            dataset.y_test if dataset else None,
+            class_names,
+            get_latest_sketch(),
+            key="inside_image",
+        )
+    if chosen is not None:
+        picture.plotly_chart(
+            image_figure(chosen.image, height=200, showscale=False), key="inside_input_image"
+        )
+    return chosen
+
+
 def show_feature_maps() -> None:
     """Section 1: every layer's output for one image."""
-    chosen = image_chooser(
-        dataset.x_test if dataset else None,
-        dataset.y_test if dataset else None,
-        class_names,
-        get_latest_sketch(),
-        key="inside_image",
-    )
+    chosen = choose_image()
     if chosen is None:
         return
     max_maps = st.slider(
@@ -109,10 +123,6 @@ def show_feature_maps() -> None:
         "one colour scale, so a dark map really responded weakly. Hover to read the numbers. The "
         "**dense** layers are drawn as bars (one per unit), and the last bars are the **softmax** "
         "output: the model's probability for each class.",
-    )
-    st.plotly_chart(
-        probability_figure(probabilities, class_names, true_class=chosen.true_class),
-        key="inside_fm_input_probs",
     )
     for activation in activations:
         if activation.is_spatial:
@@ -200,13 +210,7 @@ def show_filters() -> None:
 
 def show_saliency() -> None:
     """Section 3: gradient saliency and Grad-CAM for the predicted class and a chosen one."""
-    chosen = image_chooser(
-        dataset.x_test if dataset else None,
-        dataset.y_test if dataset else None,
-        class_names,
-        get_latest_sketch(),
-        key="inside_image",
-    )
+    chosen = choose_image()
     if chosen is None:
         return
     probabilities = cached_probabilities(model, picked.version, chosen.image)
@@ -294,53 +298,64 @@ def show_evaluation() -> None:
     for key, default in (("inside_cell_true", worst[0]), ("inside_cell_predicted", worst[1])):
         if st.session_state.get(key) not in range(len(class_names)):
             st.session_state[key] = default
-    st.caption(
-        "Rows are the true classes, columns what the model predicted; the diagonal holds the correct answers. "
-        "**Click a cell** (or use the two boxes below it) to see its images. It starts on the most common mistake."
-    )
-    st.plotly_chart(
-        confusion_matrix_figure(
-            confusion,
-            class_names,
-            selected=(st.session_state["inside_cell_true"], st.session_state["inside_cell_predicted"]),
-        ),
-        key="inside_confusion",
-        on_select=_on_cell_click,
-        selection_mode="points",
-    )
-    left, right = st.columns(2)
-    true_class = left.selectbox(
-        "True class",
-        range(len(class_names)),
-        format_func=lambda index: class_names[index],
-        key="inside_cell_true",
-        help="The row of the confusion matrix: what the images really are.",
-    )
-    predicted_class = right.selectbox(
-        "Predicted class",
-        range(len(class_names)),
-        format_func=lambda index: class_names[index],
-        key="inside_cell_predicted",
-        help="The column: what the model said they are.",
-    )
-    indices = cell_indices(evaluation, int(true_class), int(predicted_class))
-    verdict = "correctly classified" if true_class == predicted_class else "mistaken"
-    st.markdown(
-        f"**{len(indices)}** test images of **{class_names[true_class]}** predicted as "
-        f"**{class_names[predicted_class]}** ({verdict}), most confident first."
-    )
-    if len(indices):
-        shown = indices[:24]
-        captions = [
-            f"#{i}: {evaluation.probabilities[i, predicted_class]:.0%} {class_names[predicted_class]}"
-            + ("" if true_class == predicted_class else f", {evaluation.probabilities[i, true_class]:.0%} true")
-            for i in shown
-        ]
+    matrix_column, cell_column = st.columns([3, 2])
+    with matrix_column:
         st.plotly_chart(
-            image_gallery_figure(dataset.x_test[shown], captions), key="inside_cell_images"
+            confusion_matrix_figure(
+                confusion,
+                class_names,
+                selected=(st.session_state["inside_cell_true"], st.session_state["inside_cell_predicted"]),
+            ),
+            key="inside_confusion",
+            on_select=_on_cell_click,
+            selection_mode="points",
         )
-        if len(indices) > len(shown):
-            st.caption(f"Showing the {len(shown)} most confident of {len(indices)}.")
+        st.caption(
+            "Rows are the true classes, columns what the model predicted; the diagonal holds the correct "
+            "answers and the colour is each cell's share of its row. **Click a cell** (or use the two boxes "
+            "beside it) to see its images. It starts on the most common mistake."
+        )
+    with cell_column:
+        left, right = st.columns(2)
+        true_class = left.selectbox(
+            "True class",
+            range(len(class_names)),
+            format_func=lambda index: class_names[index],
+            key="inside_cell_true",
+            help="The row of the confusion matrix: what the images really are.",
+        )
+        predicted_class = right.selectbox(
+            "Predicted class",
+            range(len(class_names)),
+            format_func=lambda index: class_names[index],
+            key="inside_cell_predicted",
+            help="The column: what the model said they are.",
+        )
+        indices = cell_indices(evaluation, int(true_class), int(predicted_class))
+        verdict = "correct" if true_class == predicted_class else "mistakes"
+        st.markdown(
+            f"**{len(indices)}** test images of **{class_names[true_class]}** predicted as "
+            f"**{class_names[predicted_class]}** ({verdict}), most confident first."
+        )
+        if len(indices):
+            shown = indices[:16]
+            captions = [
+                f"#{i}: {class_names[predicted_class]} {evaluation.probabilities[i, predicted_class]:.0%}"
+                + (
+                    ""
+                    if true_class == predicted_class
+                    else f", {class_names[true_class]} {evaluation.probabilities[i, true_class]:.0%}"
+                )
+                for i in shown
+            ]
+            st.plotly_chart(
+                image_gallery_figure(dataset.x_test[shown], captions, cols=4), key="inside_cell_images"
+            )
+            st.caption(
+                "Above each image: its number in the test split, then the model's probability for the predicted "
+                "class" + ("" if true_class == predicted_class else " and for the true class") + "."
+                + (f" Showing the {len(shown)} most confident of {len(indices)}." if len(indices) > len(shown) else "")
+            )
 
     st.subheader("Most confident mistakes")
     worst_mistakes = most_confident_mistakes(evaluation, 12)

@@ -287,27 +287,41 @@ def confusion_matrix_figure(
             line=dict(color="#e8590c", width=3),
         )
     ticks = dict(tickmode="array", tickvals=list(range(classes)), ticktext=names)
-    fig.update_xaxes(title="predicted class", side="top", range=[-0.5, classes - 0.5], **ticks)
+    plain = dict(showgrid=False, zeroline=False, constrain="domain")
+    fig.update_xaxes(title="predicted class", side="top", range=[-0.5, classes - 0.5], **ticks, **plain)
     fig.update_yaxes(
-        title="true class", autorange=False, range=[classes - 0.5, -0.5], scaleanchor="x", **ticks
+        title="true class", autorange=False, range=[classes - 0.5, -0.5], scaleanchor="x", **ticks, **plain
     )
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), clickmode="event+select", dragmode=False)
     return fig
+
+
+def _customdata(point: Any) -> list[Any]:
+    """A selected point's customdata as a list (the browser may send a list or a {"0": ..} object)."""
+    data = point.get("customdata") if isinstance(point, Mapping) else None
+    if isinstance(data, Mapping):
+        keys = sorted((key for key in data if str(key).isdigit()), key=lambda key: int(key))
+        return [data[key] for key in keys]
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    if data is None:
+        return []
+    return [data]
 
 
 def cell_from_selection(selection: Mapping[str, Any] | None) -> tuple[int, int] | None:
     """Return ``(true, predicted)`` from a confusion-matrix ``st.plotly_chart`` selection, or ``None``.
 
     Args:
-        selection: the event's ``selection`` mapping (``{"points": [{"customdata": [...]}, ...]}``).
-            The last point with ``[true, predicted, ...]`` customdata wins.
+        selection: the event's ``selection`` mapping (``{"points": [{"customdata": [...]}, ...]}``);
+            customdata is ``[true, predicted, count]``, sent as a list or as ``{"0": .., "1": ..}``.
+            The last point wins.
     """
     if not selection:
         return None
-    points = selection.get("points") or []
-    for point in reversed(list(points)):
-        data = point.get("customdata") if isinstance(point, Mapping) else None
-        if isinstance(data, (list, tuple)) and len(data) >= 2:
+    for point in reversed(list(selection.get("points") or [])):
+        data = _customdata(point)
+        if len(data) >= 2:
             try:
                 return int(data[0]), int(data[1])
             except (TypeError, ValueError):
@@ -320,11 +334,12 @@ def index_from_selection(selection: Mapping[str, Any] | None) -> int | None:
     if not selection:
         return None
     for point in reversed(list(selection.get("points") or [])):
-        data = point.get("customdata") if isinstance(point, Mapping) else None
-        if isinstance(data, (list, tuple)) and data:
-            data = data[0]
-        if isinstance(data, (int, float, np.integer, np.floating)):
-            return int(data)
+        data = _customdata(point)
+        if data:
+            try:
+                return int(data[0])
+            except (TypeError, ValueError):
+                continue
     return None
 
 

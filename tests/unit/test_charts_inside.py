@@ -93,6 +93,9 @@ def test_confusion_matrix_figure_counts_and_clickable_cells_round_trip() -> None
     assert cells.x[point] == 0 and cells.y[point] == 1 and data[point, 2] == 2
     selection = {"points": [{"curve_number": 1, "point_index": point, "customdata": data[point].tolist()}]}
     assert cell_from_selection(selection) == (1, 0)
+    # What Streamlit 1.67 really sends from Chromium: customdata as an object with string keys.
+    sent = {"points": [{"curve_number": 1, "x": 0, "y": 1, "customdata": {"0": 1, "1": 0, "2": 2}}]}
+    assert cell_from_selection(sent) == (1, 0)
     assert cell_from_selection({"points": []}) is None
     assert cell_from_selection(None) is None
     with pytest.raises(ValueError, match=r"\(3, 3\)"):
@@ -109,6 +112,7 @@ def test_pca_figure_one_trace_per_present_class_carrying_indices() -> None:
     assert list(fig.data[0].marker.symbol) == ["circle", "x"]
     assert "50%" in fig.layout.xaxis.title.text
     assert index_from_selection({"points": [{"customdata": [13, "two"]}]}) == 13
+    assert index_from_selection({"points": [{"customdata": {"0": 12, "1": "two"}}]}) == 12
     assert index_from_selection({"points": []}) is None
 
 
