@@ -844,8 +844,11 @@ def format_sum(explanation: ConvExplanation, *, digits: int = 3) -> str:
         shown_weight = f"({weight:.{digits}g})" if weight < 0 else f"{weight:.{digits}g}"
         terms.append(f"{pixel:.{digits}g}×{shown_weight}")
     total = f"{explanation.total:.{digits + 1}g}"
-    sum_text = " + ".join(terms) if terms else "0"
-    if zeros:
-        sum_text += f" (+ {zeros} products that are 0)"
+    if not terms:
+        sum_text = f"all {zeros} products are 0, so their sum"
+    else:
+        sum_text = " + ".join(terms)
+        if zeros:
+            sum_text += f" (+ {zeros} products that are 0)"
     bias = f"({explanation.bias:.{digits}g})" if explanation.bias < 0 else f"{explanation.bias:.{digits}g}"
     return f"{sum_text} = {total}; then {total} + bias {bias} = **{explanation.value:.{digits + 1}g}**"

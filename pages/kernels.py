@@ -94,8 +94,10 @@ if result is not None:
     count = result.conv.shape[0]
     which = 0
     if count > 1:
-        which = st.selectbox("Kernel to explain", range(count), format_func=lambda i: labels[i], key="kernels_which",
-                             help="Pick the kernel whose output you want to take apart.")
+        # Plain "Kernel n" labels: they stay valid when a kernel's preset changes.
+        which = st.selectbox("Kernel to explain", range(count), format_func=lambda i: f"Kernel {i + 1}",
+                             key="kernels_which", help="Pick the kernel whose output you want to take apart.")
+    st.caption(f"Explaining kernel {labels[which]}.")
     kernel = result.kernels[which]
     out_map = result.biased[which]
     row, col = position_picker("kernels_conv", out_map.shape, label="output")

@@ -340,3 +340,12 @@ def test_pipeline_rejects_bad_bias_and_threshold():
         K.run_pipeline(np.zeros((5, 5)), np.ones((3, 3)), PipelineConfig(bias=float("nan")))
     with pytest.raises(KernelError, match="threshold"):
         K.run_pipeline(np.zeros((5, 5)), np.ones((3, 3)), PipelineConfig(activation="threshold", threshold=math.inf))
+
+
+def test_format_sum_writes_the_arithmetic():
+    image = np.zeros((3, 3))
+    image[0, 0], image[1, 1] = 0.5, 1.0
+    explanation = K.explain_output(image, K.preset_kernel("Line: diagonal (\\)"), 0, 0, bias=-1.0)
+    assert K.format_sum(explanation) == "0.5×2 + 1×2 (+ 7 products that are 0) = 3; then 3 + bias (-1) = **2**"
+    empty = K.explain_output(np.zeros((3, 3)), np.ones((3, 3)), 0, 0)
+    assert K.format_sum(empty).startswith("all 9 products are 0, so their sum = 0")

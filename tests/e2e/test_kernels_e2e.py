@@ -1,0 +1,61 @@
+"""The Kernel playground in Chromium: pick a preset, see the stages, click an output pixel and read its arithmetic."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
+
+
+def _choose(page: Page, widget_key: str, option: str) -> None:
+    page.locator(f".st-key-{widget_key} [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_idle(page, 120_000)
+
+
+def _click_pixel(page: Page, chart_key: str, row: int, col: int, shape: tuple[int, int]) -> None:
+    """Click the centre of pixel (row, col) of the heatmap in chart ``chart_key``."""
+    chart = page.locator(f".st-key-{chart_key}")
+    chart.scroll_into_view_if_needed()
+    image = chart.locator(".heatmaplayer image").first
+    expect(image).to_be_visible()
+    box = image.bounding_box()
+    assert box is not None
+    x = box["x"] + box["width"] * (col + 0.5) / shape[1]
+    y = box["y"] + box["height"] * (row + 0.5) / shape[0]
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+    wait_for_idle(page, 120_000)
+
+
+def test_preset_stages_and_the_arithmetic_of_a_clicked_pixel(page: Page, app_server: str) -> None:
+    open_page(page, app_server, "kernels")
+    assert_no_exception(page)
+    expect(page.get_by_role("heading", name="Kernel playground")).to_be_visible()
+    expect(page.get_by_text("cross-correlation").first).to_be_visible()
+
+    # Pick a preset for kernel 1: the pipeline's first row is now Sobel x, with every stage and its shape.
+    _choose(page, "kernel_preset_0", "Sobel x (vertical edges)")
+    assert_no_exception(page)
+    pipeline = page.locator(".st-key-kernels_pipeline_plot")
+    pipeline.scroll_into_view_if_needed()
+    for stage in ("convolution (26×26)", "+ bias 0 (26×26)", "activation: none (26×26)"):
+        expect(pipeline.get_by_text(f"1: Sobel x (vertical edges): {stage}")).to_be_attached()
+    expect(page.get_by_text("output height = ⌊(28 + 2×0 − 3) / 1⌋ + 1 =")).to_be_visible()
+
+    # Explain kernel 1's output: click a pixel of the output map; the sliders follow and the sum is shown.
+    expect(page.get_by_text("Explaining kernel 1: Sobel x (vertical edges).")).to_be_visible()
+    _click_pixel(page, "kernels_conv_chart", 9, 12, (26, 26))
+    assert_no_exception(page)
+    paragraphs = page.locator('[data-testid="stMarkdownContainer"] p')
+    line = paragraphs.filter(has_text="Output at row 9, column 12:")
+    expect(line).to_be_visible()
+    arithmetic = line.inner_text()
+    assert "bias 0 =" in arithmetic and "×" in arithmetic, arithmetic
+    final = re.search(r"bias 0 = (\S+)$", arithmetic.strip())
+    shown = re.search(r"The map above shows (\S+) at this pixel", paragraphs.filter(has_text="The map above shows").inner_text())
+    assert final and shown and final.group(1) == shown.group(1)
+    expect(page.locator(".st-key-kernels_arithmetic_plot").get_by_text("input patch")).to_be_attached()
