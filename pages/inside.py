@@ -52,8 +52,7 @@ picked = model_picker(
     "Everything on this page is computed from its weights.",
 )
 if picked is None:
-    st.info("There is no model to look inside yet. Train one on the **Train** page, then come back.")
-    st.stop()
+    st.stop()  # The picker has said why and how to get a model.
 
 model = picked.model
 class_names = tuple(picked.class_names)
@@ -62,6 +61,13 @@ try:
 except DatasetError as error:
     dataset = None
     st.warning(f"The {picked.dataset} test split could not be loaded, so only your sketch can be used.\n\n{error}")
+if dataset is not None and dataset.num_classes != len(class_names):
+    st.warning(
+        f"This model predicts {len(class_names)} classes but the {picked.dataset} dataset it names has "
+        f"{dataset.num_classes}, so its test images cannot be used (only your sketch). Pick a model trained "
+        "on one of the studio's datasets."
+    )
+    dataset = None
 
 section = st.segmented_control(
     "Look at",

@@ -49,6 +49,13 @@ PAGES: list[PageInfo] = [
         "✏️",
         "Draw a digit (or upload a photo), watch it prepared like MNIST step by step, and see what a model reads.",
     ),
+    PageInfo(
+        "pages/inside.py",
+        "Inside",
+        "🔬",
+        "Follow one image through every layer, see the learned filters (and watch them learn), ask which "
+        "pixels made the decision, and click into the confusion matrix to see where the model goes wrong.",
+    ),
 ]
 
 

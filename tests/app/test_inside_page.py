@@ -1,0 +1,183 @@
+"""AppTest runs of the Inside page over a small model put in the session, as the Train page would.
+
+The page's numbers are checked against independent computations (Keras's own predict,
+scikit-learn's metrics), not against the page's own helpers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, confusion_matrix
+
+from cnnviz.trained import TrainedModel
+from cnnviz.ui.state import SESSION_MODEL_KEY, SKETCH_KEY
+from tests.app.conftest import app_test
+from tests.unit.inside_models import one_pixel_dense, tiny_cnn
+
+DIGITS = tuple(str(digit) for digit in range(10))
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    """An untrained tiny CNN on the built-in digits, with two fake epoch snapshots of conv_1."""
+    model = tiny_cnn(num_classes=10, seed=1)
+    kernel = model.get_layer("conv_1").get_weights()[0]
+    return TrainedModel(
+        model=model, dataset="digits", class_names=DIGITS, filter_snapshots=[kernel * 0.5, kernel]
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_saved_models(monkeypatch, tmp_path):
+    """Keep the model picker to this session's model (no shipped or saved files)."""
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(tmp_path / "models"))
+
+
+def _open(trained: TrainedModel | None):
+    app = app_test("pages/inside.py")
+    if trained is not None:
+        app.session_state[SESSION_MODEL_KEY] = trained
+    return app.run()
+
+
+def _figures(app) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def _titles(app) -> list[str]:
+    titles = []
+    for figure in _figures(app):
+        title = figure.get("layout", {}).get("title", {})
+        titles.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return titles
+
+
+def _array(value) -> np.ndarray:
+    """A figure array from its JSON: a plain list, or Plotly's typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            data = data.reshape([int(n) for n in str(shape).split(",")])
+        return data
+    return np.asarray(value)
+
+
+def _show(app, section: str):
+    app.segmented_control(key="inside_section").set_value(section)
+    return app.run()
+
+
+def test_without_a_model_the_page_explains_and_stops() -> None:
+    app = _open(None)
+    assert not app.exception
+    assert any("No model yet" in info.value for info in app.info)
+    assert not app.get("plotly_chart")
+
+
+def test_feature_maps_for_a_test_image_show_every_layer(trained: TrainedModel) -> None:
+    app = _open(trained)
+    assert not app.exception, [e.value for e in app.exception]
+    titles = _titles(app)
+    for layer, shape in [("conv_1", "26×26×4"), ("pool_1", "13×13×4"), ("conv_2", "11×11×6"), ("pool_2", "5×5×6")]:
+        assert any(title.startswith(f"{layer} ") and shape in title for title in titles), (layer, titles)
+    assert any("dense_1" in title for title in titles)
+    assert any("softmax output" in title for title in titles)
+    # The sentence under the chooser names the model's own prediction for test image #0.
+    from cnnviz.data import load_dataset
+
+    digits = load_dataset("digits")
+    expected = trained.model.predict(digits.x_test[:1, :, :, None] / 255.0, verbose=0)[0]
+    sentence = next(m.value for m in app.markdown if m.value.startswith("The model says"))
+    assert f"**{int(np.argmax(expected))}** ({expected.max():.0%})" in sentence
+    assert f"It is a **{digits.y_test[0]}**" in sentence
+
+
+def test_another_image_and_the_sketch_can_be_chosen(trained: TrainedModel) -> None:
+    app = app_test("pages/inside.py")
+    app.session_state[SESSION_MODEL_KEY] = trained
+    sketch = np.zeros((28, 28), np.float32)
+    sketch[6:22, 12:15] = 1.0
+    app.session_state[SKETCH_KEY] = sketch
+    app.run()
+    app.number_input(key="inside_image_index").set_value(5).run()
+    assert not app.exception
+    assert any("test image #5" in m.value for m in app.markdown)
+    app.radio(key="inside_image_source").set_value("Your latest sketch").run()
+    assert not app.exception
+    assert any("for your sketch." in m.value for m in app.markdown)
+
+
+def test_filters_and_the_epoch_replay(trained: TrainedModel) -> None:
+    app = _show(_open(trained), "Filters")
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("conv_1: 4 filters of 3×3" in title for title in _titles(app))
+    replay = app.slider(key="inside_snapshot_epoch")
+    assert (replay.min, replay.max, replay.value) == (1, 2, 2)
+    replay.set_value(1).run()
+    figure = _figures(app)[-1]
+    assert "after epoch 1 of 2" in figure["layout"]["title"]["text"]
+    # Epoch 1's weights are drawn on the colour range of all epochs (the larger, final ones).
+    bound = float(np.abs(trained.filter_snapshots[-1]).max())
+    assert figure["data"][0]["zmax"] == pytest.approx(bound, rel=1e-5)
+    np.testing.assert_allclose(_array(figure["data"][0]["z"]), trained.filter_snapshots[0][:, :, 0, 0], rtol=1e-5)
+    app.selectbox(key="inside_filter_layer").set_value("conv_2").run()
+    assert not app.exception
+    app.slider(key="inside_filter_channel").set_value(3).run()
+    assert any("conv_2: 6 filters of 3×3, input channel 3" in title for title in _titles(app))
+
+
+def test_saliency_for_predicted_and_chosen_class(trained: TrainedModel) -> None:
+    app = _show(_open(trained), "Saliency")
+    assert not app.exception, [e.value for e in app.exception]
+    titles = [title for title in _titles(app) if title]
+    assert any(title.startswith("Predicted class:") for title in titles)
+    app.selectbox(key="inside_saliency_class").set_value(7).run()
+    assert not app.exception
+    assert any(title.startswith("Chosen class: 7") for title in _titles(app))
+
+
+def test_evaluation_matches_scikit_learn_and_a_chosen_cell_lists_its_images(trained: TrainedModel) -> None:
+    from cnnviz.data import load_dataset
+
+    digits = load_dataset("digits")
+    predictions = trained.model.predict(digits.x_test[..., None] / 255.0, verbose=0).argmax(axis=1)
+    app = _show(_open(trained), "Evaluation")
+    assert not app.exception, [e.value for e in app.exception]
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Test accuracy"] == f"{accuracy_score(digits.y_test, predictions):.2%}"
+    assert metrics["Test images"] == f"{len(digits.y_test):,}"
+    reference = confusion_matrix(digits.y_test, predictions, labels=range(10))
+    true_class, predicted_class = 3, int(np.argmax(reference[3]))
+    app.selectbox(key="inside_cell_true").set_value(true_class)
+    app.selectbox(key="inside_cell_predicted").set_value(predicted_class).run()
+    assert not app.exception
+    sentence = next(m.value for m in app.markdown if "test images of" in m.value)
+    assert sentence.startswith(f"**{reference[true_class, predicted_class]}** test images of **3**")
+    gallery = next(f for f in _figures(app) if f["layout"].get("annotations", [{}])[0].get("text", "").startswith("#"))
+    assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(16, reference[3, predicted_class])
+
+
+def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
+    # Two classes on a ten-class dataset: the test split is refused with a message, the sketch still works,
+    # and the filter and Grad-CAM sections say why they have nothing to show.
+    odd = TrainedModel(model=one_pixel_dense(), dataset="digits", class_names=("a", "b"))
+    app = app_test("pages/inside.py")
+    app.session_state[SESSION_MODEL_KEY] = odd
+    app.session_state[SKETCH_KEY] = np.eye(28, dtype=np.float32)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("predicts 2 classes" in warning.value for warning in app.warning)
+    assert any("for your sketch." in m.value for m in app.markdown)
+    app = _show(app, "Filters")
+    assert any("no convolution layer" in info.value for info in app.info)
+    app = _show(app, "Saliency")
+    assert not app.exception
+    assert any("No Grad-CAM" in caption.value for caption in app.caption)
+    app = _show(app, "Evaluation")
+    assert not app.exception
+    assert any("needs the test split" in info.value for info in app.info)
