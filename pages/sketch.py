@@ -108,6 +108,7 @@ with right:
             guess.name,
             f"{guess.probability:.1%}",
             delta_color="off",
+            delta_arrow="off",
             help="The model's probability for this class: how sure it is, according to its softmax output.",
         )
     st.plotly_chart(

@@ -97,7 +97,7 @@ def probabilities_figure(
             line_dash="dash",
             line_color="gray",
             annotation_text=f"unsure below {unsure_below:.0%}",
-            annotation_position="top left",
+            annotation_position="top right",
         )
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title="probability")
     fig.update_xaxes(type="category", title="class")
