@@ -208,7 +208,8 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
         )
         st.caption(
             "Computed by cnnviz's own shape arithmetic: a conv layer with k x k kernels on C input channels and "
-            "F filters has k*k*C*F weights + F biases; a Dense layer with n inputs and m units has n*m + m."
+            "F filters has k·k·C·F weights + F biases; a Dense layer with n inputs and m units has n·m + m. "
+            "Output size of a 'valid' convolution: out = floor((in - k) / stride) + 1; 'same': ceil(in / stride)."
         )
     with diagram:
         st.plotly_chart(layer_stack_figure(rows), key="train_layer_stack", config={"displayModeBar": False})
