@@ -133,3 +133,36 @@ def test_shipped_model_reads_drawn_digits(canvas: FakeCanvas, monkeypatch: pytes
         assert not at.exception
         correct += at.subheader[0].value == f"Prediction: {label}"
     assert correct >= 3
+
+
+def _png(array: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_photo_upload_goes_through_the_photo_steps(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    # Dark ink on unevenly lit paper, as a phone photo of a written digit.
+    ink = draw_sketch(4, np.random.default_rng(1), convention="white_on_black")[..., 0].astype(np.float64) / 255
+    paper = 230 * np.linspace(0.5, 1.0, ink.shape[1])[np.newaxis, :] * np.ones((ink.shape[0], 1))
+    photo = np.clip(paper * (1 - 0.7 * ink), 0, 255).astype(np.uint8)
+    at = app_test(PAGE).run()
+    at.radio(key="sketch_source").set_value("Upload a photo").run()
+    assert len(canvas.calls) == 1  # only the first run drew the canvas: photo mode shows the upload instead
+    at.file_uploader(key="sketch_photo").upload("four.png", _png(photo), "image/png").run()
+    assert not at.exception
+    assert at.subheader[0].value.startswith("Prediction:")
+    steps_text = "\n".join(m.value for m in at.markdown)
+    assert "Threshold (Otsu" in steps_text and "Even lighting and contrast" in steps_text
+
+
+def test_a_file_that_is_not_an_image_is_refused_politely(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    at = app_test(PAGE).run()
+    at.radio(key="sketch_source").set_value("Upload a photo").run()
+    at.file_uploader(key="sketch_photo").upload("digit.png", b"this is not a picture", "image/png").run()
+    assert not at.exception
+    assert at.error and not at.metric

@@ -1,0 +1,75 @@
+"""The models shipped in models/: present, small, described by their metadata, loadable safely, accurate.
+
+They are product, made by ``python scripts/train_default_models.py``; these tests
+check what that script promises without re-training.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+MODELS = REPO_ROOT / "models"
+SHIPPED = ("mnist", "fashion_mnist", "kmnist")
+#: The lowest test accuracy each shipped model may have (measured on the split recorded in its sidecar).
+MIN_ACCURACY = {"mnist": 0.97, "fashion_mnist": 0.87, "kmnist": 0.85}
+
+
+def _meta(name: str) -> dict:
+    return json.loads((MODELS / f"default_{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_files_and_metadata(name: str) -> None:
+    keras_file = MODELS / f"default_{name}.keras"
+    assert keras_file.is_file(), "run: python scripts/train_default_models.py"
+    assert keras_file.stat().st_size < 1_000_000, "shipped models must stay small"
+    meta = _meta(name)
+    assert meta["dataset"] == name and meta["default"] is True
+    assert len(meta["class_names"]) == 10
+    assert MIN_ACCURACY[name] <= meta["test_metrics"]["accuracy"] <= 1.0
+    split = meta["split"]
+    assert split["train"] > 0 and split["test"] > 0 and split["validation"] > 0
+    assert split["test"] == split["dataset_test"]
+    assert meta["data_source"] and "train_config" in meta and meta["made_by"].startswith("python scripts/")
+    assert meta["spec"]["conv_blocks"]
+
+
+def test_shipped_mnist_records_its_sketch_accuracy() -> None:
+    sketch = _meta("mnist")["sketch_accuracy"]
+    assert sketch["count"] == 600 and sketch["accuracy"] >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_loads_and_matches_its_recorded_accuracy(name: str) -> None:
+    """Loaded the safe way (checksum + safe_mode), the model reproduces its recorded test accuracy."""
+    from cnnviz.data import load_dataset
+    from cnnviz.store import load_default_model
+
+    model = load_default_model(name, models_dir=MODELS)
+    assert model.output_shape == (None, 10)
+    assert [layer.name for layer in model.layers][-1] == "predictions"
+    dataset = load_dataset(name)
+    if len(dataset.x_test) != _meta(name)["split"]["test"]:
+        pytest.skip("this machine has a different copy of the dataset than the one the model was measured on")
+    inputs = dataset.x_test.astype(np.float32)[..., np.newaxis] / 255.0
+    accuracy = float((model.predict(inputs, batch_size=500, verbose=0).argmax(axis=1) == dataset.y_test).mean())
+    assert accuracy == pytest.approx(_meta(name)["test_metrics"]["accuracy"], abs=0.002)
+
+
+def test_training_script_recipes_use_the_project_code() -> None:
+    spec = importlib.util.spec_from_file_location("train_default_models", REPO_ROOT / "scripts" / "train_default_models.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert set(script.RECIPES) == set(SHIPPED)
+    assert script.RECIPES["mnist"].augment_copies > 0
+    from cnnviz.spec import total_params
+
+    assert total_params(script.SPEC, 10) < 200_000  # keeps each file well under 1 MB
