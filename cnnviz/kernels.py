@@ -225,7 +225,14 @@ def validate_bank(kernels: Any) -> np.ndarray:
     """
     if isinstance(kernels, np.ndarray) and kernels.ndim == 2:
         return validate_kernel(kernels)[None]
-    items = list(kernels)
+    if isinstance(kernels, np.ndarray) and kernels.ndim != 3:
+        raise KernelError(
+            f"Expected one kernel (kh, kw) or a bank of kernels (N, kh, kw), got shape {kernels.shape}."
+        )
+    try:
+        items = list(kernels)
+    except TypeError as error:
+        raise KernelError(f"Expected a list of kernels, got {type(kernels).__name__}.") from error
     if not items:
         raise KernelError("The kernel bank is empty. Add at least one kernel.")
     if len(items) > MAX_BANK:
