@@ -77,8 +77,8 @@ class TrainConfig:
 
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    batch_size: int = 64
-    epochs: int = 8
+    batch_size: int = 32
+    epochs: int = 10
     train_size: int = 8000
     validation_split: float = 0.1
     early_stopping: bool = False

@@ -47,7 +47,8 @@ FILTER_CHOICES = (4, 8, 16, 32, 64, 128)
 UNIT_CHOICES = (16, 32, 64, 128, 256, 512)
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0)
 BATCH_SIZES = (16, 32, 64, 128, 256)
-DEFAULT_FILTERS = (16, 32, 64, 64)
+#: Filters of each block on first view: the default spec's, then 64 for a fourth block.
+DEFAULT_FILTERS = tuple(block.filters for block in ModelSpec().conv_blocks) + (64,) * 4
 
 OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD with momentum", "rmsprop": "RMSprop", "adadelta": "Adadelta"}
 ACTIVATION_LABELS = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
@@ -99,7 +100,8 @@ HELP = {
 
 def spec_controls(key: str = "train") -> ModelSpec:
     """Show the architecture controls and return the chosen :class:`ModelSpec` (not yet validated)."""
-    count = st.slider("Conv blocks", 1, 4, 2, key=f"{key}_blocks", help=HELP["blocks"])
+    defaults = ModelSpec()
+    count = st.slider("Conv blocks", 1, 4, len(defaults.conv_blocks), key=f"{key}_blocks", help=HELP["blocks"])
     blocks = []
     tabs = st.tabs([f"Block {index}" for index in range(1, count + 1)])
     for index, tab in enumerate(tabs, start=1):
@@ -130,16 +132,17 @@ def spec_controls(key: str = "train") -> ModelSpec:
                     activation=str(activation), pooling=str(pooling), pool_size=2,
                 )
             )
-    batch_norm = st.checkbox("Batch normalisation after each conv", False, key=f"{key}_bn", help=HELP["batch_norm"])
-    dropout = st.slider("Dropout before the dense layers", 0.0, 0.7, 0.25, 0.05, key=f"{key}_dropout",
+    batch_norm = st.checkbox("Batch normalisation after each conv", defaults.batch_norm, key=f"{key}_bn", help=HELP["batch_norm"])
+    dropout = st.slider("Dropout before the dense layers", 0.0, 0.7, defaults.dropout, 0.05, key=f"{key}_dropout",
                         help=HELP["dropout"])
-    dense_count = st.slider("Dense layers", 0, 3, 1, key=f"{key}_dense", help=HELP["dense_layers"])
+    dense_count = st.slider("Dense layers", 0, 3, len(defaults.dense_units), key=f"{key}_dense",
+                            help=HELP["dense_layers"])
     units = []
     if dense_count:
         columns = st.columns(dense_count)
         for index, column in enumerate(columns, start=1):
             units.append(
-                int(column.select_slider(f"Dense {index} units", UNIT_CHOICES, 128 if index == 1 else 64,
+                int(column.select_slider(f"Dense {index} units", UNIT_CHOICES, (*defaults.dense_units, 64, 64, 64)[index - 1],
                                          key=f"{key}_units{index}", help=HELP["units"]))
             )
         dense_activation = st.selectbox(

@@ -31,6 +31,11 @@ def test_page_shows_summary_params_diagram_and_code_before_training():
     assert app.metric[0].label == "Parameters"
     code = [block.value for block in app.code if "def build_model" in block.value]
     assert code and 'name="conv_1"' in code[0]
+    # On first view the controls show exactly the library's defaults.
+    from cnnviz.spec import ModelSpec, keras_code
+    from cnnviz.training import TrainConfig
+
+    assert code[0].strip() == keras_code(ModelSpec(), TrainConfig(), dataset="mnist", num_classes=10).strip()
     assert not app.button(key="train_start").disabled
 
 

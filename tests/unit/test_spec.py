@@ -75,7 +75,10 @@ def test_default_spec_builds_named_functional_model() -> None:
     assert tuple(model.input.shape) == (None, 28, 28, 1)
     assert tuple(model.output.shape) == (None, 10)
     names = [layer.name for layer in model.layers]
-    assert names == ["input", "conv_1", "pool_1", "conv_2", "pool_2", "flatten", "dropout", "dense_1", "predictions"]
+    assert names == [
+        "input", "conv_1", "pool_1", "conv_2", "pool_2", "conv_3", "pool_3", "flatten", "dropout", "dense_1",
+        "predictions",
+    ]
     probabilities = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
