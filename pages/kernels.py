@@ -23,7 +23,15 @@ from cnnviz.kernels import (
     padding_amounts,
     run_pipeline,
 )
-from cnnviz.ui.kernels import input_picker, kernel_editor, kernel_labels, load_kernel, pipeline_controls, position_picker
+from cnnviz.ui.kernels import (
+    input_picker,
+    keep,
+    kernel_editor,
+    kernel_labels,
+    load_kernel,
+    pipeline_controls,
+    position_picker,
+)
 from cnnviz.ui.layout import explain
 
 RESULT_KEY = "kernels_last_result"
@@ -95,6 +103,9 @@ if result is not None:
     which = 0
     if count > 1:
         # Plain "Kernel n" labels: they stay valid when a kernel's preset changes.
+        keep("kernels_which", 0)
+        if st.session_state["kernels_which"] not in range(count):
+            st.session_state["kernels_which"] = 0
         which = st.selectbox("Kernel to explain", range(count), format_func=lambda i: f"Kernel {i + 1}",
                              key="kernels_which", help="Pick the kernel whose output you want to take apart.")
     st.caption(f"Explaining kernel {labels[which]}.")

@@ -282,6 +282,23 @@ def kernel_labels(key: str = "kernel") -> list[str]:
 # The playground page's other controls: input image, pipeline settings, picking a position.
 # --------------------------------------------------------------------------------------------
 
+#: Non-widget copy of the playground's widget values, so they survive a visit to another page.
+KEPT_KEY = "kernels_kept_widgets"
+
+
+def keep(key: str, default: object) -> None:
+    """Call just before creating widget ``key`` (without a ``value=``): its value survives page switches.
+
+    Streamlit forgets a widget's value when its page is left. This copies the current value to a
+    non-widget entry on every run and puts it back when the widget comes back.
+    """
+    kept = st.session_state.setdefault(KEPT_KEY, {})
+    if key in st.session_state:
+        kept[key] = st.session_state[key]
+    else:
+        st.session_state[key] = kept.get(key, default)
+
+
 SOURCES = ("Dataset sample", "Upload an image", "Latest sketch")
 SOURCE_HELP = (
     "The image the kernels slide over: a sample from a dataset, a picture of your own (turned grey and "
@@ -318,10 +335,12 @@ def _dataset_input(key: str) -> InputImage | None:
     from cnnviz.kernels import to_unit_image
     from cnnviz.ui.data import dataset_picker
 
+    keep(f"{key}_dataset", "mnist")
     dataset = dataset_picker(f"{key}_dataset", show_source=False)
     if dataset is None:
         return None
     class_key = f"{key}_class"
+    keep(class_key, 2)
     if st.session_state.get(class_key) not in range(dataset.num_classes):
         # The tutorial's experiment uses a "2"; start there when the dataset has one.
         st.session_state[class_key] = 2 if dataset.num_classes > 2 else 0
@@ -337,6 +356,7 @@ def _dataset_input(key: str) -> InputImage | None:
         st.warning(f"The training split has no images of class {dataset.class_names[label]}; pick another class.")
         return None
     index_key = f"{key}_index"
+    keep(index_key, 0)
     if not isinstance(st.session_state.get(index_key), int) or not 0 <= st.session_state[index_key] < positions.size:
         st.session_state[index_key] = 0
     st.number_input(
@@ -358,9 +378,11 @@ def _upload_input(key: str) -> InputImage | None:
     from cnnviz.kernels import to_unit_image
     from cnnviz.uploads import ImageUploadError, decode_image
 
-    resolution = st.select_slider("Resolution (longest side)", [28, 64, 128], value=64, key=f"{key}_resolution",
+    keep(f"{key}_resolution", 64)
+    resolution = st.select_slider("Resolution (longest side)", [28, 48, 64, 96], key=f"{key}_resolution",
                                   help=RESOLUTION_HELP)
-    invert = st.checkbox("Invert (dark ink on light paper)", value=True, key=f"{key}_invert", help=INVERT_HELP)
+    keep(f"{key}_invert", True)
+    invert = st.checkbox("Invert (dark ink on light paper)", key=f"{key}_invert", help=INVERT_HELP)
     upload = st.file_uploader(
         "Upload a picture (PNG, JPEG, GIF, BMP, WebP or TIFF)",
         type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
@@ -391,6 +413,7 @@ def input_picker(key: str = "kernels_input") -> InputImage | None:
     from cnnviz.kernels import to_unit_image
     from cnnviz.ui.state import get_latest_sketch
 
+    keep(f"{key}_source", SOURCES[0])
     source = st.radio("Input image", SOURCES, key=f"{key}_source", horizontal=True, help=SOURCE_HELP)
     if source == "Dataset sample":
         return _dataset_input(key)
@@ -432,29 +455,38 @@ def pipeline_controls(key: str = "kernels_pipe") -> "PipelineConfig":
 
     conv_col, act_col, pool_col = st.columns(3)
     with conv_col:
-        stride = st.select_slider("Stride", [1, 2, 3], value=1, key=f"{key}_stride", help=STRIDE_HELP)
+        keep(f"{key}_stride", 1)
+        stride = st.select_slider("Stride", [1, 2, 3], key=f"{key}_stride", help=STRIDE_HELP)
+        keep(f"{key}_padding", "valid")
         padding_choice = st.radio("Padding", ["valid", "same", "zeros"], key=f"{key}_padding", horizontal=True,
                                   format_func=lambda p: "explicit zeros" if p == "zeros" else p, help=PADDING_HELP)
         padding: str | int = padding_choice
         if padding_choice == "zeros":
-            padding = int(st.number_input("Zero rows on every side", 0, 5, 1, key=f"{key}_pad_width",
+            keep(f"{key}_pad_width", 1)
+            padding = int(st.number_input("Zero rows on every side", 0, 5, key=f"{key}_pad_width",
                                           help="How many rows and columns of zeros to add around the image."))
-        bias = st.number_input("Bias", -10.0, 10.0, 0.0, step=0.5, key=f"{key}_bias", help=BIAS_HELP)
+        keep(f"{key}_bias", 0.0)
+        bias = st.number_input("Bias", -10.0, 10.0, step=0.5, key=f"{key}_bias", help=BIAS_HELP)
     with act_col:
+        keep(f"{key}_activation", "none")
         activation = st.selectbox("Activation", list(ACTIVATIONS), key=f"{key}_activation",
                                   format_func=lambda name: ACTIVATIONS[name], help=ACTIVATION_HELP)
         threshold = 2.0
         if activation == "threshold":
-            threshold = st.number_input("Threshold", -20.0, 20.0, 2.0, step=0.5, key=f"{key}_threshold",
+            keep(f"{key}_threshold", 2.0)
+            threshold = st.number_input("Threshold", -20.0, 20.0, step=0.5, key=f"{key}_threshold",
                                         help=THRESHOLD_HELP)
     with pool_col:
+        keep(f"{key}_pool", "none")
         pool_mode = st.selectbox("Pooling", list(POOL_MODES), key=f"{key}_pool", format_func=lambda m: POOL_MODES[m],
                                  help=POOL_HELP)
         pool_size, pool_stride = 2, None
         if pool_mode != "none":
-            pool_size = st.select_slider("Pool size", [2, 3, 4], value=2, key=f"{key}_pool_size",
+            keep(f"{key}_pool_size", 2)
+            pool_size = st.select_slider("Pool size", [2, 3, 4], key=f"{key}_pool_size",
                                          help=POOL_SIZE_HELP)
-            stride_choice = st.select_slider("Pool stride", ["= size", 1, 2, 3, 4], value="= size",
+            keep(f"{key}_pool_stride", "= size")
+            stride_choice = st.select_slider("Pool stride", ["= size", 1, 2, 3, 4],
                                              key=f"{key}_pool_stride", help=POOL_STRIDE_HELP)
             pool_stride = None if stride_choice == "= size" else int(stride_choice)
     return PipelineConfig(
@@ -481,6 +513,8 @@ def position_picker(key: str, shape: tuple[int, int], *, label: str = "output") 
     from cnnviz.charts.kernels import selected_pixel
 
     row_key, col_key, seen_key = f"{key}_row", f"{key}_col", f"{key}_seen_click"
+    keep(row_key, shape[0] // 2)
+    keep(col_key, shape[1] // 2)
     clicked = selected_pixel(st.session_state.get(f"{key}_chart"))
     if clicked is not None and clicked != st.session_state.get(seen_key):
         # A new click: move the sliders there (once, so the sliders stay usable afterwards).

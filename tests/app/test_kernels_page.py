@@ -192,3 +192,39 @@ def test_learned_kernels_load_into_editor(page: AppTest, tiny_model) -> None:
     expected = tiny_model.get_layer("conv_1").get_weights()[0][:, :, 0, 2]
     np.testing.assert_allclose(_result(page).kernels[1], expected)
     assert page.selectbox(key="kernel_preset_1").value == "Learned #3"
+
+
+def test_settings_and_kernels_survive_a_visit_to_another_page() -> None:
+    at = app_test("app.py").run()
+    at.switch_page("pages/kernels.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.select_slider(key="kernels_pipe_stride").set_value(2).run()
+    _edit(at, "kernel_grid_0_0", 0, 0, "7")
+    at.run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/kernels.py").run()
+    assert not at.exception
+    assert at.select_slider(key="kernels_pipe_stride").value == 2
+    assert _result(at).kernels[0][0, 0] == 7.0
+
+
+def editor_app() -> None:
+    import numpy as np
+    import streamlit as st
+
+    from cnnviz.ui.kernels import kernel_editor, load_kernel
+
+    st.button("load 5x5", key="load", on_click=load_kernel, args=("ed", 5, np.ones((5, 5))))
+    bank = kernel_editor("ed")
+    st.text(f"bank {bank.shape}")
+
+
+def test_kernel_editor_widget_alone_and_loading_a_5x5_kernel() -> None:
+    at = AppTest.from_function(editor_app, default_timeout=60).run()
+    assert not at.exception
+    assert at.text[0].value == "bank (4, 3, 3)"
+    at.button(key="load").click().run()
+    assert not at.exception
+    # Loading a 5x5 kernel into slot 6 switches the bank to 5x5 and grows it to 6 kernels.
+    assert at.text[0].value == "bank (6, 5, 5)"
+    assert at.radio(key="ed_size").value == 5 and at.slider(key="ed_count").value == 6

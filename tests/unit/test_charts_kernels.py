@@ -1,0 +1,70 @@
+"""Unit tests for the Kernel playground's figures (cnnviz.charts.kernels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from cnnviz import kernels as K
+from cnnviz.charts import kernels as C
+
+
+@pytest.mark.parametrize("count", [1, 3, 4, 7, 8])
+@pytest.mark.parametrize("pool_mode", ["none", "max"])
+def test_pipeline_figure_has_one_cell_per_kernel_and_stage(count, pool_mode):
+    image = np.random.default_rng(count).random((12, 12))
+    bank = np.stack([K.preset_kernel(name) for name in list(K.PRESETS)[:count]])
+    config = K.PipelineConfig(activation="sigmoid", pool_mode=pool_mode)
+    result = K.run_pipeline(image, bank, config)
+    fig = C.pipeline_figure(result, [f"k{index}" for index in range(count)])
+    stages = 4 if pool_mode != "none" else 3
+    assert len(fig.data) == count * stages
+    titles = [annotation.text for annotation in fig.layout.annotations]
+    assert titles[0] == "k0: convolution (10×10)"
+    if pool_mode != "none":
+        assert titles[3] == "k0: max pooling (5×5)"
+    # Convolution is diverging around 0; a sigmoid is grey on [0, 1].
+    assert fig.data[0].zmid == 0.0 and fig.data[2].zmin == 0.0 and fig.data[2].zmax == 1.0
+    # Every map keeps square pixels.
+    assert fig.layout.yaxis2.scaleanchor == "x2"
+    for trace, expected in zip(fig.data[:stages], [result.conv[0], result.biased[0], result.activated[0]]):
+        np.testing.assert_allclose(np.asarray(trace.z), expected, atol=1e-4)
+
+
+def test_clickable_map_has_a_marker_per_pixel_and_reads_clicks():
+    values = np.arange(12.0).reshape(3, 4)
+    fig = C.clickable_map_figure(values, outline=(1, 2, 1, 1))
+    markers = fig.data[1]
+    assert isinstance(markers, go.Scatter) and len(markers.x) == 12
+    assert list(markers.x[:4]) == [0, 1, 2, 3] and list(markers.y[:4]) == [0, 0, 0, 0]
+    assert fig.layout.shapes[0].x0 == 1.5 and fig.layout.shapes[0].y0 == 0.5
+    assert C.selected_pixel({"selection": {"points": [{"x": 3, "y": 2, "curve_number": 1}]}}) == (2, 3)
+    assert C.selected_pixel({"selection": {"points": []}}) is None
+    assert C.selected_pixel(None) is None
+
+
+def test_input_figure_shows_padding_and_receptive_field():
+    fig = C.input_figure(np.zeros((5, 5)), receptive_field=(-1, -1, 3, 3), padding=(1, 1, 1, 1))
+    assert tuple(fig.layout.xaxis.range) == (-1.5, 5.5)
+    rectangles = [(shape.x0, shape.y0) for shape in fig.layout.shapes]
+    assert (-1.5, -1.5) in rectangles
+
+
+def test_arithmetic_figure_writes_pad_and_numbers():
+    explanation = K.explain_output(np.ones((4, 4)), np.ones((3, 3)), 0, 0, padding="same")
+    fig = C.arithmetic_figure(explanation)
+    assert len(fig.data) == 3
+    assert fig.data[0].text[0][0] == "pad" and fig.data[0].text[1][1] == "1"
+    assert "sum 4" in fig.layout.annotations[2].text
+
+
+def test_bank_and_kernel_and_pool_figures():
+    bank = np.stack([K.preset_kernel("Sobel x (vertical edges)"), K.preset_kernel("Laplacian")])
+    fig = C.bank_figure(bank, ["a", "b"])
+    assert len(fig.data) == 2 and fig.data[1].text[1][1] == "-4"
+    assert C.kernel_figure(bank[0]).data[0].text[1][0] == "-2"
+    pooled = K.explain_pool(np.arange(16.0).reshape(4, 4), 1, 1, size=2, mode="max")
+    pool_fig = C.pool_window_figure(pooled)
+    assert "max of this window = 15" in pool_fig.layout.title.text
+    assert len(pool_fig.layout.shapes) == 1
