@@ -126,7 +126,12 @@ def augment_dataset(
         ``(images, labels)``: (N * (1 + copies), 28, 28) uint8 and (N * (1 + copies),) int64.
     """
     array = np.asarray(images)
-    targets = np.asarray(labels).astype(np.int64)
+    raw_labels = np.asarray(labels)
+    if array.dtype.kind not in "biuf" or raw_labels.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Expected numeric images and labels, got dtypes {array.dtype} and {raw_labels.dtype}."
+        )
+    targets = raw_labels.astype(np.int64)
     if array.ndim != 3 or array.shape[1:] != (28, 28) or len(array) != len(targets):
         raise ValueError(
             f"Expected images (N, 28, 28) and N labels, got images {array.shape} and labels {targets.shape}."

@@ -152,8 +152,8 @@ def scale_into_box(ink: np.ndarray, box: int = BOX_SIZE) -> np.ndarray:
         (h', w') float32 in [0, 1] with ``max(h', w') == box`` and ``h'/w'`` close to ``h/w``
         (the shorter side is at least 1 pixel).
     """
-    if box < 1:
-        raise SketchInputError(f"Expected a box size of at least 1 pixel, got {box}.")
+    if not 1 <= box <= MAX_WORKING_SIDE:
+        raise SketchInputError(f"Expected a box size between 1 and {MAX_WORKING_SIDE} pixels, got {box}.")
     array = _check_ink(ink)
     peak = float(array.max())
     if peak <= 0:
