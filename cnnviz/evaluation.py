@@ -244,6 +244,37 @@ def penultimate_features(model: Any, images: np.ndarray, *, batch_size: int = 50
     return features.reshape(features.shape[0], -1)
 
 
+def predict_with_features(
+    model: Any, images: np.ndarray, *, batch_size: int = 500, feature_rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the class probabilities of every image and the penultimate features, in one forward pass.
+
+    Args:
+        images: (N, 28, 28) uint8 (or float32 in [0, 1]).
+        feature_rows: which images' features to keep (sorted indices); default all.
+
+    Returns:
+        ``(probabilities, features)``: (N, num_classes) float32 and (len(feature_rows), D) float32,
+        the same numbers as :func:`predict_probabilities` and :func:`penultimate_features`.
+    """
+    import keras
+
+    batch = as_model_batch(images)
+    rows = np.arange(batch.shape[0]) if feature_rows is None else np.asarray(feature_rows, dtype=np.int64)
+    extractor = keras.Model(
+        inputs=model.inputs[0], outputs=[model.outputs[0], model.layers[-1].input], name="outputs_and_features"
+    )
+    probabilities, features = [], []
+    for start in range(0, batch.shape[0], batch_size):
+        stop = min(start + batch_size, batch.shape[0])
+        output, hidden = extractor(batch[start:stop], training=False)
+        probabilities.append(np.asarray(keras.ops.convert_to_numpy(output), dtype=np.float32))
+        keep = rows[(rows >= start) & (rows < stop)] - start
+        hidden = np.asarray(keras.ops.convert_to_numpy(hidden), dtype=np.float32)
+        features.append(hidden.reshape(hidden.shape[0], -1)[keep])
+    return np.concatenate(probabilities, axis=0), np.concatenate(features, axis=0)
+
+
 @dataclass(frozen=True)
 class Projection:
     """A 2-D PCA projection.

@@ -26,10 +26,9 @@ from cnnviz.ui.data import get_dataset
 from cnnviz.ui.inside import (
     ChosenImage,
     cached_activations,
-    cached_evaluation,
-    cached_pca,
     cached_probabilities,
     cached_saliency,
+    cached_test_results,
     image_chooser,
 )
 from cnnviz.ui.layout import explain
@@ -267,7 +266,7 @@ def show_evaluation() -> None:
     if dataset is None:
         st.info("The evaluation needs the test split, which could not be loaded.")
         return
-    evaluation = cached_evaluation(model, picked.version, picked.dataset)
+    evaluation, pca = cached_test_results(model, picked.version, picked.dataset)
     mistakes = int(np.sum(evaluation.y_true != evaluation.y_pred))
     first, second, third = st.columns(3)
     first.metric("Test accuracy", f"{evaluation.accuracy:.2%}", help="The share of test images classified correctly.")
@@ -380,7 +379,6 @@ def show_evaluation() -> None:
         )
 
     st.subheader("What the last layer sees (PCA)")
-    pca = cached_pca(model, picked.version, picked.dataset)
     subset = pca.indices
     st.plotly_chart(
         pca_figure(

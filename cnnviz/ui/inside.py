@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cnnviz.evaluation import Evaluation, Projection, evaluate_model, pca_2d, penultimate_features, sample_indices
+from cnnviz.evaluation import (
+    Evaluation,
+    Projection,
+    evaluate_predictions,
+    pca_2d,
+    predict_with_features,
+    sample_indices,
+)
 from cnnviz.inspect import InspectError, LayerActivation, compute_activations, predict_one
 from cnnviz.saliency import SaliencyMap, grad_cam, gradient_saliency
 from cnnviz.ui.data import get_dataset
@@ -56,13 +63,6 @@ def cached_saliency(_model: Any, version: str, image: np.ndarray, class_index: i
     return SaliencyPair(gradient=gradient, grad_cam=cam)
 
 
-@st.cache_data(max_entries=16, show_spinner="Predicting every test image…")
-def cached_evaluation(_model: Any, version: str, dataset_name: str) -> Evaluation:
-    """The model's :class:`~cnnviz.evaluation.Evaluation` on ``dataset_name``'s test split."""
-    dataset = get_dataset(dataset_name)
-    return evaluate_model(_model, dataset.x_test, dataset.y_test, dataset.class_names)
-
-
 @dataclass(frozen=True)
 class PcaResult:
     """The PCA of the penultimate layer on a sample of test images; ``indices`` index the test split."""
@@ -72,13 +72,20 @@ class PcaResult:
     feature_size: int
 
 
-@st.cache_data(max_entries=16, show_spinner="Projecting the penultimate layer…")
-def cached_pca(_model: Any, version: str, dataset_name: str, max_points: int = MAX_PCA_POINTS) -> PcaResult:
-    """PCA (2-D) of what the last layer sees, for up to ``max_points`` test images (a fixed sample)."""
+@st.cache_data(max_entries=16, show_spinner="Predicting every test image…")
+def cached_test_results(
+    _model: Any, version: str, dataset_name: str, max_points: int = MAX_PCA_POINTS
+) -> tuple[Evaluation, PcaResult]:
+    """The model's evaluation on ``dataset_name``'s test split and the PCA of its penultimate layer.
+
+    One forward pass gives both; the PCA uses a fixed sample of up to ``max_points`` images.
+    """
     dataset = get_dataset(dataset_name)
     indices = sample_indices(dataset.y_test, max_points, seed=0)
-    features = penultimate_features(_model, dataset.x_test[indices])
-    return PcaResult(projection=pca_2d(features), indices=indices, feature_size=int(features.shape[1]))
+    probabilities, features = predict_with_features(_model, dataset.x_test, feature_rows=indices)
+    evaluation = evaluate_predictions(dataset.y_test, probabilities, dataset.class_names)
+    pca = PcaResult(projection=pca_2d(features), indices=indices, feature_size=int(features.shape[1]))
+    return evaluation, pca
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,21 @@ def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
     app = _show(app, "Evaluation")
     assert not app.exception
     assert any("needs the test split" in info.value for info in app.info)
+
+
+def test_the_shipped_mnist_model_is_evaluated_like_its_training_run_measured_it(repo_root, monkeypatch) -> None:
+    """With the shipped default model: feature maps of its real layers, and the page's test accuracy
+    agrees with the accuracy the training script measured and stored in the sidecar."""
+    shipped = repo_root / "models" / "default_mnist.keras"
+    if not shipped.exists():
+        pytest.skip("models/default_mnist.keras is not installed (scripts/train_default_models.py makes it)")
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(repo_root / "models"))
+    meta = json.loads(shipped.with_suffix(".json").read_text())
+    app = _open(None)
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox(key="inside_model").value == "file:default_mnist"
+    assert any(title.startswith("conv_1 (conv) · output 28×28×") for title in _titles(app))
+    app = _show(app, "Evaluation")
+    assert not app.exception, [e.value for e in app.exception]
+    shown = float(next(m.value for m in app.metric if m.label == "Test accuracy").rstrip("%")) / 100
+    assert shown == pytest.approx(meta["test_metrics"]["accuracy"], abs=0.002)

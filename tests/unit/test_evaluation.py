@@ -136,3 +136,14 @@ def test_most_confused_pair_is_the_largest_off_diagonal_cell() -> None:
 
     assert most_confused_pair(np.array([[50, 1, 2], [7, 40, 0], [0, 3, 60]])) == (1, 0)
     assert most_confused_pair(np.diag([5, 5])) == (0, 0)
+
+
+def test_one_pass_gives_the_same_probabilities_and_features() -> None:
+    from cnnviz.evaluation import predict_probabilities, predict_with_features
+
+    model = tiny_cnn(num_classes=3)
+    images = sample_images(7)
+    rows = np.array([1, 4, 5, 6])
+    probabilities, features = predict_with_features(model, images, batch_size=3, feature_rows=rows)
+    np.testing.assert_allclose(probabilities, predict_probabilities(model, images), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(features, penultimate_features(model, images[rows]), rtol=1e-5, atol=1e-6)
