@@ -518,14 +518,17 @@ def train_model(
         )
         finished_normally = True
     finally:
-        if not finished_normally or monitor.partial_epoch:
+        # Put back weights that match the kept history: the best epoch's when early stopping restores them,
+        # else the last finished epoch's (a partial epoch, or one that ended in NaN, is thrown away).
+        restore_best = config.early_stopping and config.restore_best_weights and monitor.best_weights is not None
+        if restore_best:
+            model.set_weights(monitor.best_weights)
+        elif not finished_normally or monitor.partial_epoch:
             weights = monitor.last_finished_weights
             if weights is None and monitor.nan_detected:
                 weights = initial_weights
             if weights is not None:
                 model.set_weights(weights)
-    if config.early_stopping and config.restore_best_weights and monitor.best_weights is not None:
-        model.set_weights(monitor.best_weights)
     best_epoch = monitor.best_epoch if config.early_stopping and config.restore_best_weights else None
 
     test_metrics: dict[str, float] = {}

@@ -327,10 +327,12 @@ def _outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = Non
             return "warning", f"{run.label} was stopped before its first epoch finished, so nothing was kept."
         return "warning", (f"{run.label} stopped after {run.epochs_done} of {planned} epochs; the finished epochs "
                            f"and their weights are kept.{tested}")
+    best = ""
+    if best_epoch is not None and best_epoch + 1 != run.epochs_done:
+        best = f" The weights of epoch {best_epoch + 1} (best validation loss) were restored."
     if run.status == "early-stopped":
-        best = f" The weights of epoch {best_epoch + 1} (best validation loss) were restored." if best_epoch is not None else ""
         return "success", f"{run.label} stopped early after {run.epochs_done} epochs.{best}{tested}"
-    return "success", f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{tested}"
+    return "success", f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{best}{tested}"
 
 
 def finish_interrupted_run(dataset_loader: Any) -> None:

@@ -60,6 +60,9 @@ def test_train_stop_save_and_find_the_model(page: Page, app_server: str) -> None
             expect(traces.nth(index).locator("path.point")).to_have_count(2)
 
     # Start again with many epochs on all images, and press Stop once an epoch has finished.
+    if page.locator(".st-key-train_early input[type='checkbox']").is_checked():
+        page.locator(".st-key-train_early label").click()  # early stopping must not end it before Stop
+        wait_for_idle(page, TRAINING_TIMEOUT_MS)
     set_slider(page, "train_epochs", presses=["End"])
     set_slider(page, "train_train_size", presses=["End"])
     page.get_by_role("button", name="Train", exact=True).click()
