@@ -1,0 +1,64 @@
+"""Train-page figures and the run records they draw from (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from cnnviz.charts.training import history_figure, layer_stack_figure, runs_overlay_figure
+from cnnviz.runs import RunRecord, describe_spec, runs_table
+from cnnviz.spec import ConvBlockSpec, ModelSpec, layer_table
+
+HISTORY = {"loss": [0.9, 0.4], "accuracy": [0.7, 0.9], "val_loss": [0.5, 0.3], "val_accuracy": [0.85, 0.92]}
+
+
+def test_history_figure_has_one_point_per_epoch_for_training_and_validation() -> None:
+    fig = history_figure(HISTORY, "accuracy", epochs=10)
+    assert isinstance(fig, go.Figure)
+    assert [trace.name for trace in fig.data] == ["training", "validation"]
+    assert [list(trace.x) for trace in fig.data] == [[1, 2], [1, 2]]
+    assert list(fig.data[1].y) == [0.85, 0.92]
+    # The x axis spans the planned epochs so it does not jump while training.
+    assert tuple(fig.layout.xaxis.range) == (0.5, 10.5)
+
+
+def test_history_figure_without_validation_or_epochs() -> None:
+    fig = history_figure({"loss": [1.0]}, "loss")
+    assert [trace.name for trace in fig.data] == ["training"]
+    assert history_figure({}, "loss").data == ()
+
+
+def test_runs_overlay_draws_one_line_per_run_with_the_metric() -> None:
+    runs = [
+        RunRecord(run_id=1, dataset="digits", spec={}, config={}, history=HISTORY),
+        RunRecord(run_id=2, dataset="digits", spec={}, config={}, history={"loss": [1.0]}),  # no validation
+        RunRecord(run_id=3, dataset="digits", spec={}, config={}, history={"val_accuracy": [0.5, 0.6, 0.7]}),
+    ]
+    fig = runs_overlay_figure(runs, "val_accuracy")
+    assert [trace.name for trace in fig.data] == ["Run 1", "Run 3"]
+    assert tuple(fig.layout.xaxis.range) == (0.5, 3.5)
+
+
+def test_layer_stack_figure_labels_every_layer_with_its_shape() -> None:
+    spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=8), ConvBlockSpec(filters=16, padding="valid")),
+                     batch_norm=True, dense_units=(32,))
+    rows = layer_table(spec)
+    fig = layer_stack_figure(rows)
+    texts = [annotation.text for annotation in fig.layout.annotations]
+    for row in rows:
+        assert f"<b>{row.name}</b>" in texts
+        assert "×".join(map(str, row.output_shape)) in texts
+    assert len(fig.layout.shapes) == len(rows)
+    hover = fig.data[0].hovertext
+    assert len(hover) == len(rows) and f"{rows[3].params:,} parameters" in hover[3]
+
+
+def test_runs_table_summarises_settings_and_results() -> None:
+    spec = ModelSpec(batch_norm=True).to_dict()
+    run = RunRecord(run_id=4, dataset="mnist", spec=spec, config={"optimizer": "adam", "epochs": 5, "train_size": 800},
+                    history=HISTORY, test_metrics={"accuracy": 0.97, "loss": 0.1}, status="stopped",
+                    duration_s=12.34, samples_per_s=1234.5, data_source="local files")
+    (row,) = runs_table([run])
+    assert row["Run"] == "Run 4" and row["Status"] == "stopped" and row["Epochs"] == "2/5"
+    assert row["Best val acc"] == 0.92 and row["Test acc"] == 0.97 and row["Time (s)"] == 12.3
+    assert row["Model"] == describe_spec(spec) == "conv 16-32-64, dense 64, dropout 0.3, batch norm"
+    assert run.epochs_done == 2
