@@ -91,15 +91,12 @@ def probabilities_figure(
             hovertemplate="%{x}: %{y:.1%}<extra></extra>",
         )
     )
+    axis_title = "probability"
     if unsure_below is not None:
-        fig.add_hline(
-            y=unsure_below,
-            line_dash="dash",
-            line_color="gray",
-            annotation_text=f"unsure below {unsure_below:.0%}",
-            annotation_position="top right",
-        )
-    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title="probability")
+        # No text on the line itself: any position would sit on some bar. The axis title says what it is.
+        fig.add_hline(y=unsure_below, line_dash="dash", line_color="gray")
+        axis_title = f"probability (dashed: unsure below {unsure_below:.0%})"
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title=axis_title)
     fig.update_xaxes(type="category", title="class")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
     return fig
