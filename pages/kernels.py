@@ -108,7 +108,7 @@ if result is not None:
             st.session_state["kernels_which"] = 0
         which = st.selectbox("Kernel to explain", range(count), format_func=lambda i: f"Kernel {i + 1}",
                              key="kernels_which", help="Pick the kernel whose output you want to take apart.")
-    st.caption(f"Explaining kernel {labels[which]}.")
+    st.caption(f"Explaining kernel {labels[which]}.".replace("\\", "\\\\"))  # a lone backslash is a Markdown escape
     kernel = result.kernels[which]
     out_map = result.biased[which]
     row, col = position_picker("kernels_conv", out_map.shape, label="output")
@@ -130,6 +130,7 @@ if result is not None:
             key="kernels_conv_chart",
             on_select="rerun",
             selection_mode="points",
+            config={"displayModeBar": False},
         )
     st.plotly_chart(arithmetic_figure(explanation), key="kernels_arithmetic_plot")
     activated = float(apply_activation(explanation.value, config.activation, threshold=config.threshold))
@@ -158,7 +159,7 @@ if result is not None:
             st.plotly_chart(
                 clickable_map_figure(result.activated[which], diverging=signed,
                                      outline=(pool_explanation.top, pool_explanation.left, config.pool_size,
-                                              config.pool_size), title="Activated map: the pooling window"),
+                                              config.pool_size), title="Activated map: the window", showscale=False),
                 key="kernels_window_plot",
             )
         with window_col:
@@ -166,10 +167,11 @@ if result is not None:
         with pooled_col:
             st.plotly_chart(
                 clickable_map_figure(pooled, diverging=signed, outline=(prow, pcol, 1, 1),
-                                     title="Pooled map: click a pixel"),
+                                     title="Pooled map: click a pixel", showscale=False),
                 key="kernels_pool_chart",
                 on_select="rerun",
                 selection_mode="points",
+                config={"displayModeBar": False},
             )
         st.markdown(
             f"**Pooled value at row {prow}, column {pcol}:** the {pool_explanation.mode} of the "

@@ -59,7 +59,8 @@ def bank_figure(kernels: np.ndarray, titles: Sequence[str] | None = None, *, col
     fig = image_grid_figure(list(bank), titles=titles, cols=cols, diverging=True, cell_height=130)
     for index, trace in enumerate(fig.data):
         trace.text = _cell_text(bank[index], digits=2)
-        trace.texttemplate = "%{text}" if bank.shape[1] <= 5 else None
+        # Numbers stay readable for a bank the size of the editor's; a 32-filter layer shows colours only.
+        trace.texttemplate = "%{text}" if len(bank) <= 8 and bank.shape[1] <= 5 else None
         trace.textfont = {"size": 10}
     return _clean_axes(fig)
 
@@ -88,11 +89,9 @@ def pipeline_figure(
         stages.append(("pooled", f"{result.config.pool_mode} pooling", result.pooled))
     count = result.conv.shape[0]
     names = list(labels) if labels is not None else [f"kernel {index + 1}" for index in range(count)]
-    titles = []
-    for row in range(count):
-        for _, title, array in stages:
-            height, width = array.shape[1:]
-            titles.append(f"{names[row]}: {title} ({height}×{width})")
+    # Stage names and shapes head the columns (every kernel's maps have the same shape); kernels name the rows.
+    titles = [f"{title} ({array.shape[1]}×{array.shape[2]})" for _, title, array in stages]
+    titles += [""] * (len(stages) * (count - 1))
     traces = []
     for row in range(count):
         for stage, title, array in stages:
@@ -101,7 +100,7 @@ def pipeline_figure(
             # Four decimals are plenty on hover and halve what the browser has to download.
             values = np.round(array[row], 4)
             traces.append(heatmap_trace(values, diverging=signed, zmin=zmin, zmax=zmax, showscale=False, name=title))
-    fig = _grid(traces, titles, rows=count, cols=len(stages))
+    fig = _grid(traces, titles, rows=count, cols=len(stages), row_titles=names)
     fig.update_layout(height=max(200, cell_height * count + 30))
     return fig
 
@@ -112,6 +111,7 @@ def _grid(
     *,
     rows: int,
     cols: int,
+    row_titles: Sequence[str] | None = None,
     gap_x: float = 0.03,
     gap_y: float = 0.06,
 ) -> go.Figure:
@@ -140,11 +140,16 @@ def _grid(
                                         showgrid=False, zeroline=False, autorange="reversed",
                                         scaleanchor=f"x{suffix}", constrain="domain")
         trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        if col == 0 and row_titles is not None:
+            layout[f"yaxis{suffix}"]["title"] = dict(text=row_titles[row], font=dict(size=11))
         data.append(trace)
+        if not titles[index]:
+            continue
         annotations.append(dict(text=titles[index], x=x0 + width / 2, y=y1, xref="paper", yref="paper",
                                 xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=11)))
+    left_margin = 25 if row_titles is not None else 5
     return go.Figure(data=data, layout=dict(layout, annotations=annotations, showlegend=False,
-                                             margin=dict(l=5, r=5, t=30, b=5)))
+                                             margin=dict(l=left_margin, r=5, t=30, b=5)))
 
 
 def _outline(fig: go.Figure, top: float, left: float, height: float, width: float, *, dash: str = "solid") -> None:
@@ -201,6 +206,7 @@ def clickable_map_figure(
     outline: tuple[int, int, int, int] | None = None,
     title: str = "",
     height: int = 360,
+    showscale: bool = True,
 ) -> go.Figure:
     """Return a map whose pixels can be clicked with ``st.plotly_chart(on_select="rerun")``.
 
@@ -213,7 +219,7 @@ def clickable_map_figure(
         outline: (top, left, height, width) of a window to outline, e.g. (row, col, 1, 1) for one pixel.
     """
     array = np.asarray(values, dtype=np.float64)
-    fig = image_figure(array, title=title, diverging=diverging, height=height)
+    fig = image_figure(array, title=title, diverging=diverging, height=height, showscale=showscale)
     fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
     rows, cols = np.indices(array.shape)
     fig.add_trace(

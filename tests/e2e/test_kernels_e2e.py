@@ -42,8 +42,9 @@ def test_preset_stages_and_the_arithmetic_of_a_clicked_pixel(page: Page, app_ser
     assert_no_exception(page)
     pipeline = page.locator(".st-key-kernels_pipeline_plot")
     pipeline.scroll_into_view_if_needed()
+    expect(pipeline.get_by_text("1: Sobel x (vertical edges)")).to_be_attached()
     for stage in ("convolution (26×26)", "+ bias 0 (26×26)", "activation: none (26×26)"):
-        expect(pipeline.get_by_text(f"1: Sobel x (vertical edges): {stage}")).to_be_attached()
+        expect(pipeline.get_by_text(stage)).to_be_attached()
     expect(page.get_by_text("output height = ⌊(28 + 2×0 − 3) / 1⌋ + 1 =")).to_be_visible()
 
     # Explain kernel 1's output: click a pixel of the output map; the sliders follow and the sum is shown.

@@ -21,9 +21,10 @@ def test_pipeline_figure_has_one_cell_per_kernel_and_stage(count, pool_mode):
     stages = 4 if pool_mode != "none" else 3
     assert len(fig.data) == count * stages
     titles = [annotation.text for annotation in fig.layout.annotations]
-    assert titles[0] == "k0: convolution (10×10)"
+    assert titles[0] == "convolution (10×10)" and len(titles) == stages
+    assert fig.layout.yaxis.title.text == "k0"
     if pool_mode != "none":
-        assert titles[3] == "k0: max pooling (5×5)"
+        assert titles[3] == "max pooling (5×5)"
     # Convolution is diverging around 0; a sigmoid is grey on [0, 1].
     assert fig.data[0].zmid == 0.0 and fig.data[2].zmin == 0.0 and fig.data[2].zmax == 1.0
     # Every map keeps square pixels.
