@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -63,10 +64,12 @@ def test_shipped_model_loads_and_matches_its_recorded_accuracy(name: str) -> Non
     assert accuracy == pytest.approx(_meta(name)["test_metrics"]["accuracy"], abs=0.002)
 
 
-def test_training_script_recipes_use_the_project_code() -> None:
-    spec = importlib.util.spec_from_file_location("train_default_models", REPO_ROOT / "scripts" / "train_default_models.py")
+def test_training_script_recipes_use_the_project_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = REPO_ROOT / "scripts" / "train_default_models.py"
+    spec = importlib.util.spec_from_file_location("train_default_models", path)
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_default_models", script)  # dataclasses look their module up
     spec.loader.exec_module(script)
     assert set(script.RECIPES) == set(SHIPPED)
     assert script.RECIPES["mnist"].augment_copies > 0
