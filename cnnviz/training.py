@@ -81,7 +81,7 @@ class TrainConfig:
     epochs: int = 10
     train_size: int = 8000
     validation_split: float = 0.1
-    early_stopping: bool = False
+    early_stopping: bool = True
     patience: int = 3
     restore_best_weights: bool = True
     seed: int = 42

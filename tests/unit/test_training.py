@@ -82,7 +82,8 @@ def test_prepare_data_is_a_seeded_scaled_subset(tiny: TinyData) -> None:
 def test_training_learns_and_reports_every_epoch(tiny: TinyData) -> None:
     batches: list[BatchProgress] = []
     epochs: list[EpochProgress] = []
-    config = TrainConfig(epochs=3, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01)
+    config = TrainConfig(epochs=3, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01,
+                         early_stopping=False)
     model = fresh_model()
     result = train_model(model, tiny, config, on_batch=batches.append, on_epoch=epochs.append, batch_interval_s=0.0)
 
@@ -113,7 +114,7 @@ def test_batch_reports_are_throttled(tiny: TinyData) -> None:
 
 
 def test_stop_mid_epoch_keeps_finished_epochs_and_their_weights(tiny: TinyData) -> None:
-    config = TrainConfig(epochs=5, batch_size=8, train_size=96, validation_split=0.25)
+    config = TrainConfig(epochs=5, batch_size=8, train_size=96, validation_split=0.25, early_stopping=False)
     model = fresh_model()
     weights_after_epoch: list[list[np.ndarray]] = []
     batches_seen = 0
@@ -150,7 +151,7 @@ def test_exception_inside_fit_restores_last_finished_epoch(tiny: TinyData) -> No
     class Interrupted(BaseException):
         pass
 
-    config = TrainConfig(epochs=4, batch_size=8, train_size=96, validation_split=0.0)
+    config = TrainConfig(epochs=4, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
     model = fresh_model()
     saved: list[list[np.ndarray]] = []
     calls = 0
@@ -230,7 +231,7 @@ def test_bad_config_is_rejected_with_the_value(config: TrainConfig) -> None:
 
 
 def test_config_dict_round_trip() -> None:
-    config = TrainConfig(optimizer="rmsprop", epochs=2, early_stopping=True)
+    config = TrainConfig(optimizer="rmsprop", epochs=2, early_stopping=False)
     assert TrainConfig.from_dict(config.to_dict()) == config
     assert TrainConfig.from_dict({"epochs": 4, "unknown": 1}) == TrainConfig(epochs=4)
 
@@ -297,3 +298,28 @@ def test_training_lock_times_out_and_can_be_abandoned() -> None:
     done.set()
     thread.join(5)
     assert not is_training_elsewhere()
+
+
+def test_interrupted_training_with_early_stopping_ends_on_the_best_epoch(tiny: TinyData) -> None:
+    class Interrupted(BaseException):
+        pass
+
+    config = TrainConfig(epochs=6, batch_size=8, train_size=96, validation_split=0.25, learning_rate=0.05,
+                         patience=5, seed=1)
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+    history: dict[str, list[float]] = {}
+
+    def on_epoch(progress: EpochProgress) -> None:
+        saved.append(model.get_weights())
+        history.update(progress.history)
+
+    def on_batch(progress: BatchProgress) -> None:
+        if progress.epoch == 3 and progress.step == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_model(model, tiny, config, on_batch=on_batch, on_epoch=on_epoch, batch_interval_s=0.0)
+    best = int(np.argmin(history["val_loss"]))
+    for kept, expected in zip(model.get_weights(), saved[best]):
+        np.testing.assert_array_equal(kept, expected)
