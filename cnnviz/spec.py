@@ -116,10 +116,18 @@ class ModelSpec:
         if unknown:
             raise SpecError(f"Unknown model spec keys {unknown}; expected some of {sorted(known)}.")
         values: dict[str, Any] = dict(data)
-        if "conv_blocks" in values:
-            values["conv_blocks"] = tuple(_block_from_dict(block) for block in values["conv_blocks"])
-        if "dense_units" in values:
-            values["dense_units"] = tuple(int(units) for units in values["dense_units"])
+        try:
+            if "conv_blocks" in values:
+                values["conv_blocks"] = tuple(_block_from_dict(block) for block in values["conv_blocks"])
+            if "dense_units" in values:
+                values["dense_units"] = tuple(int(units) for units in values["dense_units"])
+        except (TypeError, ValueError) as error:
+            if isinstance(error, SpecError):
+                raise
+            raise SpecError(
+                f"Expected 'conv_blocks' as a list of block dicts and 'dense_units' as a list of whole numbers, "
+                f"got conv_blocks={values.get('conv_blocks')!r}, dense_units={values.get('dense_units')!r}."
+            ) from error
         return cls(**values)
 
 
@@ -159,7 +167,16 @@ def conv_output_size(size: int, kernel_size: int, stride: int, padding: str) -> 
 
     ``valid``: ``floor((size - kernel_size) / stride) + 1``, which can be < 1;
     ``same`` (TensorFlow's rule): ``ceil(size / stride)``.
+
+    Raises:
+        SpecError: a stride below 1 (the formula divides by it).
     """
+    try:
+        whole = int(stride) == stride and stride >= 1
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole:
+        raise SpecError(f"The stride must be a whole number of at least 1, got {stride!r}.")
     if padding == "same":
         return math.ceil(size / stride)
     return (size - kernel_size) // stride + 1
