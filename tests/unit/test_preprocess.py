@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from cnnviz.preprocess import (
+    FILL_FRAMING,
+    MAX_INPUT_PIXELS,
+    MNIST_FRAMING,
     EmptySketchError,
     SketchInputError,
+    as_batch,
     centre_of_mass,
     crop_to_ink,
+    detect_background,
+    extract_ink,
+    framing_for,
     ink_bounding_box,
+    limit_size,
+    luminance,
     normalise_digit,
+    otsu_threshold,
+    photo_to_ink,
     place_by_centre_of_mass,
+    preprocess_steps,
     scale_into_box,
+    sketch_to_input,
 )
 
 
@@ -142,20 +158,6 @@ def test_place_by_centre_of_mass_never_cuts_ink() -> None:
 # Canvas images: ink extraction in every convention, the full pipeline, bad input.
 # ---------------------------------------------------------------------------------------------
 
-from PIL import Image, ImageDraw  # noqa: E402
-
-from cnnviz.preprocess import (  # noqa: E402
-    MAX_INPUT_PIXELS,
-    as_batch,
-    detect_background,
-    extract_ink,
-    limit_size,
-    luminance,
-    otsu_threshold,
-    photo_to_ink,
-    preprocess_steps,
-    sketch_to_input,
-)
 
 
 def _draw_seven(size: int = 280, *, mode: str = "L", background=0, ink=255, width: int = 18) -> np.ndarray:
@@ -256,8 +258,6 @@ def test_too_many_pixels_are_refused_before_any_work() -> None:
 
 
 def test_huge_input_is_handled_quickly_and_matches_small() -> None:
-    import time
-
     big = _draw_seven(size=4000, mode="L", background=255, ink=0)
     start = time.perf_counter()
     out = sketch_to_input(big)
@@ -398,8 +398,6 @@ def test_photo_of_light_ink_on_dark_board() -> None:
 
 
 def test_fill_framing_fills_the_field_and_centres_the_box() -> None:
-    from cnnviz.preprocess import FILL_FRAMING, MNIST_FRAMING, framing_for
-
     assert framing_for("mnist") is MNIST_FRAMING and framing_for("digits") is MNIST_FRAMING
     assert framing_for("fashion_mnist") is FILL_FRAMING and framing_for("kmnist") is FILL_FRAMING
     result = preprocess_steps(_draw_seven(), framing=FILL_FRAMING)
