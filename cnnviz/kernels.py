@@ -784,12 +784,6 @@ def explain_pool(
     return PoolExplanation(row, col, top, left, window, mode, value, chosen)
 
 
-def conv_position_for_pixel(row: int, col: int, config: PipelineConfig) -> tuple[int, int]:
-    """Return the top-left conv-output position of the pooling window that produced pooled ``(row, col)``."""
-    stride_value = _resolve_pool_stride(config.pool_size, config.pool_stride)
-    return row * stride_value, col * stride_value
-
-
 # --------------------------------------------------------------------------------------------
 # Learned kernels
 # --------------------------------------------------------------------------------------------

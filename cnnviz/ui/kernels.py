@@ -9,25 +9,25 @@ message (row and column named) while the last good kernel is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from cnnviz.kernels import (
+    ACTIVATIONS,
     MAX_BANK,
+    POOL_MODES,
     PRESETS,
     TUTORIAL_PRESETS,
     KernelError,
+    PipelineConfig,
     normalise_kernel,
     parse_kernel_cells,
     preset_kernel,
     resize_kernel,
+    to_unit_image,
 )
-
-if TYPE_CHECKING:
-    from cnnviz.kernels import PipelineConfig
 
 #: The label shown in a kernel's preset box once its cells have been edited by hand.
 CUSTOM = "Custom (edited)"
@@ -332,8 +332,7 @@ def _random_index(key: str, count: int) -> None:
 
 
 def _dataset_input(key: str) -> InputImage | None:
-    from cnnviz.kernels import to_unit_image
-    from cnnviz.ui.data import dataset_picker
+    from cnnviz.ui.data import dataset_picker  # imported here: it loads the dataset layer only when needed
 
     keep(f"{key}_dataset", "mnist")
     dataset = dataset_picker(f"{key}_dataset", show_source=False)
@@ -375,7 +374,6 @@ def _dataset_input(key: str) -> InputImage | None:
 
 
 def _upload_input(key: str) -> InputImage | None:
-    from cnnviz.kernels import to_unit_image
     from cnnviz.uploads import ImageUploadError, decode_image
 
     keep(f"{key}_resolution", 64)
@@ -410,7 +408,6 @@ def _upload_input(key: str) -> InputImage | None:
 
 def input_picker(key: str = "kernels_input") -> InputImage | None:
     """Draw the input-image controls and return the chosen image, or ``None`` with a message shown."""
-    from cnnviz.kernels import to_unit_image
     from cnnviz.ui.state import get_latest_sketch
 
     keep(f"{key}_source", SOURCES[0])
@@ -449,10 +446,8 @@ POOL_SIZE_HELP = "The side of the square window pooled into one value."
 POOL_STRIDE_HELP = "How far the window moves each step. Equal to the size, windows do not overlap (the usual choice)."
 
 
-def pipeline_controls(key: str = "kernels_pipe") -> "PipelineConfig":
+def pipeline_controls(key: str = "kernels_pipe") -> PipelineConfig:
     """Draw the convolution / activation / pooling settings and return them."""
-    from cnnviz.kernels import ACTIVATIONS, POOL_MODES, PipelineConfig
-
     conv_col, act_col, pool_col = st.columns(3)
     with conv_col:
         keep(f"{key}_stride", 1)
@@ -510,7 +505,7 @@ def position_picker(key: str, shape: tuple[int, int], *, label: str = "output") 
     Returns:
         (row, col) inside ``shape``.
     """
-    from cnnviz.charts.kernels import selected_pixel
+    from cnnviz.charts.kernels import selected_pixel  # the charts module pulls in Plotly
 
     row_key, col_key, seen_key = f"{key}_row", f"{key}_col", f"{key}_seen_click"
     keep(row_key, shape[0] // 2)
