@@ -166,3 +166,18 @@ def test_a_file_that_is_not_an_image_is_refused_politely(canvas: FakeCanvas, tin
     at.file_uploader(key="sketch_photo").upload("digit.png", b"this is not a picture", "image/png").run()
     assert not at.exception
     assert at.error and not at.metric
+
+
+def test_a_fashion_model_gets_its_class_names_and_framing(
+    canvas: FakeCanvas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model: Any
+) -> None:
+    folder = tmp_path / "models"
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    save_model(tiny_model, "default_fashion_mnist", {"dataset": "fashion_mnist", "class_names": names}, models_dir=folder)
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(folder))
+    canvas.drawing = _canvas_drawing(0)
+    at = app_test(PAGE).run()  # no default_mnist here: the picker falls back to what there is
+    assert not at.exception
+    assert "piece of clothing" in at.caption[0].value
+    assert {m.value for m in at.metric} <= set(names)
+    assert any("Scale into 28x28" in m.value for m in at.markdown)
