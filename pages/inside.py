@@ -114,9 +114,11 @@ def show_feature_maps() -> None:
     activations = cached_activations(model, picked.version, chosen.image)
     probabilities = activations[-1].values
     predicted = int(np.argmax(probabilities))
-    truth = f" It is a **{class_names[chosen.true_class]}**." if chosen.true_class is not None else ""
+    verdict = ""
+    if chosen.true_class is not None:
+        verdict = " Right." if predicted == chosen.true_class else " Wrong."
     st.markdown(
-        f"The model says **{class_names[predicted]}** ({probabilities[predicted]:.0%}) for {chosen.label}.{truth}"
+        f"The model says **{class_names[predicted]}** ({probabilities[predicted]:.0%}) for {chosen.label}.{verdict}"
     )
     explain(
         "What am I looking at?",

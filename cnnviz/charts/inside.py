@@ -22,8 +22,14 @@ CLASS_COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
-#: Colour scale for saliency maps: dark = no influence, bright yellow = most influence.
-SALIENCY_SCALE = "Inferno"
+#: Colour scale for saliency maps: dark = no influence, bright yellow = most influence ("Inferno").
+#: Spelled out as rgb() stops: Streamlit's chart theme replaced the named scale (and its hex
+#: form) with its own pink scale in the browser, which made zero look like "some influence".
+_INFERNO = (
+    "rgb(0,0,4)", "rgb(27,12,65)", "rgb(74,12,107)", "rgb(120,28,109)", "rgb(165,44,96)",
+    "rgb(207,68,70)", "rgb(237,105,37)", "rgb(251,155,6)", "rgb(247,209,61)", "rgb(252,255,164)",
+)  # fmt: skip
+SALIENCY_SCALE = [[index / (len(_INFERNO) - 1), colour] for index, colour in enumerate(_INFERNO)]
 #: Bar colours: the predicted class stands out, the rest are muted.
 HIGHLIGHT = "#4C6EF5"
 MUTED = "#adb5bd"

@@ -181,6 +181,6 @@ def image_chooser(
     true_class = int(y_test[int(index)])
     return ChosenImage(
         image=np.asarray(x_test[int(index)]),
-        label=f"test image #{int(index)} (a {class_names[true_class]})",
+        label=f"test image #{int(index)} (true class: {class_names[true_class]})",
         true_class=true_class,
     )

@@ -94,7 +94,8 @@ def test_feature_maps_for_a_test_image_show_every_layer(trained: TrainedModel) -
     expected = trained.model.predict(digits.x_test[:1, :, :, None] / 255.0, verbose=0)[0]
     sentence = next(m.value for m in app.markdown if m.value.startswith("The model says"))
     assert f"**{int(np.argmax(expected))}** ({expected.max():.0%})" in sentence
-    assert f"It is a **{digits.y_test[0]}**" in sentence
+    assert f"(true class: {digits.y_test[0]})" in sentence
+    assert sentence.endswith(" Right." if int(np.argmax(expected)) == digits.y_test[0] else " Wrong.")
 
 
 def test_another_image_and_the_sketch_can_be_chosen(trained: TrainedModel) -> None:

@@ -120,3 +120,10 @@ def test_image_gallery_uses_one_grey_scale() -> None:
     images = np.zeros((3, 28, 28), np.uint8)
     fig = image_gallery_figure(images, ["a", "b", "c"])
     assert {(t.zmin, t.zmax) for t in _heatmaps(fig)} == {(0, 255)}
+
+
+def test_saliency_scale_starts_black_in_rgb_form() -> None:
+    # Streamlit's theme swapped named/hex scales for its own in Chromium; rgb() stops survive.
+    fig = saliency_figure(np.zeros((28, 28)), {"Grad-CAM": np.zeros((28, 28))})
+    scale = fig.data[1].colorscale
+    assert scale[0][1] == "rgb(0,0,4)" and scale[-1][1] == "rgb(252,255,164)"
