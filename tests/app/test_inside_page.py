@@ -200,3 +200,37 @@ def test_the_shipped_mnist_model_is_evaluated_like_its_training_run_measured_it(
     assert not app.exception, [e.value for e in app.exception]
     shown = float(next(m.value for m in app.metric if m.label == "Test accuracy").rstrip("%")) / 100
     assert shown == pytest.approx(meta["test_metrics"]["accuracy"], abs=0.002)
+
+
+@pytest.mark.slow
+def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch() -> None:
+    """Integration with the Train page's code: build_model + train_model fill filter_snapshots, one per epoch,
+    and the page replays them; the last one is the trained conv_1 kernel itself."""
+    from cnnviz.data import load_dataset
+    from cnnviz.spec import ConvBlockSpec, ModelSpec, build_model
+    from cnnviz.training import TrainConfig, train_model
+
+    digits = load_dataset("digits")
+    spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4), ConvBlockSpec(filters=8)), dense_units=(16,))
+    model = build_model(spec, digits.num_classes, seed=0)
+    config = TrainConfig(epochs=3, batch_size=64, train_size=600, early_stopping=False, seed=0)
+    result = train_model(model, digits, config)
+    assert len(result.filter_snapshots) == 3
+    trained = TrainedModel(
+        model=model,
+        dataset="digits",
+        class_names=digits.class_names,
+        spec=spec.to_dict(),
+        history=result.history,
+        test_metrics=result.test_metrics,
+        filter_snapshots=result.filter_snapshots,
+    )
+    app = _show(_open(trained), "Filters")
+    assert not app.exception, [e.value for e in app.exception]
+    replay = app.slider(key="inside_snapshot_epoch")
+    assert (replay.max, replay.value) == (3, 3)
+    last = _array(_figures(app)[-1]["data"][0]["z"])
+    np.testing.assert_allclose(last, model.get_layer("conv_1").get_weights()[0][:, :, 0, 0], rtol=1e-5)
+    replay.set_value(1).run()
+    first = _array(_figures(app)[-1]["data"][0]["z"])
+    assert not np.allclose(first, last), "the filters should have changed between epoch 1 and epoch 3"
