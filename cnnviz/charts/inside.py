@@ -370,31 +370,29 @@ def pca_figure(
     labels = np.asarray(labels)
     predictions = np.asarray(predictions)
     fig = go.Figure()
-    for class_index, name in enumerate(class_names):
-        mask = labels == class_index
-        if not np.any(mask):
-            continue
-        wrong = predictions[mask] != class_index
-        fig.add_trace(
-            go.Scattergl(
-                x=coords[mask, 0],
-                y=coords[mask, 1],
-                mode="markers",
-                name=str(name),
-                marker=dict(
-                    size=6,
-                    color=CLASS_COLOURS[class_index % len(CLASS_COLOURS)],
-                    symbol=np.where(wrong, "x", "circle").tolist(),
-                    opacity=0.75,
-                ),
-                customdata=np.column_stack(
-                    [np.asarray(indices)[mask], np.array(class_names, dtype=object)[predictions[mask]]]
-                ),
-                hovertemplate=(
-                    f"true {name}, predicted %{{customdata[1]}}<br>test image #%{{customdata[0]}}<extra></extra>"
-                ),
+    names = np.array([str(name) for name in class_names], dtype=object)
+    for class_index, name in enumerate(names):
+        colour = CLASS_COLOURS[class_index % len(CLASS_COLOURS)]
+        # Correct predictions as dots, mistakes as crosses in the same colour and legend entry.
+        for wrong in (False, True):
+            mask = (labels == class_index) & ((predictions != class_index) == wrong)
+            if not np.any(mask):
+                continue
+            fig.add_trace(
+                go.Scattergl(
+                    x=coords[mask, 0],
+                    y=coords[mask, 1],
+                    mode="markers",
+                    name=str(name),
+                    legendgroup=str(name),
+                    showlegend=not wrong or not np.any((labels == class_index) & (predictions == class_index)),
+                    marker=dict(size=9 if wrong else 6, color=colour, symbol="x" if wrong else "circle", opacity=0.8),
+                    customdata=np.column_stack([np.asarray(indices)[mask], names[predictions[mask]]]),
+                    hovertemplate=(
+                        f"true {name}, predicted %{{customdata[1]}}<br>test image #%{{customdata[0]}}<extra></extra>"
+                    ),
+                )
             )
-        )
     ratios = list(explained) + [0.0, 0.0]
     fig.update_layout(
         height=height,

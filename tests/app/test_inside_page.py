@@ -234,3 +234,33 @@ def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch
     replay.set_value(1).run()
     first = _array(_figures(app)[-1]["data"][0]["z"])
     assert not np.allclose(first, last), "the filters should have changed between epoch 1 and epoch 3"
+
+
+def test_reruns_reuse_the_cache_and_a_retrained_model_is_never_stale(trained: TrainedModel, monkeypatch) -> None:
+    import cnnviz.ui.inside as inside
+
+    calls: list[str] = []
+    original = inside.compute_activations
+
+    def counting(model, image, layer_names=None):
+        calls.append(model.name)
+        return original(model, image, layer_names)
+
+    monkeypatch.setattr(inside, "compute_activations", counting)
+    inside.cached_activations.clear()
+    app = _open(trained)
+    app.run()  # a rerun with nothing changed
+    assert len(calls) == 1
+
+    # "Retrain": a new model with other weights (and so a new version) replaces the session model.
+    retrained = TrainedModel(model=tiny_cnn(num_classes=10, seed=7), dataset="digits", class_names=DIGITS)
+    app.session_state[SESSION_MODEL_KEY] = retrained
+    app.run()
+    assert not app.exception
+    assert len(calls) == 2
+    from cnnviz.data import load_dataset
+
+    image = load_dataset("digits").x_test[:1, :, :, None] / 255.0
+    expected = retrained.model.predict(image, verbose=0)[0]
+    sentence = next(m.value for m in app.markdown if m.value.startswith("The model says"))
+    assert f"**{int(np.argmax(expected))}** ({expected.max():.0%})" in sentence

@@ -107,9 +107,12 @@ def test_pca_figure_one_trace_per_present_class_carrying_indices() -> None:
     labels = np.array([0, 0, 2, 2, 2])
     predictions = np.array([0, 2, 2, 2, 1])
     fig = pca_figure(points, labels, predictions, NAMES, np.array([10, 11, 12, 13, 14]), explained=(0.5, 0.25))
-    assert [trace.name for trace in fig.data] == ["zero", "two"]
-    assert [int(row[0]) for row in fig.data[1].customdata] == [12, 13, 14]
-    assert list(fig.data[0].marker.symbol) == ["circle", "x"]
+    # Per class: correct dots, then mistakes as crosses in the same legend group (legend shows the dot).
+    assert [(t.name, t.marker.symbol, t.showlegend) for t in fig.data] == [
+        ("zero", "circle", True), ("zero", "x", False), ("two", "circle", True), ("two", "x", False)
+    ]
+    assert [int(row[0]) for row in fig.data[2].customdata] == [12, 13]
+    assert [int(row[0]) for row in fig.data[3].customdata] == [14]
     assert "50%" in fig.layout.xaxis.title.text
     assert index_from_selection({"points": [{"customdata": [13, "two"]}]}) == 13
     assert index_from_selection({"points": [{"customdata": {"0": 12, "1": "two"}}]}) == 12
