@@ -68,14 +68,17 @@ if dataset is not None and dataset.num_classes != len(class_names):
     )
     dataset = None
 
+# Widget state is dropped when the user visits another page; a plain key brings the section back.
+if "inside_section" not in st.session_state:
+    st.session_state["inside_section"] = st.session_state.get("inside_section_keep", SECTIONS[0])
 section = st.segmented_control(
     "Look at",
     SECTIONS,
-    default=SECTIONS[0],
     key="inside_section",
     help="Feature maps: what each layer computes for one image. Filters: the weights it learned. "
     "Saliency: which pixels mattered for a decision. Evaluation: how it does on every test image.",
 ) or SECTIONS[0]
+st.session_state["inside_section_keep"] = section
 
 
 def choose_image() -> ChosenImage | None:

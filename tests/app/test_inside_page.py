@@ -264,3 +264,17 @@ def test_reruns_reuse_the_cache_and_a_retrained_model_is_never_stale(trained: Tr
     expected = retrained.model.predict(image, verbose=0)[0]
     sentence = next(m.value for m in app.markdown if m.value.startswith("The model says"))
     assert f"**{int(np.argmax(expected))}** ({expected.max():.0%})" in sentence
+
+
+def test_the_section_and_image_survive_a_visit_to_another_page(trained: TrainedModel) -> None:
+    app = app_test("app.py")
+    app.session_state[SESSION_MODEL_KEY] = trained
+    app.run()
+    app.switch_page("pages/inside.py").run()
+    app.number_input(key="inside_image_index").set_value(3)
+    app.segmented_control(key="inside_section").set_value("Saliency").run()
+    app.switch_page("pages/data.py").run()
+    app.switch_page("pages/inside.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.segmented_control(key="inside_section").value == "Saliency"
+    assert app.number_input(key="inside_image_index").value == 3
