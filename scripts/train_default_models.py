@@ -68,7 +68,7 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "mnist": Recipe(TrainConfig(epochs=5, batch_size=64, train_size=8000, validation_split=0.1, seed=1), 2),
-    "fashion_mnist": Recipe(TrainConfig(epochs=6, batch_size=64, train_size=20000, validation_split=0.1, seed=1)),
+    "fashion_mnist": Recipe(TrainConfig(epochs=5, batch_size=64, train_size=60000, validation_split=0.1, seed=1)),
     "kmnist": Recipe(TrainConfig(epochs=10, batch_size=64, train_size=8000, validation_split=0.1, seed=1)),
 }
 

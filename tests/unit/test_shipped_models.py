@@ -18,7 +18,7 @@ from tests.conftest import REPO_ROOT
 MODELS = REPO_ROOT / "models"
 SHIPPED = ("mnist", "fashion_mnist", "kmnist")
 #: The lowest test accuracy each shipped model may have (measured on the split recorded in its sidecar).
-MIN_ACCURACY = {"mnist": 0.97, "fashion_mnist": 0.87, "kmnist": 0.85}
+MIN_ACCURACY = {"mnist": 0.97, "fashion_mnist": 0.89, "kmnist": 0.93}
 
 
 def _meta(name: str) -> dict:
