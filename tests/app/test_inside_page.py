@@ -194,7 +194,8 @@ def test_the_shipped_mnist_model_is_evaluated_like_its_training_run_measured_it(
     meta = json.loads(shipped.with_suffix(".json").read_text())
     app = _open(None)
     assert not app.exception, [e.value for e in app.exception]
-    assert app.selectbox(key="inside_model").value == "file:default_mnist"
+    app.selectbox(key="inside_model").set_value("file:default_mnist").run()
+    assert not app.exception, [e.value for e in app.exception]
     assert any(title.startswith("conv_1 (conv) · output 28×28×") for title in _titles(app))
     app = _show(app, "Evaluation")
     assert not app.exception, [e.value for e in app.exception]
