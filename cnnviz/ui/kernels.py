@@ -511,7 +511,10 @@ def position_picker(key: str, shape: tuple[int, int], *, label: str = "output") 
     keep(row_key, shape[0] // 2)
     keep(col_key, shape[1] // 2)
     clicked = selected_pixel(st.session_state.get(f"{key}_chart"))
-    if clicked is not None and clicked != st.session_state.get(seen_key):
+    if clicked is None:
+        # Nothing selected (or the selection was cleared): the next click, even on the same pixel, is new.
+        st.session_state[seen_key] = None
+    elif clicked != st.session_state.get(seen_key):
         # A new click: move the sliders there (once, so the sliders stay usable afterwards).
         st.session_state[seen_key] = clicked
         st.session_state[row_key], st.session_state[col_key] = clicked

@@ -248,3 +248,39 @@ def test_huge_or_empty_upload_is_refused_with_a_message(page: AppTest, name: str
     assert not page.exception
     errors = " ".join(str(e.value) for e in page.error)
     assert message in errors, errors
+
+
+def _click(at: AppTest, chart: str, row: int | None, col: int | None) -> None:
+    """Simulate what st.plotly_chart(on_select="rerun") stores after a click (or a cleared selection)."""
+    points = [] if row is None else [{"x": col, "y": row, "curve_number": 1}]
+    at.session_state[chart] = {"selection": {"points": points, "point_indices": [], "box": [], "lasso": []}}
+
+
+def test_clicking_the_output_map_moves_the_explained_pixel(page: AppTest) -> None:
+    _click(page, "kernels_conv_chart", 4, 3)
+    page.run()
+    assert not page.exception
+    assert "Output at row 4, column 3:" in _markdown(page)
+    assert page.slider(key="kernels_conv_row").value == 4
+    # The sliders still work after a click, and clicking the same pixel again (after Plotly cleared
+    # the selection) jumps back to it.
+    page.slider(key="kernels_conv_row").set_value(10).run()
+    assert "Output at row 10, column 3:" in _markdown(page)
+    _click(page, "kernels_conv_chart", None, None)
+    page.run()
+    _click(page, "kernels_conv_chart", 4, 3)
+    page.run()
+    assert "Output at row 4, column 3:" in _markdown(page)
+
+
+def test_clicking_the_pooled_map_explains_its_window(page: AppTest) -> None:
+    page.selectbox(key="kernels_pipe_pool").set_value("avg").run()
+    _click(page, "kernels_pool_chart", 2, 5)
+    page.run()
+    assert not page.exception
+    result = _result(page)
+    assert result.pooled is not None
+    text = _markdown(page)
+    assert "Pooled value at row 2, column 5:" in text
+    window = result.activated[0, 4:6, 10:12]
+    assert f"**{window.mean():.4g}**" in text
