@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnnviz import kernels as K
 from cnnviz.kernels import KernelError, PipelineConfig
@@ -349,3 +351,47 @@ def test_format_sum_writes_the_arithmetic():
     assert K.format_sum(explanation) == "0.5×2 + 1×2 (+ 7 products that are 0) = 3; then 3 + bias (-1) = **2**"
     empty = K.explain_output(np.zeros((3, 3)), np.ones((3, 3)), 0, 0)
     assert K.format_sum(empty).startswith("all 9 products are 0, so their sum = 0")
+
+
+# ---------------------------------------------------------------------------- properties (Hypothesis)
+
+
+def _naive_convolve(image: np.ndarray, kernel: np.ndarray, stride: int, pad: tuple[int, int, int, int]) -> np.ndarray:
+    """The textbook definition, one output pixel at a time (an independent, slow oracle)."""
+    padded = np.pad(image, ((pad[0], pad[1]), (pad[2], pad[3])))
+    kh, kw = kernel.shape
+    rows = (padded.shape[0] - kh) // stride + 1
+    cols = (padded.shape[1] - kw) // stride + 1
+    out = np.zeros((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            out[i, j] = np.sum(padded[i * stride : i * stride + kh, j * stride : j * stride + kw] * kernel)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2)),
+    seed=st.integers(0, 2**16),
+)
+def test_convolve2d_matches_the_textbook_loop(h, w, kh, kw, stride, padding, seed):
+    rng = np.random.default_rng(seed)
+    image, kernel = rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
+    try:
+        got = K.convolve2d(image, kernel, stride=stride, padding=padding)
+    except KernelError as error:
+        # Refused only when the kernel really does not fit, and the message says so.
+        assert "larger than the input" in str(error)
+        top, bottom = K.padding_amounts(h, kh, stride, padding)
+        left, right = K.padding_amounts(w, kw, stride, padding)
+        assert kh > h + top + bottom or kw > w + left + right
+        return
+    pad = (*K.padding_amounts(h, kh, stride, padding), *K.padding_amounts(w, kw, stride, padding))
+    np.testing.assert_allclose(got, _naive_convolve(image, kernel, stride, pad), atol=1e-12)
+    row, col = int(rng.integers(0, got.shape[0])), int(rng.integers(0, got.shape[1]))
+    assert K.explain_output(image, kernel, row, col, stride=stride, padding=padding).value == got[row, col]
