@@ -1,0 +1,175 @@
+"""The server is killed mid-save and mid-training; after a restart every saved model loads.
+
+Issue 7, section 2, end to end: a real ``streamlit run`` server on its own models folder,
+driven by Chromium. The server is SIGKILLed (no clean shutdown) twice:
+
+1. right after "Save model" is clicked (at a random moment of the save);
+2. in the middle of a long training.
+
+After each restart: no temporary or partial file is left in the folder once the app has
+listed it, every model in it loads, and the Inside page offers them with none unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cnnviz.store import TEMP_PREFIX, list_models, load_model, save_model
+from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_healthy, _warm_up
+from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
+
+TRAINING_TIMEOUT_MS = 240_000
+
+
+class Server:
+    """A ``streamlit run app.py`` process that can be killed and started again on one models folder."""
+
+    def __init__(self, browser, models_dir: Path, log_dir: Path) -> None:
+        self.browser = browser
+        self.models_dir = models_dir
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+        self.starts = 0
+
+    def start(self) -> str:
+        port = _free_port()
+        self.starts += 1
+        log_path = self.log_dir / f"streamlit-{self.starts}.log"
+        env = {**os.environ, "CNNVIZ_MODELS_DIR": str(self.models_dir), "PYTHONUNBUFFERED": "1"}
+        command = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.headless", "true", "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false",
+        ]
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        _wait_healthy(self.url, self.process, log_path)
+        _warm_up(self.browser, self.url)
+        return self.url
+
+    def kill(self) -> None:
+        """SIGKILL: no atexit handlers, no finally blocks, exactly like a power cut."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def server(browser, tmp_path: Path, tiny_model) -> Iterator[Server]:
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    for shipped in (REPO_ROOT / "models").glob("default_*"):
+        if shipped.suffix in {".keras", ".json"}:
+            shutil.copy2(shipped, models_dir / shipped.name)
+    # A model saved "last week", before any of today's crashes.
+    save_model(tiny_model, "saved_before", {"dataset": "digits", "class_names": [str(i) for i in range(10)]},
+               models_dir=models_dir)
+    instance = Server(browser, models_dir, tmp_path)
+    yield instance
+    instance.stop()
+
+
+def _after_restart_everything_loads(server: Server, page: Page) -> dict:
+    """Restart the server, open the Inside page, and check the folder and the picker."""
+    server.start()
+    open_page(page, server.url, "inside", timeout_ms=TRAINING_TIMEOUT_MS)
+    assert_no_exception(page)
+    expect(page.get_by_text("unreadable model file")).to_have_count(0)
+    leftovers = [path.name for path in server.models_dir.iterdir() if path.name.startswith(TEMP_PREFIX)]
+    assert not leftovers, f"partial files left after restart: {leftovers}"
+    records = list_models(server.models_dir)
+    broken = {record.name: record.error for record in records if not record.ok}
+    assert not broken, broken
+    for record in records:
+        load_model(record)
+    return {"models": len(records), "names": sorted(record.name for record in records)}
+
+
+def _small_training(page: Page, *, epochs_key_presses: list[str]) -> None:
+    from tests.e2e.test_train_e2e import set_slider
+
+    page.locator(".st-key-train_dataset").click()
+    page.get_by_role("option", name="scikit-learn digits (built in)").click()
+    wait_for_idle(page, TRAINING_TIMEOUT_MS)
+    set_slider(page, "train_blocks", presses=["Home"])
+    set_slider(page, "train_b1_filters", presses=["Home"])
+    set_slider(page, "train_dense", presses=["Home"])
+    set_slider(page, "train_epochs", presses=epochs_key_presses)
+    page.get_by_role("button", name="Train", exact=True).click()
+
+
+def test_server_killed_mid_save_and_mid_training(server: Server, page: Page) -> None:
+    rng = random.Random(int(time.time()))
+    figures: dict = {}
+
+    # 1. Train 2 epochs, click Save, and kill the server a random moment later.
+    server.start()
+    open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
+    _small_training(page, epochs_key_presses=["Home", "ArrowRight"])
+    wait_for_idle(page, TRAINING_TIMEOUT_MS)
+    expect(page.get_by_text(re.compile(r"Run 1 finished 2 epochs"))).to_be_visible()
+    name_box = page.get_by_role("textbox", name="Model name")
+    name_box.fill("killed_while_saving")
+    name_box.press("Enter")
+    wait_for_idle(page, TRAINING_TIMEOUT_MS)
+    delay = rng.uniform(0.0, 0.6)
+    page.get_by_role("button", name="Save model", exact=True).click()
+    time.sleep(delay)
+    server.kill()
+    figures["save_kill_delay_s"] = round(delay, 3)
+    after_save_kill = _after_restart_everything_loads(server, page)
+    figures["after_save_kill"] = after_save_kill
+    # Either the save finished (a complete pair) or it left nothing: never half a model.
+    present = (server.models_dir / "killed_while_saving.keras").exists()
+    figures["save_completed_before_kill"] = present
+    assert present == (server.models_dir / "killed_while_saving.json").exists()
+
+    # 2. Start a 30-epoch training and kill the server once it is under way.
+    open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
+    _small_training(page, epochs_key_presses=["End"])
+    expect(page.get_by_text(re.compile(r"Epoch [2-9]/30"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    server.kill()
+    after_training_kill = _after_restart_everything_loads(server, page)
+    figures["after_training_kill"] = after_training_kill
+    assert "saved_before" in after_training_kill["names"]
+    assert set(after_save_kill["names"]) <= set(after_training_kill["names"])
+
+    # The studio still trains after the crash.
+    open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
+    _small_training(page, epochs_key_presses=["Home"])
+    wait_for_idle(page, TRAINING_TIMEOUT_MS)
+    assert_no_exception(page)
+    expect(page.get_by_text(re.compile(r"Run 1 finished 1 epoch"))).to_be_visible()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / "faults.json"
+    data = json.loads(target.read_text()) if target.is_file() else {}
+    data["server_killed"] = {"kills": 2, "restarts": server.starts - 1, "models_after": after_training_kill["models"],
+                             "all_loaded": True, "partial_files": 0, "save_kill_delay_s": delay,
+                             "save_completed_before_kill": present}
+    target.write_text(json.dumps(data, indent=2, sort_keys=True))
