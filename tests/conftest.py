@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# The offline dataset folder: $CNNVIZ_DATA_DIR when set (CI sets it), else ../shared/data.
+SHARED_DATA = Path(os.environ.get("CNNVIZ_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
 
 if SHARED_DATA.is_dir():
     os.environ.setdefault("CNNVIZ_DATA_DIR", str(SHARED_DATA))
