@@ -263,11 +263,14 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
     st.caption("Changing any control while training also stops it.")
     loss_slot, accuracy_slot = (column.empty() for column in st.columns(2))
 
+    wait_start = time.monotonic()
+
     def on_wait(seconds: float) -> None:
         status.info(f"⏳ Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
                     "run one at a time; yours starts as soon as the other one ends.")
 
-    with training_lock(owner=_session_id(), on_wait=on_wait):
+    with training_lock(owner=_session_id(), on_wait=on_wait) as waited:
+        waited_s = time.monotonic() - wait_start if waited else 0.0
         status.info(f"Training {run.label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
         model = build_model(spec, len(dataset.class_names), seed=config.seed)
         run.total_params = int(model.count_params())
@@ -312,7 +315,10 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
                                       filter_snapshots=result.filter_snapshots, version=new_version(),
                                       name=f"This session's model ({run.label})"))
     st.session_state.pop(ACTIVE_RUN_KEY, None)
-    st.session_state[OUTCOME_KEY] = _outcome(run, result.nan_message, result.best_epoch)
+    kind, message = _outcome(run, result.nan_message, result.best_epoch)
+    if waited_s:
+        message += f" It first waited {waited_s:.0f} s for another training to finish."
+    st.session_state[OUTCOME_KEY] = (kind, message)
     st.rerun()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from cnnviz.runs import RunRecord
@@ -105,3 +107,26 @@ def test_an_interrupted_run_is_wrapped_up_as_stopped():
     run = app.session_state[RUNS_KEY][0]
     assert run.status == "stopped"
     assert any("stopped after 1 of 5 epochs" in warning.value for warning in app.warning)
+
+
+@pytest.mark.slow
+def test_a_second_training_waits_for_the_first_and_says_so():
+    from cnnviz.training import training_lock
+
+    app = small_settings(app_test("pages/train.py").run())
+    held, release = threading.Event(), threading.Event()
+
+    def other_tab() -> None:
+        with training_lock(owner="another tab"):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_tab)
+    thread.start()
+    held.wait(5)
+    threading.Timer(2.0, release.set).start()
+    app.button(key="train_start").click().run()
+    thread.join(10)
+    assert not app.exception
+    assert any("waited" in message.value and "another training" in message.value for message in app.success)
+    assert app.session_state[RUNS_KEY][-1].status == "finished"
