@@ -10,7 +10,9 @@ from cnnviz.charts.data import (
 )
 from cnnviz.explore import class_montage
 from cnnviz.ui.data import dataset_picker, get_dataset_stats
-from cnnviz.ui.layout import explain
+from cnnviz.ui.layout import explain, require_router
+
+require_router()
 
 st.title("🗂️ Data")
 st.write("A network only learns what is in its data. Look at the images before you train on them.")

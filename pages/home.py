@@ -3,6 +3,9 @@
 import streamlit as st
 
 from cnnviz.ui.home import render_concepts, render_page_cards
+from cnnviz.ui.layout import require_router
+
+require_router()
 
 st.title("🧠 cnnviz: see a convolutional neural network learn")
 st.write(

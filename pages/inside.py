@@ -31,9 +31,11 @@ from cnnviz.ui.inside import (
     cached_test_results,
     image_chooser,
 )
-from cnnviz.ui.layout import explain
+from cnnviz.ui.layout import explain, require_router
 from cnnviz.ui.models import model_picker
 from cnnviz.ui.state import get_latest_sketch
+
+require_router()
 
 SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation")
 

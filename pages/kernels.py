@@ -32,7 +32,9 @@ from cnnviz.ui.kernels import (
     pipeline_controls,
     position_picker,
 )
-from cnnviz.ui.layout import explain
+from cnnviz.ui.layout import explain, require_router
+
+require_router()
 
 RESULT_KEY = "kernels_last_result"
 EDITOR_KEY = "kernel"

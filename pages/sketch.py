@@ -5,10 +5,12 @@ import streamlit as st
 from cnnviz.charts.sketch import model_input_figure, probabilities_figure, steps_figure
 from cnnviz.prediction import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
 from cnnviz.preprocess import EmptySketchError, SketchInputError, framing_for, preprocess_steps
-from cnnviz.ui.layout import explain
+from cnnviz.ui.layout import explain, require_router
 from cnnviz.ui.models import model_picker
 from cnnviz.ui.sketch import photo_input, sketch_canvas
 from cnnviz.ui.state import get_session_model, set_latest_sketch
+
+require_router()
 
 #: The shipped model the page starts with when this session has not trained one.
 DEFAULT_CHOICE = "file:default_mnist"

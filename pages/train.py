@@ -17,6 +17,9 @@ from cnnviz.ui.train import (
     spec_controls,
     train_live,
 )
+from cnnviz.ui.layout import require_router
+
+require_router()
 
 st.title("🏋️ Train")
 st.write(

@@ -11,6 +11,25 @@ SIDEBAR_ABOUT = (
 )
 
 
+def require_router() -> None:
+    """Make a deep link (``/train`` on a freshly started server) go through ``app.py``.
+
+    Streamlit treats an app whose folder holds ``pages/`` as a legacy multipage
+    app until the first ``st.navigation`` call, so the very first visit to a page
+    URL would run that page alone: no page config, no sidebar, file names as
+    navigation. Each page calls this first; in that legacy mode it switches the
+    server to ``st.navigation`` mode and reruns, which routes through ``app.py``.
+    Under the router (and in AppTest) it does nothing.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # A future Streamlit without the legacy mode: nothing to do.
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def render_sidebar() -> None:
     """Draw the sidebar shown under the navigation on every page."""
     with st.sidebar:

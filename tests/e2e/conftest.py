@@ -8,6 +8,7 @@ the run is not CI; under CI a missing browser is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -70,23 +71,6 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"streamlit did not answer within {SERVER_START_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}")
 
 
-def _warm_up(browser, url: str) -> None:
-    """Open the home page once so that app.py's ``st.navigation`` runs before any test.
-
-    Streamlit treats a fresh server whose folder holds ``pages/`` as a legacy
-    multipage app until the first ``st.navigation`` call; a first visit straight
-    to ``/data`` would otherwise run that page without the router.
-    """
-    from tests.e2e.helpers import wait_for_idle
-
-    tab = browser.new_page()
-    try:
-        tab.goto(url)
-        wait_for_idle(tab, SERVER_START_TIMEOUT_S * 1000)
-    finally:
-        tab.close()
-
-
 @pytest.fixture(scope="session")
 def chromium_executable() -> str:
     """Path of Chromium; skips (outside CI) or fails (under CI) when it is missing."""
@@ -109,12 +93,11 @@ def e2e_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def app_server(browser, e2e_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it afterwards."""
+@contextlib.contextmanager
+def running_server(models_dir: Path, log_path: Path) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port with ``models_dir``; yield its base URL."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "CNNVIZ_MODELS_DIR": str(e2e_models_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "CNNVIZ_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -126,7 +109,6 @@ def app_server(browser, e2e_models_dir: Path, tmp_path_factory: pytest.TempPathF
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log_path)
-        _warm_up(browser, url)
         yield url
     finally:
         process.terminate()
@@ -134,6 +116,14 @@ def app_server(browser, e2e_models_dir: Path, tmp_path_factory: pytest.TempPathF
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(chromium_executable: str, e2e_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One server for the whole session; yields its base URL."""
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with running_server(e2e_models_dir, log_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

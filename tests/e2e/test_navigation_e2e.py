@@ -51,3 +51,16 @@ def test_data_page_switches_dataset(page, app_server, title, class_name):
     expect(samples.locator("g.ytick text").filter(has_text=class_name).first).to_be_attached()
     counts = page.locator('[data-testid="stPlotlyChart"]').nth(1)
     expect(counts.locator("g.xtick text").filter(has_text=class_name).first).to_be_attached()
+
+
+def test_a_deep_link_on_a_fresh_server_goes_through_the_router(page, e2e_models_dir, tmp_path):
+    # A bookmark to /kernels right after the server starts must still get app.py's navigation and sidebar.
+    from tests.e2e.conftest import running_server
+
+    with running_server(e2e_models_dir, tmp_path / "fresh.log") as url:
+        open_page(page, url, "kernels")
+        assert_no_exception(page)
+        expect(sidebar_link(page, "Kernels")).to_have_count(1)
+        expect(sidebar_link(page, "Home")).to_have_count(1)
+        expect(page.locator('[data-testid="stSidebarNav"] a').filter(has_text="app")).to_have_count(0)
+        expect(page.get_by_text("is a studio for learning convolutional neural networks")).to_be_visible()
