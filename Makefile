@@ -38,7 +38,7 @@ test-fast: $(VENV)/.dev
 
 ## Speed and memory benchmarks (print their numbers; not part of the tests)
 bench: $(VENV)/.dev
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@failed=0; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || failed=1; done; exit $$failed
 
 ## Re-train the shipped default models in models/
 models: $(VENV)/.runtime
