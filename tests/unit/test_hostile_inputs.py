@@ -212,7 +212,6 @@ def test_kernels_cells_presets_and_pipeline(data: st.DataObject) -> None:
         image = data.draw(hostile_arrays())
         bank = data.draw(hostile_arrays(st.sampled_from([(3, 3), (2, 3, 3), (9, 3, 3), (1, 50, 50), (0, 3, 3)])))
         holds("kernels.run_pipeline", lambda: kernels.run_pipeline(image, bank, config))
-        holds("kernels.conv_position_for_pixel", lambda: kernels.conv_position_for_pixel(data.draw(hostile_ints), data.draw(hostile_ints), config))
 
 
 # ---------------------------------------------------------------------------------------------
