@@ -544,7 +544,8 @@ def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
         models_dir: the folder; a missing folder gives an empty list.
 
     Returns:
-        list[ModelRecord]: shipped defaults first, then the rest newest first.
+        list[ModelRecord]: shipped defaults first (MNIST, Fashion-MNIST, KMNIST: the order a
+        learner meets them), then the rest newest first.
     """
     directory = resolve_models_dir(models_dir)
     if not directory.is_dir():
@@ -561,8 +562,12 @@ def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
     records = [_read_record(directory, stem) for stem in stems]
     records.sort(key=lambda record: record.name)
     records.sort(key=lambda record: str(record.meta.get("created", "")), reverse=True)
-    records.sort(key=lambda record: not record.is_default)
+    records.sort(key=lambda record: (not record.is_default, _DEFAULT_ORDER.get(record.dataset, 99) if record.is_default else 0))
     return records
+
+
+#: The order in which shipped models are offered: MNIST is where every tutorial starts.
+_DEFAULT_ORDER = {"mnist": 0, "fashion_mnist": 1, "kmnist": 2, "digits": 3}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -407,3 +407,10 @@ def test_models_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(tmp_path))
     assert resolve_models_dir() == tmp_path and list_models() == []
     assert resolve_models_dir("elsewhere") == Path("elsewhere")
+
+
+def test_shipped_models_are_offered_in_the_order_learners_meet_them():
+    from cnnviz import SHIPPED_MODELS_DIR
+
+    names = [record.name for record in list_models(SHIPPED_MODELS_DIR) if record.is_default]
+    assert names == ["default_mnist", "default_fashion_mnist", "default_kmnist"]
