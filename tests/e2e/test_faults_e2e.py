@@ -29,7 +29,7 @@ from playwright.sync_api import Page, expect
 
 from cnnviz.store import TEMP_PREFIX, list_models, load_model, save_model
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_healthy, _warm_up
+from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_healthy
 from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
 
 TRAINING_TIMEOUT_MS = 240_000
@@ -61,7 +61,6 @@ class Server:
             self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         _wait_healthy(self.url, self.process, log_path)
-        _warm_up(self.browser, self.url)
         return self.url
 
     def kill(self) -> None:
