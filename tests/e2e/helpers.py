@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 APP = '[data-testid="stApp"]'
 
@@ -32,3 +35,31 @@ def assert_no_exception(page: Page) -> None:
 def sidebar_link(page: Page, title: str):
     """The sidebar navigation link with this title."""
     return page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title)
+
+
+def choose_option(page: Page, widget_key: str, option: str | re.Pattern[str], *, exact: bool = False,
+                  timeout_ms: int = 120_000) -> None:
+    """Open the keyed selectbox with its arrow button and pick ``option``, as a person would.
+
+    A rerun that lands just as the list opens (the first run of a page on a fresh server can
+    still be settling) closes the list again, so opening is retried a few times. If the option
+    never shows, the failure message carries what the list did offer and the page's text.
+    """
+    widget = page.locator(f".st-key-{widget_key} [data-testid='stSelectbox']")
+    choice = page.get_by_role("option", name=option, exact=exact)
+    for _ in range(4):
+        wait_for_idle(page, timeout_ms)
+        widget.get_by_role("button", name="Open").click()
+        try:
+            choice.wait_for(state="visible", timeout=10_000)
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        wait_for_idle(page, timeout_ms)
+        return
+    offered = page.get_by_role("option").all_inner_texts()
+    raise AssertionError(
+        f"selectbox {widget_key!r} never offered {option!r}; it offered {offered}. "
+        f"Page text: {page.locator(APP).inner_text()[:2000]}"
+    )

@@ -30,7 +30,7 @@ from playwright.sync_api import Page, expect
 from cnnviz.store import TEMP_PREFIX, list_models, load_model, save_model
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_healthy
-from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
+from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
 
 TRAINING_TIMEOUT_MS = 240_000
 
@@ -112,9 +112,7 @@ def _after_restart_everything_loads(server: Server, page: Page) -> dict:
 def _small_training(page: Page, *, epochs_key_presses: list[str]) -> None:
     from tests.e2e.test_train_e2e import set_slider
 
-    page.locator(".st-key-train_dataset").click()
-    page.get_by_role("option", name="scikit-learn digits (built in)").click()
-    wait_for_idle(page, TRAINING_TIMEOUT_MS)
+    choose_option(page, "train_dataset", "scikit-learn digits (built in)", timeout_ms=TRAINING_TIMEOUT_MS)
     set_slider(page, "train_blocks", presses=["Home"])
     set_slider(page, "train_b1_filters", presses=["Home"])
     set_slider(page, "train_dense", presses=["Home"])

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.metrics import confusion_matrix
 
-from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
+from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
 from tests.unit.inside_models import tiny_cnn
 
 MODEL_NAME = "inside-e2e-tiny"
@@ -41,9 +41,7 @@ def saved_model(e2e_models_dir: Path) -> Iterator[np.ndarray]:
 
 
 def _choose_model(page: Page) -> None:
-    page.locator(".st-key-inside_model [data-testid='stSelectbox']").click()
-    page.get_by_role("option", name=re.compile(re.escape(MODEL_NAME))).click()
-    wait_for_idle(page, 120_000)
+    choose_option(page, "inside_model", re.compile(re.escape(MODEL_NAME)))
 
 
 def _click_cell(page: Page, true_class: int, predicted_class: int) -> None:

@@ -6,13 +6,11 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
+from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
 
 
 def _choose(page: Page, widget_key: str, option: str) -> None:
-    page.locator(f".st-key-{widget_key} [data-testid='stSelectbox']").click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_idle(page, 120_000)
+    choose_option(page, widget_key, option, exact=True)
 
 
 def _click_pixel(page: Page, chart_key: str, row: int, col: int, shape: tuple[int, int]) -> None:

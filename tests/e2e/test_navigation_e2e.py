@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cnnviz.ui.pages import PAGES
-from tests.e2e.helpers import assert_no_exception, open_page, sidebar_link, wait_for_idle
+from tests.e2e.helpers import assert_no_exception, choose_option, open_page, sidebar_link, wait_for_idle
 
 
 def test_every_page_in_the_navigation_renders(page, app_server):
@@ -43,9 +43,7 @@ def test_data_page_shows_mnist_samples_with_class_names(page, app_server):
 )
 def test_data_page_switches_dataset(page, app_server, title, class_name):
     open_page(page, app_server, "data")
-    page.locator('[data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name=title).click()
-    wait_for_idle(page, 120_000)
+    choose_option(page, "data_dataset", title)
     assert_no_exception(page)
     samples = page.locator('[data-testid="stPlotlyChart"]').first
     expect(samples.locator("g.ytick text").filter(has_text=class_name).first).to_be_attached()

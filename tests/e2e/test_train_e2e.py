@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, open_page, sidebar_link, wait_for_idle
+from tests.e2e.helpers import assert_no_exception, choose_option, open_page, sidebar_link, wait_for_idle
 
 TRAINING_TIMEOUT_MS = 240_000
 
@@ -35,9 +35,7 @@ def test_train_stop_save_and_find_the_model(page: Page, app_server: str) -> None
 
     # A small configuration: the built-in digits, one conv block of 4 filters, no dense layer,
     # 2 epochs on 100 images.
-    page.locator(".st-key-train_dataset").click()
-    page.get_by_role("option", name="scikit-learn digits (built in)").click()
-    wait_for_idle(page, TRAINING_TIMEOUT_MS)
+    choose_option(page, "train_dataset", "scikit-learn digits (built in)", timeout_ms=TRAINING_TIMEOUT_MS)
     set_slider(page, "train_blocks", presses=["Home"])
     set_slider(page, "train_b1_filters", presses=["Home"])
     set_slider(page, "train_dense", presses=["Home"])
@@ -94,5 +92,5 @@ def test_train_stop_save_and_find_the_model(page: Page, app_server: str) -> None
     sidebar_link(page, "Sketch").click()
     wait_for_idle(page, TRAINING_TIMEOUT_MS)
     assert_no_exception(page)
-    page.locator(".st-key-sketch_model").click()
+    page.locator(".st-key-sketch_model").get_by_role("button", name="Open").click()
     expect(page.get_by_role("option", name=re.compile(f"Saved: {name}"))).to_be_visible()
