@@ -42,7 +42,7 @@ SUITE: dict[str, tuple[str, str]] = {
     "tests/unit/test_store_faults.py": ("Faults", "real processes: SIGKILL mid-save, full disk (RLIMIT_FSIZE), read-only folder"),
     "tests/app/test_faults_app.py": ("Faults", "every page with corrupt model files; corrupt dataset file named, digits offered"),
     "tests/app/test_models_widgets.py": ("Faults", "model picker and save form: unreadable files skipped, confirm before replace, read-only folder"),
-    "tests/e2e/test_faults_e2e.py": ("Faults", "server killed mid-training: restart, every saved model loads, no partial files"),
+    "tests/e2e/test_faults_e2e.py": ("Faults", "server SIGKILLed mid-save and mid-training: restart, every saved model loads, no partial files"),
     "tests/unit/test_security_settings.py": ("Security", "XSRF/CORS, upload size, pinned safe versions, bomb guard, only the store loads models"),
 }
 
@@ -131,7 +131,7 @@ def _hostile_table(hostile: dict) -> list[str]:
     )
     lines.append("")
     lines.append(
-        "A call that raised anything other than a `ValueError` (or hung past the deadline) fails its "
+        "A call that raised anything other than a `ValueError` (or hung past the pytest timeout) fails its "
         "test, so a non-zero last column can only appear next to a failed row in the table above."
     )
     return lines

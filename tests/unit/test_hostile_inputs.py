@@ -68,15 +68,18 @@ def holds(name: str, call: Callable[[], Any], *, also: tuple[type[Exception], ..
     ``also`` lists further exception types accepted for this call (only used for passing
     something that is not a model at all, a programming error for which TypeError is right).
     """
-    CALLS[name] += 1
     outcomes = OUTCOMES.setdefault(name, Counter())
     try:
         result = call()
     except (ValueError, *also) as error:
         assert str(error).strip(), f"{name} raised {type(error).__name__} without a message"
         outcomes["value_error"] += 1
+        CALLS[name] += 1
         return None
+    # Counted only once the call has ended: an example hypothesis abandons while drawing an
+    # argument (inside the lambda) is not a call.
     outcomes["ok"] += 1
+    CALLS[name] += 1
     return result
 
 
