@@ -6,10 +6,12 @@ The page script stays thin: it calls :func:`spec_controls`, :func:`config_contro
 How stopping works in Streamlit: clicking any button (or changing any widget)
 while the script runs makes Streamlit interrupt the running script at its next
 ``st.*`` call and rerun it. Training calls ``st.progress`` a few times a second,
-so a click on "Stop" ends it within a batch or two. :func:`cnnviz.training.train_model`
-then puts back the weights of the last finished epoch, and because this
-session's model and run record are updated after *every* finished epoch, the
-rerun finds them in session state; :func:`finish_interrupted_run` marks the
+so a click on "Stop" ends it within a batch or two. Training itself runs in a
+child process (:func:`cnnviz.worker.train_model_isolated`, so that the memory
+TensorFlow keeps after every ``fit`` is returned when it exits); the interrupted
+script terminates it. This session's model takes the child's weights after every
+finished epoch, and the run record is updated then too, so the rerun finds the
+last finished epoch in session state; :func:`finish_interrupted_run` marks the
 run as stopped and measures the kept model on the test split.
 """
 
@@ -31,10 +33,10 @@ from cnnviz.training import (
     EpochProgress,
     TrainConfig,
     evaluate_model,
-    train_model,
     training_lock,
 )
 from cnnviz.ui.state import get_runs, get_session_model, set_session_model
+from cnnviz.worker import TrainingProcessError, train_model_isolated
 
 #: Session key: the id of the run being trained; present after a rerun means that run was interrupted.
 ACTIVE_RUN_KEY = "train_active_run"
@@ -301,8 +303,19 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
             accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
                                        key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
 
-        result = train_model(model, dataset, config, on_batch=on_batch, on_epoch=on_epoch)
+        failure = ""
+        try:
+            result = train_model_isolated(model, dataset, config, on_batch=on_batch, on_epoch=on_epoch)
+        except TrainingProcessError as error:
+            result = None
+            failure = str(error)
 
+    if result is None:
+        # The training process died (out of memory, killed): keep what finished, say what happened.
+        finish_interrupted_run(lambda name: dataset)
+        _, kept = st.session_state[OUTCOME_KEY]
+        st.session_state[OUTCOME_KEY] = ("error", f"{failure} {kept}")
+        st.rerun()
     run.status = result.status
     run.history = result.history
     run.test_metrics = result.test_metrics

@@ -1,0 +1,139 @@
+"""cnnviz.worker: training in a child process gives what in-process training gives, and survives its end.
+
+Each test starts a real ``python -m cnnviz.worker`` child (a TensorFlow import, a few seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from cnnviz.training import BatchProgress, EpochProgress, TrainConfig, TrainingConfigError, evaluate_model
+from cnnviz.worker import TrainingProcessError, train_model_isolated
+from tests.unit.test_training import TinyData, fresh_model, make_tiny
+
+
+@pytest.fixture(scope="module")
+def tiny() -> TinyData:
+    return make_tiny()
+
+
+def _children() -> set[int]:
+    """Process ids of this process's live training children, from /proc (other children, such as an
+    e2e test's server still running in the same pytest session, are not counted)."""
+    me = os.getpid()
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if int(fields[1]) == me and fields[0] != "Z" and b"cnnviz.worker" in command:
+            found.add(int(entry))
+    return found
+
+
+def _assert_same_weights(actual: list[np.ndarray], expected: list[np.ndarray]) -> None:
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_callers_model_gets_every_epochs_weights_and_the_result(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=3, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01,
+                         early_stopping=False)
+    model = fresh_model()
+    initial = model.get_weights()
+    batches: list[BatchProgress] = []
+    epochs: list[EpochProgress] = []
+    seen_weights: list[list[np.ndarray]] = []
+
+    def on_epoch(progress: EpochProgress) -> None:
+        epochs.append(progress)
+        seen_weights.append(model.get_weights())
+
+    result = train_model_isolated(model, tiny, config, on_batch=batches.append, on_epoch=on_epoch,
+                                  batch_interval_s=0.0)
+
+    assert result.status == "finished" and result.epochs_done == 3
+    assert [progress.epoch for progress in epochs] == [0, 1, 2]
+    assert len(batches) == 15  # 72 training images / 16 = 5 batches per epoch, every one reported
+    assert epochs[-1].history == result.history
+    # The caller's model changed epoch by epoch, and ends with the last epoch's weights.
+    assert not np.array_equal(seen_weights[0][0], initial[0])
+    assert not np.array_equal(seen_weights[0][0], seen_weights[1][0])
+    _assert_same_weights(model.get_weights(), seen_weights[-1])
+    # The first-layer snapshots are those of the caller's model after each epoch.
+    np.testing.assert_array_equal(result.filter_snapshots[-1], model.get_layer("conv_1").get_weights()[0])
+    # The child's test metrics are the caller's model's own: it was compiled here too.
+    measured = evaluate_model(model, tiny)
+    assert measured["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
+    assert measured["loss"] == pytest.approx(result.test_metrics["loss"], rel=1e-5)
+    assert result.duration_s > 0
+    assert not _children()
+
+
+def test_stop_request_keeps_the_finished_epochs(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=20, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
+    model = fresh_model()
+    epochs: list[list[np.ndarray]] = []
+    result = train_model_isolated(model, tiny, config, on_epoch=lambda p: epochs.append(model.get_weights()),
+                                  should_stop=lambda: len(epochs) >= 2)
+    assert result.stopped_by_user and result.status == "stopped"
+    assert 2 <= result.epochs_done < 20
+    assert all(len(series) == result.epochs_done for series in result.history.values())
+    _assert_same_weights(model.get_weights(), epochs[-1])
+    assert not _children()
+
+
+def test_an_interrupted_caller_ends_the_child_and_keeps_the_last_finished_epoch(tiny: TinyData) -> None:
+    """Streamlit interrupts the script by raising from a callback (here from on_batch)."""
+
+    class Interrupted(BaseException):
+        pass
+
+    config = TrainConfig(epochs=50, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+
+    def on_batch(progress: BatchProgress) -> None:
+        if progress.epoch == 1 and progress.step >= 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_model_isolated(model, tiny, config, on_batch=on_batch,
+                             on_epoch=lambda p: saved.append(model.get_weights()), batch_interval_s=0.0)
+    assert len(saved) == 1
+    _assert_same_weights(model.get_weights(), saved[0])
+    assert not _children(), "the training process outlived its caller"
+
+
+def test_a_killed_child_is_a_clear_error_and_the_finished_epochs_stay(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=50, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+
+    def on_epoch(progress: EpochProgress) -> None:
+        saved.append(model.get_weights())
+        if len(saved) == 1:
+            for pid in _children():
+                os.kill(pid, signal.SIGKILL)  # the out-of-memory killer, say
+
+    with pytest.raises(TrainingProcessError, match=r"ended unexpectedly \(exit code -9\).*finished epochs are kept"):
+        train_model_isolated(model, tiny, config, on_epoch=on_epoch)
+    _assert_same_weights(model.get_weights(), saved[0])
+    assert not _children()
+
+
+def test_bad_settings_are_refused_before_any_process_starts(tiny: TinyData) -> None:
+    with pytest.raises(TrainingConfigError, match="Epochs"):
+        train_model_isolated(fresh_model(), tiny, TrainConfig(epochs=0))
+    assert not _children()
