@@ -10,7 +10,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export CNNVIZ_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-fast bench models venv clean
+.PHONY: run test test-fast bench load-test reliability models venv clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ test-fast: $(VENV)/.dev
 ## Speed and memory benchmarks (print their numbers; not part of the tests)
 bench: $(VENV)/.dev
 	@failed=0; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || failed=1; done; exit $$failed
+
+## A classroom of Chromium sessions against one server, and memory over 20 trainings in a row
+load-test: $(VENV)/.dev
+	$(PY) benchmarks/load_test.py
+
+## Run the reliability tests and write RELIABILITY.md (after load-test, to include its figures)
+reliability: $(VENV)/.dev
+	$(PY) scripts/reliability_report.py --run
 
 ## Re-train the shipped default models in models/
 models: $(VENV)/.runtime
