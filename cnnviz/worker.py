@@ -19,7 +19,9 @@ exactly as with :func:`~cnnviz.training.train_model`, the caller's model always 
 weights of the last finished epoch, also when the caller is interrupted (Streamlit raising
 into the script when the user clicks Stop) or the child dies.
 
-Starting the child costs an interpreter and a TensorFlow import, a few seconds on 2 cores.
+Starting the child costs an interpreter and a TensorFlow import: about 6 s more per training
+than in-process on 2 cores (measured: 2 epochs on 2,000 MNIST images, 4.6 s in-process, 10.9 s
+in a child), against ~100 s for the Train page's default run.
 
 Importing this module does not import TensorFlow.
 """
@@ -92,8 +94,9 @@ def _child_main(job_fd: int, message_fd: int) -> None:
         messages.send(("done", result, model.get_weights()))
     except BaseException as error:  # noqa: BLE001 - everything is reported to the parent
         kind = "config" if isinstance(error, TrainingConfigError) else "error"
+        traceback.print_exc()  # for the server's log; the learner gets the one-line message
         try:
-            messages.send((kind, f"{type(error).__name__}: {error}", traceback.format_exc()))
+            messages.send((kind, f"{type(error).__name__}: {error}"))
         except OSError:
             pass  # the parent is gone; nobody is listening
     finally:
@@ -200,7 +203,10 @@ def train_model_isolated(
             elif kind == "config":
                 raise TrainingConfigError(message[1])
             else:
-                raise TrainingProcessError(f"Training failed in its process: {message[1]}\n{message[2]}")
+                raise TrainingProcessError(
+                    f"Training failed in its process ({message[1]}). The finished epochs are kept; the server's "
+                    "log has the details."
+                )
     except BaseException:
         _end_child(process, grace_s=0)
         raise

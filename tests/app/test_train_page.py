@@ -130,3 +130,34 @@ def test_a_second_training_waits_for_the_first_and_says_so():
     assert not app.exception
     assert any("waited" in message.value and "another training" in message.value for message in app.success)
     assert app.session_state[RUNS_KEY][-1].status == "finished"
+
+
+@pytest.mark.slow
+def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monkeypatch):
+    """The training child is SIGKILLed (out of memory, say) during epoch 2: a message, no traceback."""
+    import os
+    import signal
+
+    import cnnviz.ui.train as train_ui
+    from cnnviz.worker import train_model_isolated
+    from tests.unit.test_worker import _children
+
+    def killed_after_first_epoch(model, dataset, config, *, on_epoch, **kwargs):
+        def on_epoch_then_kill(progress):
+            on_epoch(progress)
+            for pid in _children():
+                os.kill(pid, signal.SIGKILL)
+
+        return train_model_isolated(model, dataset, config, on_epoch=on_epoch_then_kill, **kwargs)
+
+    monkeypatch.setattr(train_ui, "train_model_isolated", killed_after_first_epoch)
+    app = small_settings(app_test("pages/train.py").run())
+    app.slider(key="train_epochs").set_value(5).run()
+    app.button(key="train_start").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    errors = [message.value for message in app.error]
+    assert any("ended unexpectedly" in text and "stopped after 1 of 5 epochs" in text for text in errors), errors
+    assert not any("Traceback" in text for text in errors)
+    trained = app.session_state[SESSION_MODEL_KEY]
+    assert len(trained.history["loss"]) == 1 and 0.0 <= trained.test_metrics["accuracy"] <= 1.0
+    assert app.session_state[RUNS_KEY][-1].status == "stopped"
