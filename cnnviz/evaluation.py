@@ -62,6 +62,11 @@ class Evaluation:
         return int(self.probabilities.shape[1])
 
     @property
+    def mistakes(self) -> int:
+        """How many test images the model got wrong (most probable class is not the true one)."""
+        return int(np.count_nonzero(self.y_true != self.y_pred))
+
+    @property
     def confidence(self) -> np.ndarray:
         """(N,) float32: the probability the model gave to the class it predicted."""
         return self.probabilities[np.arange(self.y_pred.shape[0]), self.y_pred]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from cnnviz.charts.inside import (
@@ -22,6 +21,7 @@ from cnnviz.charts.common import image_figure
 from cnnviz.data import DatasetError
 from cnnviz.evaluation import cell_indices, most_confident_mistakes, most_confused_pair
 from cnnviz.inspect import InspectError, conv_kernel, conv_layer_names, filter_images
+from cnnviz.prediction import top_guesses
 from cnnviz.ui.data import get_dataset
 from cnnviz.ui.inside import (
     ChosenImage,
@@ -118,7 +118,7 @@ def show_feature_maps() -> None:
     )
     activations = cached_activations(model, picked.version, chosen.image)
     probabilities = activations[-1].values
-    predicted = int(np.argmax(probabilities))
+    predicted = top_guesses(probabilities, class_names, k=1)[0].index
     verdict = ""
     if chosen.true_class is not None:
         verdict = " Right." if predicted == chosen.true_class else " Wrong."
@@ -226,7 +226,7 @@ def show_saliency() -> None:
     if chosen is None:
         return
     probabilities = cached_probabilities(model, picked.version, chosen.image)
-    predicted = int(np.argmax(probabilities))
+    predicted = top_guesses(probabilities, class_names, k=1)[0].index
     other = st.selectbox(
         "Also explain class",
         range(len(class_names)),
@@ -274,7 +274,7 @@ def show_evaluation() -> None:
         st.info("The evaluation needs the test split, which could not be loaded.")
         return
     evaluation, pca = cached_test_results(model, picked.version, picked.dataset)
-    mistakes = int(np.sum(evaluation.y_true != evaluation.y_pred))
+    mistakes = evaluation.mistakes
     first, second, third = st.columns(3)
     first.metric("Test accuracy", f"{evaluation.accuracy:.2%}", help="The share of test images classified correctly.")
     second.metric("Test images", f"{len(evaluation.y_true):,}", help="Images the model never saw while training.")

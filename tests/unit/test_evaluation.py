@@ -38,6 +38,7 @@ def test_metrics_match_scikit_learn(seed: int) -> None:
     predictions = probabilities.argmax(axis=1)
     np.testing.assert_array_equal(result.confusion, sk_confusion_matrix(labels, predictions, labels=range(5)))
     assert result.accuracy == pytest.approx(accuracy_score(labels, predictions))
+    assert result.mistakes == len(labels) - accuracy_score(labels, predictions, normalize=False)
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predictions, labels=range(5), zero_division=0
     )
