@@ -31,17 +31,18 @@ import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.server import start_streamlit  # noqa: E402  (after the path is set)
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -56,37 +57,13 @@ LONG_MS = 600_000
 # ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(models_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run app.py`` on a free port with its own models folder; wait until healthy."""
-    port = _free_port()
-    env = {**os.environ, "CNNVIZ_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    """Start ``streamlit run app.py`` with its own models folder and the offline data, wait until healthy."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     shared = REPO.parent / "shared" / "data"
-    if shared.is_dir():
-        env.setdefault("CNNVIZ_DATA_DIR", str(shared))
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    log = open(log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("streamlit did not start within 180 s")
+    if shared.is_dir() and "CNNVIZ_DATA_DIR" not in os.environ:
+        env["CNNVIZ_DATA_DIR"] = str(shared)
+    return start_streamlit(models_dir, log_path, env=env, timeout_s=180)
 
 
 def memory_mb(pid: int) -> dict[str, float]:

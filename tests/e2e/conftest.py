@@ -11,21 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.e2e.server import start_streamlit, stop_streamlit
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-SERVER_START_TIMEOUT_S = 120
 # Headless, and no background traffic: this machine has no network beyond loopback.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,27 +43,6 @@ def chromium_path() -> str | None:
     if explicit:
         return explicit if Path(explicit).exists() else None
     return next((path for path in CHROMIUM_CANDIDATES if Path(path).exists()), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"streamlit did not answer within {SERVER_START_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -96,26 +70,11 @@ def e2e_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @contextlib.contextmanager
 def running_server(models_dir: Path, log_path: Path) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free port with ``models_dir``; yield its base URL."""
-    port = _free_port()
-    env = {**os.environ, "CNNVIZ_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_streamlit(models_dir, log_path)
     try:
-        _wait_healthy(url, process, log_path)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_streamlit(process)
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,11 @@ listed it, every model in it loads, and the Inside page offers them with none un
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +27,9 @@ from playwright.sync_api import Page, expect
 
 from cnnviz.store import TEMP_PREFIX, list_models, load_model, save_model
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import ARTIFACTS, _free_port, _wait_healthy
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
+from tests.e2e.server import start_streamlit, stop_streamlit
 
 TRAINING_TIMEOUT_MS = 240_000
 
@@ -47,20 +46,8 @@ class Server:
         self.starts = 0
 
     def start(self) -> str:
-        port = _free_port()
         self.starts += 1
-        log_path = self.log_dir / f"streamlit-{self.starts}.log"
-        env = {**os.environ, "CNNVIZ_MODELS_DIR": str(self.models_dir), "PYTHONUNBUFFERED": "1"}
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.port", str(port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--server.fileWatcherType", "none",
-            "--browser.gatherUsageStats", "false",
-        ]
-        with open(log_path, "w") as log:
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{port}"
-        _wait_healthy(self.url, self.process, log_path)
+        self.process, self.url = start_streamlit(self.models_dir, self.log_dir / f"streamlit-{self.starts}.log")
         return self.url
 
     def kill(self) -> None:
@@ -70,12 +57,8 @@ class Server:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            stop_streamlit(self.process)
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+"""Start and stop a real ``streamlit run app.py`` server, for the browser tests and the load test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_START_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_streamlit(models_dir: Path, log_path: Path, *, env: dict[str, str] | None = None,
+                    timeout_s: float = SERVER_START_TIMEOUT_S) -> tuple[subprocess.Popen, str]:
+    """Start the app on a free port with its own models folder; return the process once it answers.
+
+    Args:
+        models_dir: the server's ``CNNVIZ_MODELS_DIR``.
+        log_path: where the server's output goes (its tail is in the error if it fails to start).
+        env: extra environment variables for the server.
+        timeout_s: how long to wait for ``/_stcore/health``.
+
+    Returns:
+        The server process and its base URL, ``http://127.0.0.1:PORT``.
+    """
+    port = free_port()
+    server_env = {**os.environ, "CNNVIZ_MODELS_DIR": str(models_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]
+    with open(log_path, "w") as log:  # the server keeps its own copy of the file descriptor
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            pass
+        time.sleep(0.5)
+    stop_streamlit(process)
+    raise RuntimeError(f"streamlit did not answer within {timeout_s:.0f} s:\n{log_path.read_text()[-4000:]}")
+
+
+def stop_streamlit(process: subprocess.Popen) -> None:
+    """Ask the server to stop (SIGTERM); kill it if it has not stopped within 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
