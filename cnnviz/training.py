@@ -305,6 +305,12 @@ def make_monitor(
             self._batch_start = 0.0
             self._last_report = 0.0
 
+        def _kept(self) -> str:
+            """What a NaN leaves the learner: the last finished epoch's weights, or nothing."""
+            if self.epochs_done:
+                return f"the weights of the last finished epoch ({self.epochs_done}) were kept"
+            return "no epoch had finished, so no trained weights were kept"
+
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._epoch = epoch
             self._steps_seen = 0
@@ -327,8 +333,7 @@ def make_monitor(
                 self.nan_message = (
                     f"The training loss became {loss} at batch {batch + 1} of epoch {self._epoch + 1}: the "
                     "weights blew up, usually because the learning rate is too large for this optimizer. "
-                    "Training was stopped and the weights of the last finished epoch were kept; try a learning "
-                    "rate 10 times smaller."
+                    f"Training was stopped; {self._kept()}. Try a learning rate 10 times smaller."
                 )
                 self.model.stop_training = True
                 return
@@ -364,8 +369,8 @@ def make_monitor(
                 self.nan_detected = True
                 self.nan_message = (
                     f"Epoch {epoch + 1} ended with a non-finite metric ({values}): the weights blew up, usually "
-                    "because the learning rate is too large. Training was stopped and the weights of the last "
-                    "finished epoch were kept; try a learning rate 10 times smaller."
+                    f"because the learning rate is too large. Training was stopped; {self._kept()}. Try a "
+                    "learning rate 10 times smaller."
                 )
                 self.partial_epoch = True
                 self.model.stop_training = True

@@ -187,6 +187,9 @@ def test_huge_learning_rate_stops_on_nan_with_an_explanation(tiny: TinyData) -> 
     if result.epochs_done == 0:
         for kept, expected in zip(model.get_weights(), initial):
             np.testing.assert_array_equal(kept, expected)
+        assert "no epoch had finished" in result.nan_message
+    else:
+        assert f"last finished epoch ({result.epochs_done}) were kept" in result.nan_message
 
 
 def test_early_stopping_restores_best_epoch(tiny: TinyData) -> None:
