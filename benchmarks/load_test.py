@@ -42,7 +42,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.server import start_streamlit  # noqa: E402  (after the path is set)
+from tests.e2e.helpers import IDLE_JS, QUIET_MS, RESET_IDLE_JS  # noqa: E402  (after the path is set)
+from tests.e2e.server import start_streamlit  # noqa: E402
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -110,9 +111,10 @@ async def sample_peak_memory(pid: int, peaks: dict[str, float], stop: asyncio.Ev
 
 
 async def wait_for_idle(page, timeout_ms: int = LONG_MS) -> None:
+    """The same idle rule as the e2e tests (tests/e2e/helpers.wait_for_idle), for async Playwright."""
     await page.wait_for_selector(f'{APP}[data-test-connection-state="CONNECTED"]', timeout=timeout_ms)
-    await page.wait_for_timeout(300)
-    await page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', timeout=timeout_ms)
+    await page.evaluate(RESET_IDLE_JS)
+    await page.wait_for_function(IDLE_JS, arg=QUIET_MS, timeout=timeout_ms, polling=100)
 
 
 async def open_page(page, url: str, path: str) -> None:
@@ -148,7 +150,12 @@ async def new_page(browser):
 
 
 async def set_slider(page, key: str, presses: list[str]) -> None:
+    await wait_for_idle(page)
     thumb = page.locator(f".st-key-{key} input[type='range']")
+    for _ in range(600):  # a rerun may still show the stale copy of a moved slider beside the new one
+        if await thumb.count() == 1:
+            break
+        await page.wait_for_timeout(100)
     await thumb.focus()
     for press in presses:
         await thumb.press(press)

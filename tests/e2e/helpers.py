@@ -13,12 +13,30 @@ APP = '[data-testid="stApp"]'
 expect.set_options(timeout=30_000)
 
 
+# True once the app has been connected, finished with its script and free of stale (faded) elements
+# for ``quietMs`` in a row. A rerun can start a while after the interaction that caused it (a slider
+# sends its value after a debounce, and two busy cores add more), and while it runs Streamlit keeps
+# the stale copy of a moved widget beside the new one; one quiet look is not enough to call it idle.
+IDLE_JS = """(quietMs) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const idle = app !== null
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelector('[data-testid="stElementContainer"][data-stale="true"]') === null;
+  const now = performance.now();
+  if (!idle) { window.__cnnvizIdleSince = null; return false; }
+  if (window.__cnnvizIdleSince == null) { window.__cnnvizIdleSince = now; }
+  return now - window.__cnnvizIdleSince >= quietMs;
+}"""
+RESET_IDLE_JS = "() => { window.__cnnvizIdleSince = null; }"
+QUIET_MS = 800
+
+
 def wait_for_idle(page: Page, timeout_ms: int = 60_000) -> None:
-    """Wait until the app is connected and its script has finished running."""
+    """Wait until the app is connected, its script has finished, and it has stayed so for a moment."""
     page.wait_for_selector(f'{APP}[data-test-connection-state="CONNECTED"]', timeout=timeout_ms)
-    # A script run may start a moment after an interaction; give it that moment, then wait it out.
-    page.wait_for_timeout(300)
-    page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.evaluate(RESET_IDLE_JS)
+    page.wait_for_function(IDLE_JS, arg=QUIET_MS, timeout=timeout_ms, polling=100)
 
 
 def open_page(page: Page, base_url: str, url_path: str = "", timeout_ms: int = 90_000) -> None:
@@ -63,3 +81,15 @@ def choose_option(page: Page, widget_key: str, option: str | re.Pattern[str], *,
         f"selectbox {widget_key!r} never offered {option!r}; it offered {offered}. "
         f"Page text: {page.locator(APP).inner_text()[:2000]}"
     )
+
+
+def set_slider(page: Page, key: str, *, presses: list[str], timeout_ms: int = 240_000) -> None:
+    """Drive the keyed slider (or select slider) with the keyboard, as a person using the keyboard would."""
+    wait_for_idle(page, timeout_ms)
+    thumb = page.locator(f".st-key-{key} input[type='range']")
+    expect(thumb).to_have_count(1, timeout=timeout_ms)
+    thumb.focus()
+    for press in presses:
+        thumb.press(press)
+    # Streamlit sends the value after keyboard input settles; wait for the rerun it causes.
+    wait_for_idle(page, timeout_ms)

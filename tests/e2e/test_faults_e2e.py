@@ -28,7 +28,7 @@ from playwright.sync_api import Page, expect
 from cnnviz.store import TEMP_PREFIX, list_models, load_model, save_model
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
+from tests.e2e.helpers import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
 from tests.e2e.server import start_streamlit, stop_streamlit
 
 TRAINING_TIMEOUT_MS = 240_000
@@ -93,8 +93,6 @@ def _after_restart_everything_loads(server: Server, page: Page) -> dict:
 
 
 def _small_training(page: Page, *, epochs_key_presses: list[str]) -> None:
-    from tests.e2e.test_train_e2e import set_slider
-
     choose_option(page, "train_dataset", "scikit-learn digits (built in)", timeout_ms=TRAINING_TIMEOUT_MS)
     set_slider(page, "train_blocks", presses=["Home"])
     set_slider(page, "train_b1_filters", presses=["Home"])

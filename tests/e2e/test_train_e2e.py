@@ -7,19 +7,16 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, choose_option, open_page, sidebar_link, wait_for_idle
+from tests.e2e.helpers import (
+    assert_no_exception,
+    choose_option,
+    open_page,
+    set_slider,
+    sidebar_link,
+    wait_for_idle,
+)
 
 TRAINING_TIMEOUT_MS = 240_000
-
-
-def set_slider(page: Page, key: str, *, presses: list[str]) -> None:
-    """Drive the keyed slider (or select slider) with the keyboard, as a person using the keyboard would."""
-    thumb = page.locator(f".st-key-{key} input[type='range']")
-    thumb.focus()
-    for press in presses:
-        thumb.press(press)
-    # Streamlit sends the value when the thumb is released / after keyboard input settles.
-    wait_for_idle(page, TRAINING_TIMEOUT_MS)
 
 
 def chart_titled(page: Page, title: str):
