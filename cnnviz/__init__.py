@@ -20,7 +20,6 @@ SHIPPED_MODELS_DIR = PROJECT_ROOT / "models"
 MODELS_DIR = Path(os.environ["CNNVIZ_MODELS_DIR"]) if os.environ.get("CNNVIZ_MODELS_DIR") else SHIPPED_MODELS_DIR
 
 
-
 def load_default_model(dataset: str):  # -> keras.Model (not annotated: keras is not imported here)
     """Load the shipped pre-trained model for ``dataset`` ("mnist", "fashion_mnist" or "kmnist").
 

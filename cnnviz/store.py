@@ -533,6 +533,10 @@ def _read_record(directory: Path, name: str) -> ModelRecord:
     return ModelRecord(name, keras_path, json_path, meta, is_default or meta.get("default") is True, None)
 
 
+#: The order in which shipped models are offered: MNIST is where every tutorial starts.
+_DEFAULT_ORDER = {"mnist": 0, "fashion_mnist": 1, "kmnist": 2, "digits": 3}
+
+
 def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
     """List every saved model, readable or not; never raises for bad files.
 
@@ -562,12 +566,9 @@ def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
     records = [_read_record(directory, stem) for stem in stems]
     records.sort(key=lambda record: record.name)
     records.sort(key=lambda record: str(record.meta.get("created", "")), reverse=True)
-    records.sort(key=lambda record: (not record.is_default, _DEFAULT_ORDER.get(record.dataset, 99) if record.is_default else 0))
+    records.sort(key=lambda record: (not record.is_default,
+                                     _DEFAULT_ORDER.get(record.dataset, 99) if record.is_default else 0))
     return records
-
-
-#: The order in which shipped models are offered: MNIST is where every tutorial starts.
-_DEFAULT_ORDER = {"mnist": 0, "fashion_mnist": 1, "kmnist": 2, "digits": 3}
 
 
 # ---------------------------------------------------------------------------------------------

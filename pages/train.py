@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz.spec import SpecError, layer_table
 from cnnviz.training import TrainingConfigError, validate_config
 from cnnviz.ui.data import dataset_picker, get_dataset
+from cnnviz.ui.layout import require_router
 from cnnviz.ui.models import save_model_form
 from cnnviz.ui.state import get_session_model
 from cnnviz.ui.train import (
@@ -17,7 +18,6 @@ from cnnviz.ui.train import (
     spec_controls,
     train_live,
 )
-from cnnviz.ui.layout import require_router
 
 require_router()
 
