@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -141,12 +143,16 @@ async def choose(page, selectbox: str, option: str, attempts: int = 4) -> bool:
     return False
 
 
-async def new_page(browser):
-    """A fresh browser context (its own Streamlit session) and its tab."""
+@contextlib.asynccontextmanager
+async def browser_tab(browser) -> AsyncIterator:
+    """A tab in a fresh browser context (its own Streamlit session), closed on the way out."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = await context.new_page()
-    page.set_default_timeout(120_000)  # two shared cores and five sessions: be patient
-    return context, page
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(120_000)  # two shared cores and five sessions: be patient
+        yield page
+    finally:
+        await context.close()
 
 
 async def set_slider(page, key: str, presses: list[str]) -> None:
@@ -194,21 +200,18 @@ async def train_once(page, run_number: int) -> tuple[float, bool]:
 
 
 async def training_session(browser, url: str, name: str, dataset_title: str, epochs: int,
-                           training_done: asyncio.Event, others: list[asyncio.Event]) -> dict:
-    context, page = await new_page(browser)
+                           training_done: asyncio.Event) -> dict:
     try:
-        await open_page(page, url, "train")
-        await configure_training(page, dataset_title, epochs)
-        seconds, queued = await train_once(page, 1)
-        errors = await exceptions_on(page)
-        return {"name": name, "task": f"train {epochs} epoch(s) on {dataset_title}",
-                "result": "ok" if not errors else f"{errors} exception(s)", "seconds": seconds,
-                "queued_behind_lock": queued}
+        async with browser_tab(browser) as page:
+            await open_page(page, url, "train")
+            await configure_training(page, dataset_title, epochs)
+            seconds, queued = await train_once(page, 1)
+            errors = await exceptions_on(page)
+            return {"name": name, "task": f"train {epochs} epoch(s) on {dataset_title}",
+                    "result": "ok" if not errors else f"{errors} exception(s)", "seconds": seconds,
+                    "queued_behind_lock": queued}
     finally:
         training_done.set()
-        if all(event.is_set() for event in others):
-            pass
-        await context.close()
 
 
 async def stroke(page, points: list[tuple[float, float]]) -> None:
@@ -223,11 +226,10 @@ async def stroke(page, points: list[tuple[float, float]]) -> None:
 
 async def sketch_session(browser, url: str, trainings: list[asyncio.Event]) -> dict:
     """Draw a '1', time until the prediction shows, clear, repeat while any training runs."""
-    context, page = await new_page(browser)
     latencies: list[float] = []
     during_training: list[float] = []
     redraws = 0
-    try:
+    async with browser_tab(browser) as page:
         await open_page(page, url, "sketch")
         await page.get_by_text("Draw a digit on the canvas").wait_for()
         await page.locator("canvas.upper-canvas").first.wait_for()
@@ -264,14 +266,11 @@ async def sketch_session(browser, url: str, trainings: list[asyncio.Event]) -> d
                 "result": "ok" if not errors else f"{errors} exception(s)", "seconds": sum(latencies),
                 "prediction_latency_s": _summary(latencies),
                 "prediction_latency_during_training_s": _summary(during_training), "redraws": redraws}
-    finally:
-        await context.close()
 
 
 async def kernels_session(browser, url: str) -> dict:
-    context, page = await new_page(browser)
     started = time.monotonic()
-    try:
+    async with browser_tab(browser) as page:
         await open_page(page, url, "kernels")
         steps = 0
         for preset in ("Sobel x (vertical edges)", "Sharpen", "Box blur", "Sobel y (horizontal edges)"):
@@ -279,14 +278,11 @@ async def kernels_session(browser, url: str) -> dict:
         errors = await exceptions_on(page)
         return {"name": "kernels", "task": f"{steps} kernel presets applied", "result": "ok" if not errors and steps
                 else f"{errors} exception(s), {steps} presets", "seconds": time.monotonic() - started}
-    finally:
-        await context.close()
 
 
 async def evaluation_session(browser, url: str) -> dict:
-    context, page = await new_page(browser)
     started = time.monotonic()
-    try:
+    async with browser_tab(browser) as page:
         await open_page(page, url, "inside")
         await page.get_by_role("radio", name="Evaluation").click()
         await wait_for_idle(page)
@@ -294,13 +290,10 @@ async def evaluation_session(browser, url: str) -> dict:
         errors = await exceptions_on(page)
         return {"name": "evaluation", "task": "Inside page: evaluation of the shipped model on the test split",
                 "result": "ok" if not errors else f"{errors} exception(s)", "seconds": time.monotonic() - started}
-    finally:
-        await context.close()
 
 
 async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_title: str) -> dict:
-    context, page = await new_page(browser)
-    try:
+    async with browser_tab(browser) as page:
         await open_page(page, url, "train")
         await configure_training(page, dataset_title, 1)
         rss: list[float] = [memory_mb(pid)["VmRSS"]]
@@ -318,8 +311,6 @@ async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_ti
         errors = await exceptions_on(page)
         return {"rss_mb": [round(value, 1) for value in rss], "seconds": seconds, "errors": errors,
                 "peaks_mb": {key: round(value, 1) for key, value in peaks.items()}}
-    finally:
-        await context.close()
 
 
 def _summary(values: list[float]) -> dict:
@@ -363,8 +354,8 @@ async def run(arguments: argparse.Namespace) -> dict:
             done = [asyncio.Event(), asyncio.Event()]
             started = time.monotonic()
             tasks = [
-                training_session(browser, url, "train-1", dataset_title, arguments.epochs, done[0], done),
-                training_session(browser, url, "train-2", dataset_title, arguments.epochs, done[1], done),
+                training_session(browser, url, "train-1", dataset_title, arguments.epochs, done[0]),
+                training_session(browser, url, "train-2", dataset_title, arguments.epochs, done[1]),
                 sketch_session(browser, url, done),
                 kernels_session(browser, url),
                 evaluation_session(browser, url),
