@@ -20,6 +20,7 @@ message says what was received, what was expected and what to do.
 
 from __future__ import annotations
 
+import codecs
 import io
 from typing import Final
 
@@ -37,6 +38,35 @@ DEFAULT_MAX_PIXELS: Final[int] = 25_000_000
 DEFAULT_MAX_SIDE: Final[int] = 1024
 
 _FORMATS_IN_WORDS = "PNG, JPEG, GIF, BMP, WebP or TIFF"
+
+#: Files people upload by mistake, recognised by their first bytes: (offset, signature, name, advice).
+_NOT_PICTURES: Final[tuple[tuple[int, tuple[bytes, ...], str, str], ...]] = (
+    (4, (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypmif1", b"ftypmsf1", b"ftypavif"),
+     "an HEIC/HEIF or AVIF photo (the format iPhones save by default)",
+     "Share or export it as a JPEG first (on an iPhone: Settings > Camera > Formats > Most Compatible). "),
+    (0, (b"%PDF",), "a PDF document", "Take a screenshot of the page, or export it as PNG, and upload that. "),
+    (0, (b"PK\x03\x04",), "a ZIP archive (Word, PowerPoint and .keras files are ZIP archives too)", ""),
+)
+
+
+def _what_it_is(data: bytes) -> tuple[str, str]:
+    """Say in words what an unreadable upload looks like, and what to do about it: (description, advice).
+
+    Both are empty when the bytes look like nothing in particular.
+    """
+    for offset, signatures, name, advice in _NOT_PICTURES:
+        if any(data[offset:offset + len(signature)] == signature for signature in signatures):
+            return name, advice
+    head = data[:60]
+    try:
+        # Incremental, so that a character cut in two at byte 60 does not count against the text.
+        text = codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(character.isprintable() or character in "\t\r\n" for character in text):
+        snippet = " ".join(text.split()) + ("…" if len(data) > len(head) else "")
+        return f'text ("{snippet}")', ""
+    return "", ""
 
 
 class ImageUploadError(ValueError):
@@ -71,8 +101,10 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             f"Upload a normal photo or drawing of at most {max_pixels:,} pixels."
         ) from error
     except UnidentifiedImageError as error:
+        description, advice = _what_it_is(data)
+        what = f"is {description}, not" if description else "is not"
         raise ImageUploadError(
-            f"The uploaded file ({len(data):,} bytes, starting {data[:8]!r}) is not a picture cnnviz can read. "
+            f"The uploaded file ({len(data):,} bytes) {what} a picture cnnviz can read. {advice}"
             f"Upload a {_FORMATS_IN_WORDS} image; the file name's extension does not matter, its content does."
         ) from error
     except Exception as error:  # Pillow raises many types (OSError, SyntaxError, struct.error...) on bad headers.

@@ -148,6 +148,26 @@ def test_bytes_that_are_not_an_image_are_refused(data: bytes) -> None:
         decode_image(data)
 
 
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"hello, this is a text file pretending to be a .png", 'text ("hello, this is a text file'),
+        (("Zahl" * 15)[:59].encode() + "é, ein Bild".encode(), 'text ("ZahlZahl'),  # byte 60 splits the é
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+        (b"PK\x03\x04" + bytes(40), "a ZIP archive"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00" + bytes(40), "HEIC/HEIF or AVIF photo"),
+        (bytes(range(256)) * 4, "1,024 bytes) is not a picture cnnviz can read"),
+    ],
+    ids=["text", "text-cut-inside-a-character", "pdf", "zip", "iphone-heic", "noise"],
+)
+def test_the_refusal_says_what_the_file_looks_like(data: bytes, words: str) -> None:
+    with pytest.raises(ImageUploadError) as raised:
+        decode_image(data)
+    message = str(raised.value)
+    assert words in message and f"({len(data):,} bytes)" in message
+    assert "b'" not in message and "\\x" not in message  # no Python byte strings shown to learners
+
+
 def test_empty_upload_is_refused() -> None:
     with pytest.raises(ImageUploadError, match="empty"):
         decode_image(b"")
