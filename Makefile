@@ -12,10 +12,11 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: run test test-fast bench load-test reliability models venv clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -46,11 +47,11 @@ load-test: $(VENV)/.dev
 
 ## Run the reliability tests and write RELIABILITY.md (after load-test, to include its figures)
 reliability: $(VENV)/.dev
-	$(PY) scripts/reliability_report.py --run
+	$(PY) -m tools.reliability_report --run
 
 ## Re-train the shipped default models in models/
 models: $(VENV)/.runtime
-	$(PY) scripts/train_default_models.py
+	$(PY) -m tools.train_default_models
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

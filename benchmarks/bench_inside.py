@@ -2,9 +2,9 @@
 
 Run with ``python benchmarks/bench_inside.py``. Uses ``models/default_mnist.keras`` when it
 exists (``--models-dir`` to point elsewhere), else an untrained model of the default spec
-(:class:`cnnviz.spec.ModelSpec`), which costs the same to run. Each step is timed as the page
+(:class:`cnnviz.train.spec.ModelSpec`), which costs the same to run. Each step is timed as the page
 runs it the first time for a given model version and image; reruns are served from the
-per-version caches (``cnnviz.ui.inside``) and cost nothing here. Figures are timed too,
+per-version caches (``cnnviz.inside.widgets``) and cost nothing here. Figures are timed too,
 because they are rebuilt on every rerun.
 """
 
@@ -18,11 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from cnnviz import MODELS_DIR  # noqa: E402
+from cnnviz import MODELS_DIR
 
 
 def timed(label: str, function: Callable[[], object], repeats: int) -> object:
@@ -43,19 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from cnnviz.charts.inside import confusion_matrix_figure, feature_maps_figure, pca_figure, saliency_figure
-    from cnnviz.data import load_dataset
-    from cnnviz.evaluation import pca_2d, sample_indices
-    from cnnviz.inspect import compute_activations
-    from cnnviz.saliency import grad_cam, gradient_saliency
+    from cnnviz.inside.figures import confusion_matrix_figure, feature_maps_figure, pca_figure, saliency_figure
+    from cnnviz.core.datasets import load_dataset
+    from cnnviz.inside.evaluation import pca_2d, sample_indices
+    from cnnviz.inside.activations import compute_activations
+    from cnnviz.inside.saliency import grad_cam, gradient_saliency
 
     shipped = args.models_dir / "default_mnist.keras"
     if shipped.exists():
-        from cnnviz.store import load_model
+        from cnnviz.core.store import load_model
 
         model, origin = load_model(shipped), str(shipped)
     else:
-        from cnnviz.spec import ModelSpec, build_model
+        from cnnviz.train.spec import ModelSpec, build_model
 
         model, origin = build_model(ModelSpec(), 10, seed=0), "untrained default ModelSpec()"
     dataset = load_dataset("mnist")
@@ -65,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     activations = timed("activations of every layer (one image)", lambda: compute_activations(model, image), args.repeats)
     timed("gradient saliency (one image, one class)", lambda: gradient_saliency(model, image), args.repeats)
     timed("Grad-CAM (one image, one class)", lambda: grad_cam(model, image), args.repeats)
-    from cnnviz.evaluation import evaluate_predictions, predict_with_features
+    from cnnviz.inside.evaluation import evaluate_predictions, predict_with_features
 
     indices = sample_indices(dataset.y_test, 2000)
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnviz.kernels import PipelineConfig, convolve2d, pool2d, preset_kernel, run_pipeline  # noqa: E402
+from cnnviz.kernels.ops import PipelineConfig, convolve2d, pool2d, preset_kernel, run_pipeline
 
 TARGET_MS = 50.0
 

@@ -4,7 +4,7 @@ Target: p95 <= 50 ms on 2 CPU cores. Run with ``python benchmarks/bench_sketch.p
 (uses ``models/default_mnist.keras``; ``--models-dir`` to point elsewhere). Each
 timed call is what the page does after a stroke: preprocess a 280x280 RGBA canvas
 image (``preprocess_steps``, which also keeps every step for display) and call the
-model on the 28x28 result. Inputs are the synthetic sketches of :mod:`cnnviz.synthetic`
+model on the 28x28 result. Inputs are the synthetic sketches of :mod:`tools.synthetic`
 in every canvas convention. Preprocessing and the model call are also timed apart.
 """
 
@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from cnnviz import MODELS_DIR  # noqa: E402
-from cnnviz.prediction import predict_probabilities  # noqa: E402
-from cnnviz.preprocess import preprocess_steps  # noqa: E402
-from cnnviz.synthetic import sketch_set  # noqa: E402
+from cnnviz import MODELS_DIR
+from cnnviz.core.predict import predict_probabilities
+from cnnviz.sketch.preprocess import preprocess_steps
+from tools.synthetic import sketch_set
 
 TARGET_P95_MS = 50.0
 
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=200, help="timed sketches (after 10 warm-up calls)")
     args = parser.parse_args(argv)
 
-    from cnnviz.store import load_default_model
+    from cnnviz.core.store import load_default_model
 
     started = time.perf_counter()
     model = load_default_model("mnist", models_dir=args.models_dir)

@@ -5,7 +5,7 @@ Run with ``python benchmarks/bench_training.py`` (options: ``--dataset``, ``--tr
 data in the same process, alternately:
 
 * **bare**: ``compile`` + ``model.fit(verbose=0)`` + ``evaluate`` on the test split;
-* **cnnviz**: :func:`cnnviz.training.train_model`, which does the same with its progress callback, fed
+* **cnnviz**: :func:`cnnviz.train.loop.train_model`, which does the same with its progress callback, fed
   by the live-chart callables the Train page uses: after every epoch both Plotly history figures are
   rebuilt and serialised, and a few times a second the progress text is formatted.
 
@@ -25,13 +25,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnnviz.charts.training import history_figure  # noqa: E402
-from cnnviz.data import load_dataset  # noqa: E402
-from cnnviz.spec import ModelSpec, build_model  # noqa: E402
-from cnnviz.training import (  # noqa: E402
+from cnnviz.train.figures import history_figure
+from cnnviz.core.datasets import load_dataset
+from cnnviz.train.spec import ModelSpec, build_model
+from cnnviz.train.loop import (
     BatchProgress,
     EpochProgress,
     TrainConfig,
@@ -39,7 +38,7 @@ from cnnviz.training import (  # noqa: E402
     prepare_data,
     train_model,
 )
-from cnnviz.worker import train_model_isolated  # noqa: E402
+from cnnviz.train.worker import train_model_isolated
 
 TARGET_RATIO = 0.95
 
@@ -124,7 +123,7 @@ def main() -> int:
         print(f"{clock:4s} bare model.fit          : {bare_rate:8.0f} {unit} (median of {args.rounds})")
         print(f"{clock:4s} cnnviz train_model+live : {live_rate:8.0f} {unit} (median of {args.rounds})")
         print(f"{clock:4s} ratio cnnviz/bare       : {results[clock]:.3f} (target >= {TARGET_RATIO})")
-    # The Train page runs this same training in a child process (cnnviz.worker, so that TensorFlow's
+    # The Train page runs this same training in a child process (cnnviz.train.worker, so that TensorFlow's
     # per-fit memory is returned); that adds a fixed start-up cost per training, reported here, no target.
     wall_start = time.perf_counter()
     isolated = train_model_isolated(build_model(spec, num_classes, seed=config.seed), dataset, config, data=data)

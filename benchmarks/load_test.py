@@ -15,11 +15,11 @@ Phase 1, at the same time, in five browser sessions:
 
 Phase 2: one session trains ``--trainings-in-a-row`` times in a row; the server's resident
 memory (VmRSS from /proc, Linux) is read after every training, and its peak (VmHWM) reported, with
-the peak of the training child process (cnnviz.worker) alone and of server plus child together.
+the peak of the training child process (cnnviz.train.worker) alone and of server plus child together.
 Memory is "bounded" when the last trainings add less than ``--max-growth-mb`` over the 5th.
 
 Figures are printed and written to ``test-artifacts/load_test.json`` (read by
-``scripts/reliability_report.py``). Exit status 1 if any session failed or memory was unbounded.
+``tools/reliability_report.py``). Exit status 1 if any session failed or memory was unbounded.
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from tests.e2e.helpers import IDLE_JS, QUIET_MS, RESET_IDLE_JS  # noqa: E402  (after the path is set)
-from tests.e2e.server import start_streamlit  # noqa: E402
+from tools.browser import IDLE_JS, QUIET_MS, RESET_IDLE_JS  (after the path is set)
+from tools.streamlit_server import start_streamlit
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -80,14 +79,14 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 def training_children_mb(pid: int) -> float:
-    """Resident memory, in MB, of the training processes (``cnnviz.worker``) the server has started now."""
+    """Resident memory, in MB, of the training processes (``cnnviz.train.worker``) the server has started now."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"cnnviz.worker" in (entry / "cmdline").read_bytes():
+            if parent == pid and b"cnnviz.train.worker" in (entry / "cmdline").read_bytes():
                 total += memory_mb(int(entry.name)).get("VmRSS", 0.0)
         except (OSError, ValueError, IndexError):
             continue

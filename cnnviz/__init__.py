@@ -1,35 +1,57 @@
 """cnnviz: the library behind a browser studio for learning convolutional neural networks.
 
-The package is importable without TensorFlow: modules that need Keras import it
-inside the functions that use it, because ``import tensorflow`` costs seconds.
+The stable public API is re-exported here::
+
+    from cnnviz import (load_dataset, ModelSpec, TrainConfig, build_model, train_model,
+                        convolve2d, pool2d, sketch_to_input, load_default_model)
+
+``import cnnviz`` stays free of TensorFlow (``import tensorflow`` costs seconds): each
+name is imported from its feature package the first time it is used (PEP 562), and
+the functions that need Keras import it only when they are called.
 """
 
-import os
-from pathlib import Path
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-#: The repository root (the folder holding ``app.py``).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from cnnviz.core import __version__
+from cnnviz.core.paths import MODELS_DIR, PROJECT_ROOT, SHIPPED_MODELS_DIR
 
-#: Where the shipped, pre-trained models live (in the repository).
-SHIPPED_MODELS_DIR = PROJECT_ROOT / "models"
+#: Public name -> the module that defines it.
+_PUBLIC: dict[str, str] = {
+    "load_dataset": "cnnviz.core.datasets",
+    "ModelSpec": "cnnviz.train.spec",
+    "TrainConfig": "cnnviz.train.loop",
+    "build_model": "cnnviz.train.spec",
+    "train_model": "cnnviz.train.loop",
+    "convolve2d": "cnnviz.kernels.ops",
+    "pool2d": "cnnviz.kernels.ops",
+    "sketch_to_input": "cnnviz.sketch.preprocess",
+    "load_default_model": "cnnviz.core.store",
+}
 
-#: Where trained models are written and listed: ``$CNNVIZ_MODELS_DIR`` if set (tests point it at a
-#: temporary folder), else the repository's ``models/``.
-MODELS_DIR = Path(os.environ["CNNVIZ_MODELS_DIR"]) if os.environ.get("CNNVIZ_MODELS_DIR") else SHIPPED_MODELS_DIR
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from cnnviz.core.datasets import load_dataset
+    from cnnviz.core.store import load_default_model
+    from cnnviz.kernels.ops import convolve2d, pool2d
+    from cnnviz.sketch.preprocess import sketch_to_input
+    from cnnviz.train.loop import TrainConfig, train_model
+    from cnnviz.train.spec import ModelSpec, build_model
 
 
-def load_default_model(dataset: str):  # -> keras.Model (not annotated: keras is not imported here)
-    """Load the shipped pre-trained model for ``dataset`` ("mnist", "fashion_mnist" or "kmnist").
-
-    The model takes (N, 28, 28, 1) float32 images in [0, 1] (white ink on black) and
-    returns (N, 10) class probabilities. This is :func:`cnnviz.store.load_default_model`,
-    re-exported here so that ``import cnnviz`` stays free of TensorFlow until it is called.
-    """
-    from cnnviz.store import load_default_model as _load_default_model
-
-    return _load_default_model(dataset)
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (keeps ``import cnnviz`` light)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cnnviz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
-__all__ = ["load_default_model", "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__"]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
+
+__all__ = [*_PUBLIC, "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__"]

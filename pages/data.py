@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from cnnviz.charts.data import (
+from cnnviz.data.figures import (
     class_counts_figure,
     mean_images_figure,
     pixel_histogram_figure,
     sample_grid_figure,
 )
-from cnnviz.explore import class_montage
-from cnnviz.ui.data import dataset_picker, get_dataset_stats
+from cnnviz.data.stats import class_montage
+from cnnviz.data.widgets import get_dataset_stats
+from cnnviz.ui.datasets import dataset_picker
 from cnnviz.ui.layout import explain, require_router
 
 require_router()

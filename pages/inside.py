@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.charts.inside import (
+from cnnviz.inside.figures import (
     cell_from_selection,
     confusion_matrix_figure,
     dense_activation_figure,
@@ -17,13 +17,13 @@ from cnnviz.charts.inside import (
     saliency_figure,
     snapshot_range,
 )
-from cnnviz.charts.common import image_figure
-from cnnviz.data import DatasetError
-from cnnviz.evaluation import cell_indices, most_confident_mistakes, most_confused_pair
-from cnnviz.inspect import InspectError, conv_kernel, conv_layer_names, filter_images
-from cnnviz.prediction import top_guesses
-from cnnviz.ui.data import get_dataset
-from cnnviz.ui.inside import (
+from cnnviz.core.figures import image_figure
+from cnnviz.core.datasets import DatasetError
+from cnnviz.inside.evaluation import cell_indices, most_confident_mistakes, most_confused_pair
+from cnnviz.inside.activations import InspectError, conv_kernel, conv_layer_names, filter_images
+from cnnviz.core.predict import top_guesses
+from cnnviz.ui.datasets import get_dataset
+from cnnviz.inside.widgets import (
     ChosenImage,
     cached_activations,
     cached_probabilities,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.charts.kernels import (
+from cnnviz.kernels.figures import (
     arithmetic_figure,
     bank_figure,
     clickable_map_figure,
@@ -12,7 +12,7 @@ from cnnviz.charts.kernels import (
     pipeline_figure,
     pool_window_figure,
 )
-from cnnviz.kernels import (
+from cnnviz.kernels.ops import (
     KernelError,
     PipelineResult,
     apply_activation,
@@ -23,7 +23,7 @@ from cnnviz.kernels import (
     padding_amounts,
     run_pipeline,
 )
-from cnnviz.ui.kernels import (
+from cnnviz.kernels.widgets import (
     input_picker,
     keep,
     kernel_editor,

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from cnnviz.charts.sketch import model_input_figure, probabilities_figure, steps_figure
-from cnnviz.prediction import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
-from cnnviz.preprocess import EmptySketchError, SketchInputError, framing_for, preprocess_steps
+from cnnviz.sketch.figures import model_input_figure, probabilities_figure, steps_figure
+from cnnviz.core.predict import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
+from cnnviz.sketch.preprocess import EmptySketchError, SketchInputError, framing_for, preprocess_steps
 from cnnviz.ui.layout import explain, require_router
 from cnnviz.ui.models import model_picker
-from cnnviz.ui.sketch import photo_input, sketch_canvas
+from cnnviz.sketch.widgets import photo_input, sketch_canvas
 from cnnviz.ui.state import get_session_model, set_latest_sketch
 
 require_router()

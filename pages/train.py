@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from cnnviz.spec import SpecError, layer_table
-from cnnviz.training import TrainingConfigError, validate_config
-from cnnviz.ui.data import dataset_picker, get_dataset
+from cnnviz.train.spec import SpecError, layer_table
+from cnnviz.train.loop import TrainingConfigError, validate_config
+from cnnviz.ui.datasets import dataset_picker, get_dataset
 from cnnviz.ui.layout import require_router
 from cnnviz.ui.models import save_model_form
 from cnnviz.ui.state import get_session_model
-from cnnviz.ui.train import (
+from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
     show_outcome,

@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from cnnviz.store import (
+from cnnviz.core.store import (
     ModelExistsError,
     ModelRecord,
     ModelStoreError,
@@ -31,7 +31,7 @@ from cnnviz.store import (
     sanitize_model_name,
     save_model,
 )
-from cnnviz.trained import TrainedModel
+from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import get_session_model
 
 #: What a picker says when there is nothing to choose from.
@@ -52,7 +52,7 @@ class PickedModel:
     Attributes:
         model: the ``keras.Model``; input (N, 28, 28, 1) float32 in [0, 1], output (N, classes) softmax.
         label: how the picker showed it, e.g. "Saved: mnist_big · MNIST · test accuracy 98.7%".
-        dataset: the dataset it was trained on (a :func:`cnnviz.data.load_dataset` name).
+        dataset: the dataset it was trained on (a :func:`cnnviz.core.datasets.load_dataset` name).
         class_names: one display name per output index.
         version: a cache key for anything computed from this model; changes when the model does
             (a new training, or a saved file replaced under the same name).
@@ -71,7 +71,7 @@ class PickedModel:
 
 def _dataset_title(name: str) -> str:
     try:
-        from cnnviz.data import DATASETS
+        from cnnviz.core.datasets import DATASETS
     except ImportError:  # pragma: no cover - the data layer is always there in the app
         return name
     info = DATASETS.get(name)

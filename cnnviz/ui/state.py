@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cnnviz.trained import TrainedModel
+from cnnviz.core.records import TrainedModel
 
-#: The model trained in this session (a :class:`cnnviz.trained.TrainedModel`).
+#: The model trained in this session (a :class:`cnnviz.core.records.TrainedModel`).
 SESSION_MODEL_KEY = "cnnviz_session_model"
 #: The history of training runs in this session (a list owned by the Train page).
 RUNS_KEY = "cnnviz_runs"

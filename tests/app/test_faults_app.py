@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz.store import list_models
+from cnnviz.core.store import list_models
 from cnnviz.ui.pages import PAGES
 from tests.app.conftest import app_test
 from tests.conftest import REPO_ROOT, SHARED_DATA
@@ -48,7 +48,7 @@ def _break_models(folder: Path) -> list[str]:
 def broken_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
     shipped = REPO_ROOT / "models" / "default_mnist.keras"
     if not shipped.is_file():
-        pytest.skip("the shipped MNIST model is not in models/ yet (scripts/train_default_models.py)")
+        pytest.skip("the shipped MNIST model is not in models/ yet (tools/train_default_models.py)")
     folder = tmp_path / "models"
     folder.mkdir()
     for suffix in (".keras", ".json"):
@@ -102,10 +102,10 @@ def test_a_corrupt_dataset_file_is_named_and_digits_offered(
 ) -> None:
     monkeypatch.setenv("CNNVIZ_DATA_DIR", str(_corrupt_data_dir(tmp_path)))
     monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
-    monkeypatch.setattr("cnnviz.data.DEBIAN_DATASETS_DIR", tmp_path / "debian")
+    monkeypatch.setattr("cnnviz.core.datasets.DEBIAN_DATASETS_DIR", tmp_path / "debian")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    from cnnviz.data import clear_cache
-    from cnnviz.ui.data import get_dataset
+    from cnnviz.core.datasets import clear_cache
+    from cnnviz.ui.datasets import get_dataset
 
     clear_cache()
     get_dataset.clear()

@@ -43,11 +43,11 @@ def test_data_page_explains_a_missing_dataset_and_offers_digits(monkeypatch, tmp
     # No data anywhere and no network: the page explains and offers the built-in digits, no traceback.
     monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
-    monkeypatch.setattr("cnnviz.data.DEBIAN_DATASETS_DIR", tmp_path / "debian")
+    monkeypatch.setattr("cnnviz.core.datasets.DEBIAN_DATASETS_DIR", tmp_path / "debian")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.chdir(tmp_path)
-    from cnnviz.data import clear_cache
-    from cnnviz.ui.data import get_dataset
+    from cnnviz.core.datasets import clear_cache
+    from cnnviz.ui.datasets import get_dataset
 
     clear_cache()
     get_dataset.clear()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix
 
-from cnnviz.trained import TrainedModel
+from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import SESSION_MODEL_KEY, SKETCH_KEY
 from tests.app.conftest import app_test
 from tests.unit.inside_models import one_pixel_dense, tiny_cnn
@@ -88,7 +88,7 @@ def test_feature_maps_for_a_test_image_show_every_layer(trained: TrainedModel) -
     assert any("dense_1" in title for title in titles)
     assert any("softmax output" in title for title in titles)
     # The sentence under the chooser names the model's own prediction for test image #0.
-    from cnnviz.data import load_dataset
+    from cnnviz.core.datasets import load_dataset
 
     digits = load_dataset("digits")
     expected = trained.model.predict(digits.x_test[:1, :, :, None] / 255.0, verbose=0)[0]
@@ -143,7 +143,7 @@ def test_saliency_for_predicted_and_chosen_class(trained: TrainedModel) -> None:
 
 
 def test_evaluation_matches_scikit_learn_and_a_chosen_cell_lists_its_images(trained: TrainedModel) -> None:
-    from cnnviz.data import load_dataset
+    from cnnviz.core.datasets import load_dataset
 
     digits = load_dataset("digits")
     predictions = trained.model.predict(digits.x_test[..., None] / 255.0, verbose=0).argmax(axis=1)
@@ -189,7 +189,7 @@ def test_the_shipped_mnist_model_is_evaluated_like_its_training_run_measured_it(
     agrees with the accuracy the training script measured and stored in the sidecar."""
     shipped = repo_root / "models" / "default_mnist.keras"
     if not shipped.exists():
-        pytest.skip("models/default_mnist.keras is not installed (scripts/train_default_models.py makes it)")
+        pytest.skip("models/default_mnist.keras is not installed (tools/train_default_models.py makes it)")
     monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(repo_root / "models"))
     meta = json.loads(shipped.with_suffix(".json").read_text())
     app = _open(None)
@@ -207,9 +207,9 @@ def test_the_shipped_mnist_model_is_evaluated_like_its_training_run_measured_it(
 def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch() -> None:
     """Integration with the Train page's code: build_model + train_model fill filter_snapshots, one per epoch,
     and the page replays them; the last one is the trained conv_1 kernel itself."""
-    from cnnviz.data import load_dataset
-    from cnnviz.spec import ConvBlockSpec, ModelSpec, build_model
-    from cnnviz.training import TrainConfig, train_model
+    from cnnviz.core.datasets import load_dataset
+    from cnnviz.train.spec import ConvBlockSpec, ModelSpec, build_model
+    from cnnviz.train.loop import TrainConfig, train_model
 
     digits = load_dataset("digits")
     spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4), ConvBlockSpec(filters=8)), dense_units=(16,))
@@ -238,7 +238,7 @@ def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch
 
 
 def test_reruns_reuse_the_cache_and_a_retrained_model_is_never_stale(trained: TrainedModel, monkeypatch) -> None:
-    import cnnviz.ui.inside as inside
+    import cnnviz.inside.widgets as inside
 
     calls: list[str] = []
     original = inside.compute_activations
@@ -259,7 +259,7 @@ def test_reruns_reuse_the_cache_and_a_retrained_model_is_never_stale(trained: Tr
     app.run()
     assert not app.exception
     assert len(calls) == 2
-    from cnnviz.data import load_dataset
+    from cnnviz.core.datasets import load_dataset
 
     image = load_dataset("digits").x_test[:1, :, :, None] / 255.0
     expected = retrained.model.predict(image, verbose=0)[0]

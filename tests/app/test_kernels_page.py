@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.kernels import PipelineResult, preset_kernel
-from cnnviz.trained import TrainedModel
-from cnnviz.ui.kernels import CUSTOM
+from cnnviz.kernels.ops import PipelineResult, preset_kernel
+from cnnviz.core.records import TrainedModel
+from cnnviz.kernels.widgets import CUSTOM
 from cnnviz.ui.state import SESSION_MODEL_KEY
 from tests.app.conftest import app_test
 
@@ -212,7 +212,7 @@ def editor_app() -> None:
     import numpy as np
     import streamlit as st
 
-    from cnnviz.ui.kernels import kernel_editor, load_kernel
+    from cnnviz.kernels.widgets import kernel_editor, load_kernel
 
     st.button("load 5x5", key="load", on_click=load_kernel, args=("ed", 5, np.ones((5, 5))))
     bank = kernel_editor("ed")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.store import list_models, save_model
-from cnnviz.trained import TrainedModel
+from cnnviz.core.store import list_models, save_model
+from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import SESSION_MODEL_KEY
 
 TIMEOUT = 60

@@ -2,7 +2,7 @@
 
 The real ``streamlit_drawable_canvas`` registers its front-end files on import and
 so only imports inside a running app; the page imports it lazily (in
-:func:`cnnviz.ui.sketch.sketch_canvas`), which lets these tests put a stub module
+:func:`cnnviz.sketch.widgets.sketch_canvas`), which lets these tests put a stub module
 in ``sys.modules`` first.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cnnviz.store import save_model
-from cnnviz.synthetic import draw_sketch
+from cnnviz.core.store import save_model
+from tools.synthetic import draw_sketch
 from cnnviz.ui.state import SKETCH_KEY
 from tests.app.conftest import app_test
 from tests.conftest import REPO_ROOT
@@ -126,13 +126,13 @@ def test_shipped_model_reads_drawn_digits(canvas: FakeCanvas, monkeypatch: pytes
 
     (Its accuracy is measured on 600 sketches in tests/unit/test_synthetic.py; here one per digit.)
     """
-    from cnnviz.prediction import predict_probabilities
-    from cnnviz.preprocess import sketch_to_input
-    from cnnviz.store import load_default_model
+    from cnnviz.core.predict import predict_probabilities
+    from cnnviz.sketch.preprocess import sketch_to_input
+    from cnnviz.core.store import load_default_model
 
     models = REPO_ROOT / "models"
     monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(models))
-    assert (models / "default_mnist.keras").is_file(), "run scripts/train_default_models.py"
+    assert (models / "default_mnist.keras").is_file(), "run tools/train_default_models.py"
     model = load_default_model("mnist", models_dir=models)
     at = app_test(PAGE)
     correct = 0

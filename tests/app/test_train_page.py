@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from cnnviz.runs import RunRecord
-from cnnviz.trained import TrainedModel
+from cnnviz.core.records import RunRecord
+from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 from tests.app.conftest import app_test
 
@@ -34,8 +34,8 @@ def test_page_shows_summary_params_diagram_and_code_before_training():
     code = [block.value for block in app.code if "def build_model" in block.value]
     assert code and 'name="conv_1"' in code[0]
     # On first view the controls show exactly the library's defaults.
-    from cnnviz.spec import ModelSpec, keras_code
-    from cnnviz.training import TrainConfig
+    from cnnviz.train.spec import ModelSpec, keras_code
+    from cnnviz.train.loop import TrainConfig
 
     assert code[0].strip() == keras_code(ModelSpec(), TrainConfig(), dataset="mnist", num_classes=10).strip()
     assert not app.button(key="train_start").disabled
@@ -111,7 +111,7 @@ def test_an_interrupted_run_is_wrapped_up_as_stopped():
 
 @pytest.mark.slow
 def test_a_second_training_waits_for_the_first_and_says_so():
-    from cnnviz.training import training_lock
+    from cnnviz.train.loop import training_lock
 
     app = small_settings(app_test("pages/train.py").run())
     held, release = threading.Event(), threading.Event()
@@ -138,8 +138,8 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
     import os
     import signal
 
-    import cnnviz.ui.train as train_ui
-    from cnnviz.worker import train_model_isolated
+    import cnnviz.train.widgets as train_ui
+    from cnnviz.train.worker import train_model_isolated
     from tests.unit.test_worker import _children
 
     def killed_after_first_epoch(model, dataset, config, *, on_epoch, **kwargs):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.server import start_streamlit, stop_streamlit
+from tools.streamlit_server import start_streamlit, stop_streamlit
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 ARTIFACTS = REPO_ROOT / "test-artifacts"

@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from cnnviz.store import TEMP_PREFIX, list_models, load_model, save_model
+from cnnviz.core.store import TEMP_PREFIX, list_models, load_model, save_model
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.helpers import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
-from tests.e2e.server import start_streamlit, stop_streamlit
+from tools.browser import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
+from tools.streamlit_server import start_streamlit, stop_streamlit
 
 TRAINING_TIMEOUT_MS = 240_000
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.metrics import confusion_matrix
 
-from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
+from tools.browser import assert_no_exception, choose_option, open_page, wait_for_idle
 from tests.unit.inside_models import tiny_cnn
 
 MODEL_NAME = "inside-e2e-tiny"
@@ -25,8 +25,8 @@ MODEL_NAME = "inside-e2e-tiny"
 @pytest.fixture(scope="module")
 def saved_model(e2e_models_dir: Path) -> Iterator[np.ndarray]:
     """Train a tiny CNN on the built-in digits for a few epochs, save it; yield its test confusion matrix."""
-    from cnnviz.data import load_dataset
-    from cnnviz.store import save_model
+    from cnnviz.core.datasets import load_dataset
+    from cnnviz.core.store import save_model
 
     digits = load_dataset("digits")
     model = tiny_cnn(num_classes=10, seed=0)

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, choose_option, open_page, wait_for_idle
+from tools.browser import assert_no_exception, choose_option, open_page, wait_for_idle
 
 
 def _choose(page: Page, widget_key: str, option: str) -> None:

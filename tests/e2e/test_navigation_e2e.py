@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cnnviz.ui.pages import PAGES
-from tests.e2e.helpers import assert_no_exception, choose_option, open_page, sidebar_link, wait_for_idle
+from tools.browser import assert_no_exception, choose_option, open_page, sidebar_link, wait_for_idle
 
 
 def test_every_page_in_the_navigation_renders(page, app_server):

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import assert_no_exception, open_page, wait_for_idle
+from tools.browser import assert_no_exception, open_page, wait_for_idle
 
 CANVAS = "canvas.upper-canvas"  # Fabric.js's top canvas receives the pointer events
 

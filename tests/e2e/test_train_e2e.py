@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import (
+from tools.browser import (
     assert_no_exception,
     choose_option,
     open_page,

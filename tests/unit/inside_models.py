@@ -1,6 +1,6 @@
 """Small hand-built Keras models for the Inside-page tests (inspect, saliency, evaluation, page).
 
-They mirror the layer names of ``cnnviz.spec.build_model`` ("input", "conv_1", "pool_1",
+They mirror the layer names of ``cnnviz.train.spec.build_model`` ("input", "conv_1", "pool_1",
 "flatten", "dense_1", "predictions") so the tests exercise the same code paths as the
 app, without training anything.
 """

@@ -1,12 +1,12 @@
-"""Unit tests for cnnviz.augment: augmented digits keep MNIST's framing and are reproducible."""
+"""Unit tests for tools.augment: augmented digits keep MNIST's framing and are reproducible."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnnviz.augment import AugmentConfig, augment_dataset, augment_digit
-from cnnviz.preprocess import centre_of_mass
+from tools.augment import AugmentConfig, augment_dataset, augment_digit
+from cnnviz.sketch.preprocess import centre_of_mass
 
 
 def _digit() -> np.ndarray:

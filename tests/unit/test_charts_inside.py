@@ -1,4 +1,4 @@
-"""Tests for cnnviz.charts.inside: the figures carry the right data, and selections decode back to cells."""
+"""Tests for cnnviz.inside.figures: the figures carry the right data, and selections decode back to cells."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnviz.charts.inside import (
+from cnnviz.inside.figures import (
     HIGHLIGHT,
     cell_from_selection,
     confusion_matrix_figure,
@@ -20,7 +20,7 @@ from cnnviz.charts.inside import (
     saliency_figure,
     snapshot_range,
 )
-from cnnviz.inspect import LayerActivation
+from cnnviz.inside.activations import LayerActivation
 
 NAMES = ("zero", "one", "two")
 

@@ -1,4 +1,4 @@
-"""Unit tests for the Kernel playground's figures (cnnviz.charts.kernels)."""
+"""Unit tests for the Kernel playground's figures (cnnviz.kernels.figures)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnviz import kernels as K
-from cnnviz.charts import kernels as C
+from cnnviz.kernels import ops as K
+from cnnviz.kernels import figures as C
 
 
 @pytest.mark.parametrize("count", [1, 3, 4, 7, 8])

@@ -1,4 +1,4 @@
-"""Unit tests for cnnviz.charts.sketch: the figures carry the numbers they claim to show."""
+"""Unit tests for cnnviz.sketch.figures: the figures carry the numbers they claim to show."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnviz.charts.sketch import model_input_figure, probabilities_figure, steps_figure, thumbnail
-from cnnviz.preprocess import preprocess_steps
+from cnnviz.sketch.figures import model_input_figure, probabilities_figure, steps_figure, thumbnail
+from cnnviz.sketch.preprocess import preprocess_steps
 
 
 def test_probabilities_figure_highlights_the_top_class() -> None:

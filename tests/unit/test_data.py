@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnviz import data
-from cnnviz.data import (
+from cnnviz.core import datasets as data
+from cnnviz.core.datasets import (
     CorruptDatasetError,
     DatasetNotFoundError,
     UnknownDatasetError,

@@ -1,4 +1,4 @@
-"""Tests for cnnviz.evaluation: metrics against scikit-learn, PCA against sklearn's PCA."""
+"""Tests for cnnviz.inside.evaluation: metrics against scikit-learn, PCA against sklearn's PCA."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from cnnviz.evaluation import (
+from cnnviz.inside.evaluation import (
     EvaluationError,
     cell_indices,
     class_metrics,
@@ -133,14 +133,14 @@ def test_sample_indices_is_deterministic() -> None:
 
 
 def test_most_confused_pair_is_the_largest_off_diagonal_cell() -> None:
-    from cnnviz.evaluation import most_confused_pair
+    from cnnviz.inside.evaluation import most_confused_pair
 
     assert most_confused_pair(np.array([[50, 1, 2], [7, 40, 0], [0, 3, 60]])) == (1, 0)
     assert most_confused_pair(np.diag([5, 5])) == (0, 0)
 
 
 def test_one_pass_gives_the_same_probabilities_and_features() -> None:
-    from cnnviz.evaluation import predict_probabilities, predict_with_features
+    from cnnviz.inside.evaluation import predict_probabilities, predict_with_features
 
     model = tiny_cnn(num_classes=3)
     images = sample_images(7)

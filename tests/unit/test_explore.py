@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnviz.charts.data import class_counts_figure, mean_images_figure, pixel_histogram_figure, sample_grid_figure
-from cnnviz.explore import class_counts, class_montage, mean_images, montage, pixel_histogram, sample_indices_per_class
+from cnnviz.data.figures import class_counts_figure, mean_images_figure, pixel_histogram_figure, sample_grid_figure
+from cnnviz.data.stats import class_counts, class_montage, mean_images, montage, pixel_histogram, sample_indices_per_class
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)

@@ -7,7 +7,7 @@ result or a ``ValueError`` (or a subclass) whose message is not empty. Any other
 hang (pytest-timeout).
 
 Every call is counted per function; the counts are written to
-``test-artifacts/hostile_inputs.json`` for ``scripts/reliability_report.py``.
+``test-artifacts/hostile_inputs.json`` for ``tools/reliability_report.py``.
 
 Sizes are kept small on purpose: the machine is shared, and "giant" here means giant for the
 function (a 99x99 kernel on a 28x28 image, 10,000 classes), not gigabytes.
@@ -147,14 +147,14 @@ def image_28(draw: st.DrawFn) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# cnnviz.kernels
+# cnnviz.kernels.ops
 # ---------------------------------------------------------------------------------------------
 
 
 @FAST
 @given(data=st.data())
 def test_kernels_array_functions(data: st.DataObject) -> None:
-    from cnnviz import kernels
+    from cnnviz.kernels import ops as kernels
 
     x = data.draw(hostile_arrays())
     k = data.draw(hostile_arrays(st.sampled_from([(3, 3), (5, 5), (99, 99), (0, 0), (3,), (3, 3, 1), (2, 3, 3)])))
@@ -181,7 +181,7 @@ def test_kernels_array_functions(data: st.DataObject) -> None:
 @FAST
 @given(size=hostile_ints, kernel=hostile_ints, stride=hostile_ints, padding=st.sampled_from(["valid", "same", "x", None]))
 def test_kernels_size_arithmetic(size: int, kernel: int, stride: int, padding: Any) -> None:
-    from cnnviz import kernels
+    from cnnviz.kernels import ops as kernels
 
     holds("kernels.conv_output_size", lambda: kernels.conv_output_size(size, kernel, stride, padding))
     holds("kernels.pool_output_size", lambda: kernels.pool_output_size(size, kernel, stride))
@@ -193,7 +193,7 @@ def test_kernels_size_arithmetic(size: int, kernel: int, stride: int, padding: A
 @FAST
 @given(data=st.data())
 def test_kernels_cells_presets_and_pipeline(data: st.DataObject) -> None:
-    from cnnviz import kernels
+    from cnnviz.kernels import ops as kernels
 
     cell = data.draw(st.one_of(weird_values, st.sampled_from(["1/9", "1e999", "nan", "-inf", "2**99", "__import__('os')", "", " 3 "])))
     holds("kernels.parse_cell", lambda: kernels.parse_cell(cell, 0, 0))
@@ -218,20 +218,20 @@ def test_kernels_cells_presets_and_pipeline(data: st.DataObject) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# cnnviz.preprocess, cnnviz.augment, cnnviz.explore
+# cnnviz.sketch.preprocess, tools.augment, cnnviz.data.stats
 # ---------------------------------------------------------------------------------------------
 
 
 @FAST
 @given(data=st.data())
 def test_preprocess_functions(data: st.DataObject) -> None:
-    from cnnviz import preprocess
+    from cnnviz.sketch import preprocess
 
     x = data.draw(hostile_arrays())
     for name in ("ink_bounding_box", "crop_to_ink", "scale_into_box", "centre_of_mass", "place_centred",
                  "place_by_centre_of_mass", "frame", "normalise_digit", "check_image", "limit_size",
                  "luminance", "detect_background", "extract_ink", "otsu_threshold", "photo_to_ink",
-                 "preprocess_steps", "sketch_to_input", "as_batch"):
+                 "preprocess_steps", "sketch_to_input"):
         function = getattr(preprocess, name)
         holds(f"preprocess.{name}", lambda function=function: function(x))
     holds("preprocess.framing_for", lambda: preprocess.framing_for(data.draw(hostile_text)))
@@ -243,7 +243,8 @@ def test_preprocess_functions(data: st.DataObject) -> None:
 @FAST
 @given(data=st.data())
 def test_augment_and_explore(data: st.DataObject) -> None:
-    from cnnviz import augment, explore
+    from cnnviz.data import stats as explore
+    from tools import augment
 
     images = data.draw(hostile_arrays())
     labels = data.draw(hostile_arrays(st.sampled_from([(0,), (1,), (2,), (3,), (28,), (2, 2)])))
@@ -260,14 +261,15 @@ def test_augment_and_explore(data: st.DataObject) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# cnnviz.evaluation and cnnviz.prediction (NumPy parts)
+# cnnviz.inside.evaluation and cnnviz.core.predict (NumPy parts)
 # ---------------------------------------------------------------------------------------------
 
 
 @FAST
 @given(data=st.data())
 def test_evaluation_numpy_functions(data: st.DataObject) -> None:
-    from cnnviz import evaluation, prediction
+    from cnnviz.core import images, predict as prediction
+    from cnnviz.inside import activations as inspect, evaluation, saliency
 
     y_true = data.draw(hostile_arrays(st.sampled_from([(0,), (4,), (5,), (4, 1), ()])))
     y_pred = data.draw(hostile_arrays(st.sampled_from([(0,), (4,), (5,)])))
@@ -282,9 +284,10 @@ def test_evaluation_numpy_functions(data: st.DataObject) -> None:
     holds("evaluation.sample_indices", lambda: evaluation.sample_indices(y_true, data.draw(hostile_ints)))
     holds("prediction.top_guesses", lambda: prediction.top_guesses(probabilities, classes, k=data.draw(hostile_ints)))
     holds("prediction.is_unsure", lambda: prediction.is_unsure(probabilities, data.draw(hostile_floats)))
-    holds("inspect.as_model_batch", lambda: __import__("cnnviz.inspect").inspect.as_model_batch(probabilities))
-    holds("inspect.filter_images", lambda: __import__("cnnviz.inspect").inspect.filter_images(probabilities, data.draw(hostile_ints)))
-    holds("saliency.upsample", lambda: __import__("cnnviz.saliency").saliency.upsample(probabilities))
+    holds("images.to_model_batch", lambda: images.to_model_batch(probabilities))
+    holds("images.to_unit", lambda: images.to_unit(probabilities))
+    holds("inspect.filter_images", lambda: inspect.filter_images(probabilities, data.draw(hostile_ints)))
+    holds("saliency.upsample", lambda: saliency.upsample(probabilities))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,7 +300,9 @@ NOT_MODELS = [None, "model.keras", 3, object(), np.zeros((3, 3))]
 @MODEL
 @given(data=st.data())
 def test_model_functions_with_hostile_images(data: st.DataObject, tiny_model: Any) -> None:
-    from cnnviz import evaluation, inspect, kernels, prediction, saliency
+    from cnnviz.core import predict as prediction
+    from cnnviz.inside import activations as inspect, evaluation, saliency
+    from cnnviz.kernels import ops as kernels
 
     x = data.draw(hostile_arrays())
     layer = data.draw(st.one_of(st.none(), st.sampled_from(["conv_1", "flatten", "nope", ""]), hostile_text))
@@ -318,7 +323,9 @@ def test_model_functions_with_hostile_images(data: st.DataObject, tiny_model: An
 def test_model_functions_with_things_that_are_not_models(not_a_model: Any) -> None:
     # Not user input (pages always pass a picked model), so a TypeError is acceptable here;
     # AttributeError, IndexError or a TensorFlow error would still fail.
-    from cnnviz import evaluation, inspect, kernels, prediction, saliency
+    from cnnviz.core import predict as prediction
+    from cnnviz.inside import activations as inspect, evaluation, saliency
+    from cnnviz.kernels import ops as kernels
 
     image = np.zeros((28, 28), dtype=np.float32)
     calls = {
@@ -336,7 +343,7 @@ def test_model_functions_with_things_that_are_not_models(not_a_model: Any) -> No
 
 
 # ---------------------------------------------------------------------------------------------
-# cnnviz.spec and cnnviz.training configuration
+# cnnviz.train.spec and cnnviz.train.loop configuration
 # ---------------------------------------------------------------------------------------------
 
 spec_values = st.one_of(hostile_ints, st.sampled_from([0, -1, 99, 1.5, "3", None, True]))
@@ -345,7 +352,7 @@ spec_values = st.one_of(hostile_ints, st.sampled_from([0, -1, 99, 1.5, "3", None
 @FAST
 @given(data=st.data())
 def test_spec_functions(data: st.DataObject) -> None:
-    from cnnviz import spec as spec_module
+    from cnnviz.train import spec as spec_module
 
     block = holds(
         "spec.ConvBlockSpec",
@@ -388,7 +395,7 @@ def test_spec_functions(data: st.DataObject) -> None:
 @FAST
 @given(data=st.data())
 def test_training_configuration(data: st.DataObject) -> None:
-    from cnnviz import training
+    from cnnviz.train import loop as training
 
     raw = data.draw(
         st.dictionaries(
@@ -400,11 +407,10 @@ def test_training_configuration(data: st.DataObject) -> None:
     config = holds("training.TrainConfig.from_dict", lambda: training.TrainConfig.from_dict(raw))
     if config is not None:
         holds("training.validate_config", lambda: training.validate_config(config))
-    holds("training.to_model_input", lambda: training.to_model_input(data.draw(hostile_arrays())))
 
 
 def test_build_model_refuses_impossible_specs() -> None:
-    from cnnviz import spec as spec_module
+    from cnnviz.train import spec as spec_module
 
     tiny_spatial = spec_module.ModelSpec(
         conv_blocks=tuple(spec_module.ConvBlockSpec(kernel_size=7, padding="valid", pooling="max") for _ in range(4))
@@ -414,14 +420,14 @@ def test_build_model_refuses_impossible_specs() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# cnnviz.data
+# cnnviz.core.datasets
 # ---------------------------------------------------------------------------------------------
 
 
 @FAST
 @given(name=st.one_of(hostile_text, st.none(), st.integers()))
 def test_load_dataset_with_unknown_names(name: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from cnnviz.data import load_dataset
+    from cnnviz.core.datasets import load_dataset
 
     assume(name not in ("mnist", "fashion_mnist", "kmnist", "digits"))
     holds("data.load_dataset", lambda: load_dataset(name, allow_download=False))
@@ -432,7 +438,7 @@ def test_load_dataset_with_unknown_names(name: Any, tmp_path_factory: pytest.Tem
 def test_dataset_readers_with_corrupt_files(payload: bytes) -> None:
     import tempfile
 
-    from cnnviz.data import read_idx, read_npz
+    from cnnviz.core.datasets import read_idx, read_npz
 
     with tempfile.TemporaryDirectory() as folder:
         for suffix in ("-idx3-ubyte", "-idx3-ubyte.gz", ".npz"):
@@ -445,13 +451,13 @@ def test_dataset_readers_with_corrupt_files(payload: bytes) -> None:
 @FAST
 @given(labels=hostile_arrays(st.sampled_from([(0,), (1,), (3,), (10,), (2, 2), ()])), fraction=hostile_floats)
 def test_stratified_split(labels: Any, fraction: float) -> None:
-    from cnnviz.data import stratified_split
+    from cnnviz.core.datasets import stratified_split
 
     holds("data.stratified_split", lambda: stratified_split(labels, test_fraction=fraction))
 
 
 # ---------------------------------------------------------------------------------------------
-# cnnviz.uploads and cnnviz.store
+# cnnviz.core.uploads and cnnviz.core.store
 # ---------------------------------------------------------------------------------------------
 
 
@@ -469,7 +475,7 @@ VALID_IMAGES = {"png": _png()}
 @FAST
 @given(data=st.data())
 def test_decode_image_with_hostile_bytes(data: st.DataObject) -> None:
-    from cnnviz.uploads import decode_image
+    from cnnviz.core.uploads import decode_image
 
     base = VALID_IMAGES["png"]
     kind = data.draw(st.sampled_from(["random", "bitflip", "truncate", "splice"]))
@@ -496,7 +502,7 @@ def test_decode_image_with_hostile_bytes(data: st.DataObject) -> None:
 def test_sanitize_model_name_always_safe(name: str) -> None:
     import re
 
-    from cnnviz.store import sanitize_model_name
+    from cnnviz.core.store import sanitize_model_name
 
     safe = holds("store.sanitize_model_name", lambda: sanitize_model_name(name))
     if safe is not None:
@@ -517,7 +523,7 @@ class _FakeModel:
 @FAST
 @given(name=st.text(max_size=80), junk=st.dictionaries(st.text(string.ascii_letters + "._-", min_size=1, max_size=12), st.binary(max_size=40), max_size=4))
 def test_store_never_writes_outside_its_folder(name: str, junk: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> None:
-    from cnnviz.store import list_models, save_model
+    from cnnviz.core.store import list_models, save_model
 
     root = tmp_path_factory.mktemp("store")
     models = root / "models"

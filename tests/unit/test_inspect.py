@@ -1,13 +1,12 @@
-"""Tests for cnnviz.inspect: layer activations and learned filters, checked against Keras itself."""
+"""Tests for cnnviz.inside.activations: layer activations and learned filters, checked against Keras itself."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnnviz.inspect import (
+from cnnviz.inside.activations import (
     InspectError,
-    as_model_batch,
     compute_activations,
     conv_kernel,
     conv_layer_names,
@@ -60,31 +59,6 @@ def test_activations_for_chosen_layers_and_unknown_layer(model) -> None:
     assert [(a.name, a.kind) for a in chosen] == [("pool_1", "pool")]
     with pytest.raises(InspectError, match="flatten"):
         compute_activations(model, image, ["flatten"])
-
-
-@pytest.mark.parametrize(
-    ("images", "expected_shape"),
-    [
-        (np.zeros((28, 28), np.uint8), (1, 28, 28, 1)),
-        (np.zeros((28, 28, 1), np.float32), (1, 28, 28, 1)),
-        (np.zeros((3, 28, 28), np.uint8), (3, 28, 28, 1)),
-        (np.zeros((3, 28, 28, 1), np.float64), (3, 28, 28, 1)),
-    ],
-)
-def test_as_model_batch_shapes(images: np.ndarray, expected_shape: tuple[int, ...]) -> None:
-    batch = as_model_batch(images)
-    assert batch.shape == expected_shape
-    assert batch.dtype == np.float32
-
-
-def test_as_model_batch_scales_uint8_and_rejects_bad_input() -> None:
-    assert as_model_batch(np.full((28, 28), 255, np.uint8)).max() == pytest.approx(1.0)
-    with pytest.raises(InspectError, match=r"got shape \(32, 32\)"):
-        as_model_batch(np.zeros((32, 32)))
-    with pytest.raises(InspectError, match="in \\[0, 1\\]"):
-        as_model_batch(np.full((28, 28), 255.0))
-    with pytest.raises(InspectError, match="finite"):
-        as_model_batch(np.full((28, 28), np.nan))
 
 
 def test_compute_activations_rejects_a_batch(model) -> None:

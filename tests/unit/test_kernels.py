@@ -1,4 +1,4 @@
-"""Unit tests for cnnviz.kernels, checked against TensorFlow and Keras as independent oracles."""
+"""Unit tests for cnnviz.kernels.ops, checked against TensorFlow and Keras as independent oracles."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnviz import kernels as K
-from cnnviz.kernels import KernelError, PipelineConfig
+from cnnviz.kernels import ops as K
+from cnnviz.kernels.ops import KernelError, PipelineConfig
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
-"""Unit tests for cnnviz.prediction: probabilities from a real Keras model, top guesses, unsure."""
+"""Unit tests for cnnviz.core.predict: probabilities from a real Keras model, top guesses, unsure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnnviz.prediction import PredictionError, is_unsure, predict_probabilities, top_guesses
+from cnnviz.core.predict import PredictionError, is_unsure, predict_probabilities, top_guesses
 
 NAMES = [str(digit) for digit in range(10)]
 

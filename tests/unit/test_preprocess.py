@@ -1,4 +1,4 @@
-"""Unit tests for cnnviz.preprocess: every step of the MNIST-style preparation."""
+"""Unit tests for cnnviz.sketch.preprocess: every step of the MNIST-style preparation."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from cnnviz.preprocess import (
+from cnnviz.sketch.preprocess import (
     FILL_FRAMING,
     MAX_INPUT_PIXELS,
     MNIST_FRAMING,
     EmptySketchError,
     SketchInputError,
-    as_batch,
     centre_of_mass,
     crop_to_ink,
     detect_background,
@@ -307,12 +306,6 @@ def test_steps_are_in_order_and_end_with_the_output() -> None:
     assert result.steps[-1].image is result.output
     assert max(result.steps[3].image.shape) == 20
     assert all(step.explanation for step in result.steps)
-
-
-def test_as_batch() -> None:
-    assert as_batch(np.zeros((28, 28))).shape == (1, 28, 28, 1)
-    with pytest.raises(SketchInputError, match="28, 28"):
-        as_batch(np.zeros((20, 20)))
 
 
 # ---------------------------------------------------------------------------------------------

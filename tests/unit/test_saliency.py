@@ -1,12 +1,12 @@
-"""Tests for cnnviz.saliency on hand-built models whose right answer is known in closed form."""
+"""Tests for cnnviz.inside.saliency on hand-built models whose right answer is known in closed form."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnnviz.inspect import InspectError
-from cnnviz.saliency import grad_cam, gradient_saliency, upsample
+from cnnviz.inside.activations import InspectError
+from cnnviz.inside.saliency import grad_cam, gradient_saliency, upsample
 from tests.unit.inside_models import one_by_one_conv, one_pixel_dense, sample_images, tiny_cnn
 
 

@@ -1,6 +1,6 @@
 """The models shipped in models/: present, small, described by their metadata, loadable safely, accurate.
 
-They are product, made by ``python scripts/train_default_models.py``; these tests
+They are product, made by ``python -m tools.train_default_models``; these tests
 check what that script promises without re-training.
 """
 
@@ -28,7 +28,7 @@ def _meta(name: str) -> dict:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_files_and_metadata(name: str) -> None:
     keras_file = MODELS / f"default_{name}.keras"
-    assert keras_file.is_file(), "run: python scripts/train_default_models.py"
+    assert keras_file.is_file(), "run: python -m tools.train_default_models"
     assert keras_file.stat().st_size < 1_000_000, "shipped models must stay small"
     meta = _meta(name)
     assert meta["dataset"] == name and meta["default"] is True
@@ -50,8 +50,8 @@ def test_shipped_mnist_records_its_sketch_accuracy() -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_loads_and_matches_its_recorded_accuracy(name: str) -> None:
     """Loaded the safe way (checksum + safe_mode), the model reproduces its recorded test accuracy."""
-    from cnnviz.data import load_dataset
-    from cnnviz.store import load_default_model
+    from cnnviz.core.datasets import load_dataset
+    from cnnviz.core.store import load_default_model
 
     model = load_default_model(name, models_dir=MODELS)
     assert model.output_shape == (None, 10)
@@ -64,15 +64,11 @@ def test_shipped_model_loads_and_matches_its_recorded_accuracy(name: str) -> Non
     assert accuracy == pytest.approx(_meta(name)["test_metrics"]["accuracy"], abs=0.002)
 
 
-def test_training_script_recipes_use_the_project_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    path = REPO_ROOT / "scripts" / "train_default_models.py"
-    spec = importlib.util.spec_from_file_location("train_default_models", path)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "train_default_models", script)  # dataclasses look their module up
-    spec.loader.exec_module(script)
+def test_training_script_recipes_use_the_project_code() -> None:
+    from tools import train_default_models as script
+
     assert set(script.RECIPES) == set(SHIPPED)
     assert script.RECIPES["mnist"].augment_copies > 0
-    from cnnviz.spec import total_params
+    from cnnviz.train.spec import total_params
 
     assert total_params(script.SPEC, 10) < 200_000  # keeps each file well under 1 MB

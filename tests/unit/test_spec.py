@@ -1,4 +1,4 @@
-"""cnnviz.spec: the shape arithmetic is checked against Keras itself, the oracle."""
+"""cnnviz.train.spec: the shape arithmetic is checked against Keras itself, the oracle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from cnnviz.spec import (
+from cnnviz.train.spec import (
     ConvBlockSpec,
     ModelSpec,
     SpecError,
@@ -159,7 +159,7 @@ def test_dict_round_trip_through_json() -> None:
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "kmnist", "digits"])
 def test_keras_code_is_a_script_building_the_same_model(dataset: str) -> None:
-    from cnnviz.training import TrainConfig
+    from cnnviz.train.loop import TrainConfig
 
     spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4, pooling="average"),), batch_norm=True, dense_units=(8,))
     config = TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=3, early_stopping=True)

@@ -1,4 +1,4 @@
-"""Tests for cnnviz.store: names, atomic save, listing of good and broken files, safe loading."""
+"""Tests for cnnviz.core.store: names, atomic save, listing of good and broken files, safe loading."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cnnviz.store import (
+from cnnviz.core.store import (
     MAX_NAME_LENGTH,
     TEMP_PREFIX,
     ModelExistsError,
@@ -28,7 +28,7 @@ from cnnviz.store import (
     sanitize_model_name,
     save_model,
 )
-from cnnviz.trained import TrainedModel
+from cnnviz.core.records import TrainedModel
 
 SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -373,7 +373,7 @@ def test_saved_keras_is_a_complete_zip(saved: Path) -> None:
 
 
 def test_history_to_csv_pads_ragged_columns() -> None:
-    from cnnviz.store import history_to_csv
+    from cnnviz.core.store import history_to_csv
 
     text = history_to_csv({"loss": [1.0, 0.5, float("nan")], "val_loss": [0.75]})
     assert text.splitlines() == ["epoch,loss,val_loss", "1,1.0,0.75", "2,0.5,", "3,nan,"]
@@ -382,7 +382,7 @@ def test_history_to_csv_pads_ragged_columns() -> None:
 
 @pytest.mark.parametrize("history", [None, [1, 2], {"loss": "abc"}, {"loss": [object()]}, {"loss": 3}])
 def test_history_to_csv_refuses_non_histories(history: Any) -> None:
-    from cnnviz.store import history_to_csv
+    from cnnviz.core.store import history_to_csv
 
     with pytest.raises(ModelStoreError):
         history_to_csv(history)
@@ -391,7 +391,7 @@ def test_history_to_csv_refuses_non_histories(history: Any) -> None:
 def test_model_to_bytes_is_a_loadable_keras_file(tmp_path: Path, tiny_model: Any) -> None:
     import io
 
-    from cnnviz.store import model_to_bytes
+    from cnnviz.core.store import model_to_bytes
 
     data = model_to_bytes(tiny_model)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -400,7 +400,7 @@ def test_model_to_bytes_is_a_loadable_keras_file(tmp_path: Path, tiny_model: Any
 
 def test_models_dir_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cnnviz import MODELS_DIR
-    from cnnviz.store import resolve_models_dir
+    from cnnviz.core.store import resolve_models_dir
 
     monkeypatch.delenv("CNNVIZ_MODELS_DIR", raising=False)
     assert resolve_models_dir() == MODELS_DIR

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz.store import TEMP_PREFIX, list_models, load_model
+from cnnviz.core.store import TEMP_PREFIX, list_models, load_model
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ CHILD_PRELUDE = textwrap.dedent(
     import json, os, sys
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
-    from cnnviz.store import save_model, ModelStoreError
+    from cnnviz.core.store import save_model, ModelStoreError
 
     def make_model():
         inputs = keras.Input(shape=(28, 28, 1), name="input")

@@ -12,8 +12,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from cnnviz.preprocess import sketch_to_input
-from cnnviz.synthetic import CONVENTIONS, draw_sketch, sketch_set
+from cnnviz.sketch.preprocess import sketch_to_input
+from tools.synthetic import CONVENTIONS, draw_sketch, sketch_set
 from tests.conftest import REPO_ROOT
 
 #: The evaluation set: the same as the one recorded in models/default_mnist.json ("sketch_accuracy").
@@ -71,7 +71,7 @@ def test_bad_arguments() -> None:
 
 @pytest.mark.slow
 def test_shipped_mnist_model_recognises_synthetic_sketches() -> None:
-    from cnnviz.store import load_default_model
+    from cnnviz.core.store import load_default_model
 
     model = load_default_model("mnist", models_dir=REPO_ROOT / "models")
     samples = sketch_set(EVAL_COUNT, seed=EVAL_SEED)

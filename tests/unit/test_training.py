@@ -1,4 +1,4 @@
-"""cnnviz.training: real ``model.fit(verbose=0)`` runs on tiny data, no mocking of Keras."""
+"""cnnviz.train.loop: real ``model.fit(verbose=0)`` runs on tiny data, no mocking of Keras."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from cnnviz.spec import ConvBlockSpec, ModelSpec, build_model
-from cnnviz.training import (
+from cnnviz.train.spec import ConvBlockSpec, ModelSpec, build_model
+from cnnviz.train.loop import (
     BatchProgress,
     EpochProgress,
     TrainConfig,

@@ -1,4 +1,4 @@
-"""Tests for cnnviz.uploads.decode_image: good pictures decode, hostile bytes are refused with a message."""
+"""Tests for cnnviz.core.uploads.decode_image: good pictures decode, hostile bytes are refused with a message."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz.uploads import ImageUploadError, decode_image
+from cnnviz.core.uploads import ImageUploadError, decode_image
 
 
 def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:

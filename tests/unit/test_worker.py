@@ -1,6 +1,6 @@
-"""cnnviz.worker: training in a child process gives what in-process training gives, and survives its end.
+"""cnnviz.train.worker: training in a child process gives what in-process training gives, and survives its end.
 
-Each test starts a real ``python -m cnnviz.worker`` child (a TensorFlow import, a few seconds).
+Each test starts a real ``python -m cnnviz.train.worker`` child (a TensorFlow import, a few seconds).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import signal
 import numpy as np
 import pytest
 
-from cnnviz.training import BatchProgress, EpochProgress, TrainConfig, TrainingConfigError, evaluate_model
-from cnnviz.worker import TrainingProcessError, train_model_isolated
+from cnnviz.train.loop import BatchProgress, EpochProgress, TrainConfig, TrainingConfigError, evaluate_model
+from cnnviz.train.worker import TrainingProcessError, train_model_isolated
 from tests.unit.test_training import TinyData, fresh_model, make_tiny
 
 
@@ -36,7 +36,7 @@ def _children() -> set[int]:
                 command = cmdline.read()
         except OSError:
             continue
-        if int(fields[1]) == me and fields[0] != "Z" and b"cnnviz.worker" in command:
+        if int(fields[1]) == me and fields[0] != "Z" and b"cnnviz.train.worker" in command:
             found.add(int(entry))
     return found
 

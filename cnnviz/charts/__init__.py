@@ -1,1 +1,0 @@
-"""Plotly figure builders. Every function returns a ``plotly.graph_objects.Figure``."""

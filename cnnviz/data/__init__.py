@@ -1,0 +1,2 @@
+"""The Data page: dataset statistics, their figures and widgets.
+"""

@@ -1,0 +1,2 @@
+"""The Inside page: activations, saliency, evaluation, their figures and widgets.
+"""

@@ -1,0 +1,415 @@
+"""Figures for the Inside page: feature maps, filters, saliency, confusion matrix and PCA.
+
+Every function takes arrays computed by :mod:`cnnviz.inside.activations`, :mod:`cnnviz.inside.saliency`
+or :mod:`cnnviz.inside.evaluation` and returns a ``go.Figure``; nothing here runs a model.
+Images are heatmaps (see :mod:`cnnviz.core.figures`) so every value shows on hover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cnnviz.core.figures import heatmap_trace, image_grid_figure, symmetric_range
+from cnnviz.inside.activations import LayerActivation
+
+#: One colour per class, colour-blind friendly enough for ten classes (Plotly's "D3").
+CLASS_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+#: Colour scale for saliency maps: dark = no influence, bright yellow = most influence ("Inferno").
+#: Spelled out as rgb() stops: Streamlit's chart theme replaced the named scale (and its hex
+#: form) with its own pink scale in the browser, which made zero look like "some influence".
+_INFERNO = (
+    "rgb(0,0,4)", "rgb(27,12,65)", "rgb(74,12,107)", "rgb(120,28,109)", "rgb(165,44,96)",
+    "rgb(207,68,70)", "rgb(237,105,37)", "rgb(251,155,6)", "rgb(247,209,61)", "rgb(252,255,164)",
+)  # fmt: skip
+SALIENCY_SCALE = [[index / (len(_INFERNO) - 1), colour] for index, colour in enumerate(_INFERNO)]
+#: Bar colours: the predicted class stands out, the rest are muted.
+HIGHLIGHT = "#4C6EF5"
+MUTED = "#adb5bd"
+
+
+def layer_title(activation: LayerActivation) -> str:
+    """Return e.g. ``"conv_1 (conv) · output 26×26×32"``: the layer name, kind and output shape."""
+    shape = "×".join(str(n) for n in activation.shape)
+    return f"{activation.name} ({activation.kind}) · output {shape}"
+
+
+def feature_maps_figure(
+    activation: LayerActivation, *, max_maps: int = 32, cols: int = 8, cell_height: int = 105
+) -> go.Figure:
+    """Return one layer's feature maps as a grid of small heatmaps, values on hover.
+
+    Args:
+        activation: a spatial activation, values (H, W, channels).
+        max_maps: draw at most this many channels (the first ones); the title says how many.
+        cols: maps per row.
+
+    All maps share one colour range so a dim map really is weakly activated; a layer
+    with negative values (e.g. batch normalisation) gets a diverging scale centred on 0.
+    """
+    if not activation.is_spatial:
+        raise ValueError(
+            f"Expected feature maps (H, W, channels) for {activation.name}, got shape {activation.shape}; "
+            "draw vector layers with dense_activation_figure."
+        )
+    values = activation.values
+    channels = values.shape[2]
+    shown = min(channels, max(1, max_maps))
+    maps = [values[:, :, index] for index in range(shown)]
+    title = layer_title(activation)
+    if shown < channels:
+        title += f" · first {shown} of {channels} maps"
+    return image_grid_figure(
+        maps,
+        titles=[f"map {index}" for index in range(shown)],
+        cols=cols,
+        diverging=bool(np.min(values) < 0),
+        shared_scale=True,
+        cell_height=cell_height,
+        title=title,
+    )
+
+
+def dense_activation_figure(activation: LayerActivation, *, height: int = 220) -> go.Figure:
+    """Return a Dense layer's unit activations (units,) as bars, one per unit."""
+    values = np.asarray(activation.values, dtype=np.float64).ravel()
+    fig = go.Figure(
+        go.Bar(
+            x=np.arange(values.size),
+            y=values,
+            marker_color=HIGHLIGHT,
+            hovertemplate="unit %{x}<br>activation %{y:.3g}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=layer_title(activation),
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title="unit",
+        yaxis_title="activation",
+        bargap=0.1,
+    )
+    return fig
+
+
+def probability_figure(
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str = "Softmax output: the model's probability for each class",
+    true_class: int | None = None,
+    height: int = 260,
+) -> go.Figure:
+    """Return the class probabilities (num_classes,) as bars, the predicted class highlighted.
+
+    ``true_class`` (if known) is marked in the axis label with a check mark.
+    """
+    probs = np.asarray(probabilities, dtype=np.float64).ravel()
+    if probs.size != len(class_names):
+        raise ValueError(f"Expected {len(class_names)} probabilities, got {probs.size}.")
+    predicted = int(np.argmax(probs))
+    labels = [
+        f"{name} ✓" if index == true_class else str(name) for index, name in enumerate(class_names)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=probs,
+            marker_color=[HIGHLIGHT if index == predicted else MUTED for index in range(probs.size)],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
+            textposition="outside",
+            hovertemplate="%{x}<br>probability %{y:.2%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        yaxis=dict(range=[0, 1.15], tickformat=".0%", title="probability"),
+        xaxis=dict(type="category"),
+    )
+    return fig
+
+
+def filter_grid_figure(
+    filters: np.ndarray,
+    *,
+    title: str = "",
+    max_filters: int = 64,
+    cols: int = 8,
+    value_range: tuple[float, float] | None = None,
+    cell_height: int = 95,
+) -> go.Figure:
+    """Return conv filters (filters, kh, kw) as a grid of diverging heatmaps, weights on hover.
+
+    Red is a positive weight (this pixel pushes the output up), blue a negative one,
+    white zero. ``value_range`` fixes the colour range (e.g. across training epochs);
+    by default it is symmetric around the largest absolute weight shown.
+    """
+    array = np.asarray(filters, dtype=np.float64)
+    if array.ndim != 3:
+        raise ValueError(f"Expected filters as (filters, kh, kw), got shape {array.shape}.")
+    shown = min(array.shape[0], max(1, max_filters))
+    if shown < array.shape[0]:
+        title = f"{title} · first {shown} of {array.shape[0]} filters".lstrip(" ·")
+    fig = image_grid_figure(
+        list(array[:shown]),
+        titles=[f"filter {index}" for index in range(shown)],
+        cols=cols,
+        diverging=True,
+        shared_scale=True,
+        cell_height=cell_height,
+        title=title,
+    )
+    low, high = value_range if value_range is not None else symmetric_range(array[:shown])
+    fig.update_traces(
+        zmin=low, zmax=high, zmid=0.0, hovertemplate="row %{y}, col %{x}<br>weight %{z:.3f}<extra></extra>"
+    )
+    return fig
+
+
+def snapshot_range(snapshots: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Return one symmetric colour range covering every snapshot, so epochs compare fairly."""
+    if not snapshots:
+        return (-1.0, 1.0)
+    return symmetric_range(np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in snapshots]))
+
+
+def _saliency_trace(values: np.ndarray, *, opacity: float = 1.0, name: str = "") -> go.Heatmap:
+    return go.Heatmap(
+        z=np.asarray(values, dtype=np.float64),
+        colorscale=SALIENCY_SCALE,
+        zmin=0.0,
+        zmax=1.0,
+        opacity=opacity,
+        showscale=False,
+        name=name,
+        hovertemplate=f"row %{{y}}, col %{{x}}<br>influence %{{z:.2f}}<extra>{name}</extra>",
+    )
+
+
+def saliency_figure(
+    image: np.ndarray, heatmaps: Mapping[str, np.ndarray], *, title: str = "", height: int = 300
+) -> go.Figure:
+    """Return the input image next to each saliency map and its overlay on the image.
+
+    Args:
+        image: (28, 28) input, uint8 or float in [0, 1].
+        heatmaps: titled (28, 28) maps in [0, 1], e.g. ``{"Gradient saliency": ..., "Grad-CAM": ...}``.
+    """
+    picture = np.asarray(image, dtype=np.float64)
+    if picture.max() > 1.0:
+        picture = picture / 255.0
+    names = ["Input"]
+    for name in heatmaps:
+        names += [name, f"{name} over the input"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.02)
+    fig.add_trace(heatmap_trace(picture, zmin=0.0, zmax=1.0, showscale=False, name="input"), row=1, col=1)
+    column = 2
+    for name, heatmap in heatmaps.items():
+        fig.add_trace(_saliency_trace(heatmap, name=name), row=1, col=column)
+        fig.add_trace(heatmap_trace(picture, zmin=0.0, zmax=1.0, showscale=False, name="input"), row=1, col=column + 1)
+        fig.add_trace(_saliency_trace(heatmap, opacity=0.55, name=name), row=1, col=column + 1)
+        column += 2
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    for index in range(len(names)):
+        suffix = "" if index == 0 else str(index + 1)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title=title or None, height=height, margin=dict(l=5, r=5, t=60 if title else 30, b=5))
+    return fig
+
+
+def confusion_matrix_figure(
+    confusion: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    selected: tuple[int, int] | None = None,
+    height: int = 520,
+) -> go.Figure:
+    """Return the confusion matrix as a clickable heatmap: rows true class, columns predicted class.
+
+    The colour is each cell's share of its row (so small classes are as visible as big
+    ones) and the text is the count. An invisible marker sits on every cell so that a
+    click selects it through ``st.plotly_chart(on_select="rerun")``; its ``customdata`` is
+    ``[true, predicted, count]`` (see :func:`cell_from_selection`). ``selected`` outlines a cell.
+    """
+    matrix = np.asarray(confusion, dtype=np.int64)
+    classes = len(class_names)
+    if matrix.shape != (classes, classes):
+        raise ValueError(f"Expected a ({classes}, {classes}) confusion matrix, got shape {matrix.shape}.")
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, totals, out=np.zeros(matrix.shape, dtype=np.float64), where=totals > 0)
+    names = [str(name) for name in class_names]
+    true_index, predicted_index = np.meshgrid(np.arange(classes), np.arange(classes), indexing="ij")
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=list(range(classes)),
+            y=list(range(classes)),
+            text=matrix,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0.0,
+            zmax=1.0,
+            colorbar=dict(title="share of row", tickformat=".0%"),
+            # The invisible markers below carry the hover text and the clicks.
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=predicted_index.ravel(),
+            y=true_index.ravel(),
+            mode="markers",
+            marker=dict(symbol="square", size=max(12, int(360 / max(classes, 1))), opacity=0.0, color="black"),
+            customdata=np.column_stack([true_index.ravel(), predicted_index.ravel(), matrix.ravel()]),
+            text=[
+                f"true {names[t]}, predicted {names[p]}<br>{matrix[t, p]} images "
+                f"({share[t, p]:.1%} of this true class)<br>click to see them"
+                for t, p in zip(true_index.ravel(), predicted_index.ravel(), strict=True)
+            ],
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+            name="cells",
+        )
+    )
+    if selected is not None:
+        true_class, predicted_class = selected
+        fig.add_shape(
+            type="rect",
+            x0=predicted_class - 0.5,
+            x1=predicted_class + 0.5,
+            y0=true_class - 0.5,
+            y1=true_class + 0.5,
+            line=dict(color="#e8590c", width=3),
+        )
+    ticks = dict(tickmode="array", tickvals=list(range(classes)), ticktext=names)
+    plain = dict(showgrid=False, zeroline=False, constrain="domain")
+    fig.update_xaxes(title="predicted class", side="top", range=[-0.5, classes - 0.5], **ticks, **plain)
+    fig.update_yaxes(
+        title="true class", autorange=False, range=[classes - 0.5, -0.5], scaleanchor="x", **ticks, **plain
+    )
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), clickmode="event+select", dragmode=False)
+    return fig
+
+
+def _customdata(point: Any) -> list[Any]:
+    """A selected point's customdata as a list (the browser may send a list or a {"0": ..} object)."""
+    data = point.get("customdata") if isinstance(point, Mapping) else None
+    if isinstance(data, Mapping):
+        keys = sorted((key for key in data if str(key).isdigit()), key=lambda key: int(key))
+        return [data[key] for key in keys]
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    if data is None:
+        return []
+    return [data]
+
+
+def cell_from_selection(selection: Mapping[str, Any] | None) -> tuple[int, int] | None:
+    """Return ``(true, predicted)`` from a confusion-matrix ``st.plotly_chart`` selection, or ``None``.
+
+    Args:
+        selection: the event's ``selection`` mapping (``{"points": [{"customdata": [...]}, ...]}``);
+            customdata is ``[true, predicted, count]``, sent as a list or as ``{"0": .., "1": ..}``.
+            The last point wins.
+    """
+    if not selection:
+        return None
+    for point in reversed(list(selection.get("points") or [])):
+        data = _customdata(point)
+        if len(data) >= 2:
+            try:
+                return int(data[0]), int(data[1])
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def index_from_selection(selection: Mapping[str, Any] | None) -> int | None:
+    """Return the image index from a PCA-scatter selection (customdata ``[index, ...]``), or ``None``."""
+    if not selection:
+        return None
+    for point in reversed(list(selection.get("points") or [])):
+        data = _customdata(point)
+        if data:
+            try:
+                return int(data[0])
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def pca_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    class_names: Sequence[str],
+    indices: np.ndarray,
+    *,
+    explained: Sequence[float] = (),
+    height: int = 520,
+) -> go.Figure:
+    """Return a 2-D scatter of the penultimate layer's PCA, one colour (and legend entry) per true class.
+
+    Args:
+        points: (N, 2) coordinates; labels/predictions: (N,) ints; indices: (N,) the images'
+            positions in the test split, carried as ``customdata`` so a selected point can be shown.
+        explained: the variance ratio of each axis, written on the axis titles.
+    """
+    coords = np.asarray(points, dtype=np.float64)
+    labels = np.asarray(labels)
+    predictions = np.asarray(predictions)
+    fig = go.Figure()
+    names = np.array([str(name) for name in class_names], dtype=object)
+    for class_index, name in enumerate(names):
+        colour = CLASS_COLOURS[class_index % len(CLASS_COLOURS)]
+        # Correct predictions as dots, mistakes as crosses in the same colour and legend entry.
+        for wrong in (False, True):
+            mask = (labels == class_index) & ((predictions != class_index) == wrong)
+            if not np.any(mask):
+                continue
+            fig.add_trace(
+                go.Scattergl(
+                    x=coords[mask, 0],
+                    y=coords[mask, 1],
+                    mode="markers",
+                    name=str(name),
+                    legendgroup=str(name),
+                    showlegend=not wrong or not np.any((labels == class_index) & (predictions == class_index)),
+                    marker=dict(size=9 if wrong else 6, color=colour, symbol="x" if wrong else "circle", opacity=0.8),
+                    customdata=np.column_stack([np.asarray(indices)[mask], names[predictions[mask]]]),
+                    hovertemplate=(
+                        f"true {name}, predicted %{{customdata[1]}}<br>test image #%{{customdata[0]}}<extra></extra>"
+                    ),
+                )
+            )
+    ratios = list(explained) + [0.0, 0.0]
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title=f"principal component 1 ({ratios[0]:.0%} of variance)",
+        yaxis_title=f"principal component 2 ({ratios[1]:.0%} of variance)",
+        legend_title="true class",
+        clickmode="event+select",
+        dragmode="pan",
+    )
+    return fig
+
+
+def image_gallery_figure(
+    images: np.ndarray, captions: Sequence[str], *, cols: int = 6, cell_height: int = 130, title: str = ""
+) -> go.Figure:
+    """Return test images (N, 28, 28) uint8 as a captioned grid on one 0-255 grey scale."""
+    fig = image_grid_figure(list(images), titles=list(captions), cols=cols, cell_height=cell_height, title=title)
+    fig.update_traces(zmin=0, zmax=255 if np.asarray(images).dtype == np.uint8 else 1.0)
+    return fig

@@ -1,0 +1,186 @@
+"""Cached computations for the Inside page, keyed on the model's version.
+
+Each function takes the model as ``_model`` (not hashed: Streamlit cannot hash a Keras
+model) and its ``version`` (``PickedModel.version``: unique per training, or per file
+path + modification time for saved models), so a rerun never recomputes and a retrained
+model never gets stale results. Only arrays are cached (``st.cache_data`` keeps copies),
+never the model itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.inside.evaluation import (
+    Evaluation,
+    Projection,
+    evaluate_predictions,
+    pca_2d,
+    predict_with_features,
+    sample_indices,
+)
+from cnnviz.inside.activations import InspectError, LayerActivation, compute_activations, predict_one
+from cnnviz.inside.saliency import SaliencyMap, grad_cam, gradient_saliency
+from cnnviz.ui.datasets import get_dataset
+
+#: How many test images the PCA scatter shows at most (a browser draws a few thousand points smoothly).
+MAX_PCA_POINTS = 2000
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_activations(_model: Any, version: str, image: np.ndarray) -> list[LayerActivation]:
+    """Every inspectable layer's output for one (28, 28) image (see :func:`cnnviz.inside.activations.compute_activations`)."""
+    return compute_activations(_model, image)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_probabilities(_model: Any, version: str, image: np.ndarray) -> np.ndarray:
+    """The model's class probabilities for one (28, 28) image, (num_classes,) float32."""
+    return predict_one(_model, image)
+
+
+@dataclass(frozen=True)
+class SaliencyPair:
+    """Gradient saliency and Grad-CAM for one image and class; ``grad_cam`` is None without a conv layer."""
+
+    gradient: SaliencyMap
+    grad_cam: SaliencyMap | None
+    grad_cam_problem: str = ""
+
+
+@st.cache_data(max_entries=64, show_spinner="Computing saliency…")
+def cached_saliency(_model: Any, version: str, image: np.ndarray, class_index: int | None) -> SaliencyPair:
+    """Both saliency maps for one image and class (``None``: the predicted class)."""
+    gradient = gradient_saliency(_model, image, class_index)
+    try:
+        cam = grad_cam(_model, image, gradient.class_index)
+    except InspectError as error:
+        return SaliencyPair(gradient=gradient, grad_cam=None, grad_cam_problem=str(error))
+    return SaliencyPair(gradient=gradient, grad_cam=cam)
+
+
+@dataclass(frozen=True)
+class PcaResult:
+    """The PCA of the penultimate layer on a sample of test images; ``indices`` index the test split."""
+
+    projection: Projection
+    indices: np.ndarray
+    feature_size: int
+
+
+@st.cache_data(max_entries=16, show_spinner="Predicting every test image…")
+def cached_test_results(
+    _model: Any, version: str, dataset_name: str, max_points: int = MAX_PCA_POINTS
+) -> tuple[Evaluation, PcaResult]:
+    """The model's evaluation on ``dataset_name``'s test split and the PCA of its penultimate layer.
+
+    One forward pass gives both; the PCA uses a fixed sample of up to ``max_points`` images.
+    """
+    dataset = get_dataset(dataset_name)
+    indices = sample_indices(dataset.y_test, max_points, seed=0)
+    probabilities, features = predict_with_features(_model, dataset.x_test, feature_rows=indices)
+    evaluation = evaluate_predictions(dataset.y_test, probabilities, dataset.class_names)
+    pca = PcaResult(projection=pca_2d(features), indices=indices, feature_size=int(features.shape[1]))
+    return evaluation, pca
+
+
+@dataclass(frozen=True)
+class ChosenImage:
+    """The image the Inside page explains.
+
+    Attributes:
+        image: (28, 28) uint8 (a test image) or float32 in [0, 1] (the sketch).
+        label: what it is, in words ("test image #12", "your sketch").
+        true_class: the class index if known (test images), else None.
+    """
+
+    image: np.ndarray
+    label: str
+    true_class: int | None
+
+
+SOURCE_TEST = "A test image"
+SOURCE_SKETCH = "Your latest sketch"
+
+
+def _random_index(key: str, size: int) -> None:
+    st.session_state[key] = int(np.random.default_rng().integers(0, size))
+
+
+def image_chooser(
+    x_test: np.ndarray | None,
+    y_test: np.ndarray | None,
+    class_names: tuple[str, ...],
+    sketch: np.ndarray | None,
+    *,
+    key: str = "inside_image",
+) -> ChosenImage | None:
+    """Let the user pick a test image (by number, or at random) or their latest sketch.
+
+    Args:
+        x_test: (N, 28, 28) uint8 test images, or None when the dataset could not be loaded.
+        y_test: (N,) labels matching ``x_test``.
+        sketch: the latest preprocessed sketch (28, 28) float32 in [0, 1], or None.
+        key: prefix of this widget's session-state keys.
+
+    Returns:
+        The chosen image, or None when neither a dataset nor a sketch is available.
+    """
+    sources = ([SOURCE_TEST] if x_test is not None and len(x_test) else []) + (
+        [SOURCE_SKETCH] if sketch is not None else []
+    )
+    if not sources:
+        st.info("No image to look at: the dataset could not be loaded and there is no sketch yet.")
+        return None
+    # Widget state is dropped when a section stops drawing this widget; these plain keys keep the choice.
+    keep_source, keep_index = f"{key}_keep_source", f"{key}_keep_index"
+    if f"{key}_source" not in st.session_state and st.session_state.get(keep_source) in sources:
+        st.session_state[f"{key}_source"] = st.session_state[keep_source]
+    source = st.radio(
+        "Image",
+        sources,
+        key=f"{key}_source",
+        horizontal=True,
+        help="Follow one image through the network: a picture from the test split (which the model never "
+        "trained on) or the digit you drew on the Sketch page.",
+    )
+    st.session_state[keep_source] = source
+    if sketch is None:
+        st.caption("Draw a digit on the **Sketch** page to look at your own image here.")
+    if source == SOURCE_SKETCH and sketch is not None:
+        return ChosenImage(image=sketch, label="your sketch", true_class=None)
+    if x_test is None or y_test is None:  # unreachable: `sources` offers test images only when present
+        return None
+    size = len(x_test)
+    index_key = f"{key}_index"
+    if index_key not in st.session_state:
+        st.session_state[index_key] = int(st.session_state.get(keep_index, 0))
+    if not 0 <= int(st.session_state[index_key]) < size:
+        st.session_state[index_key] = 0
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    index = left.number_input(
+        f"Test image number (0 to {size - 1})",
+        min_value=0,
+        max_value=size - 1,
+        step=1,
+        key=index_key,
+        help="Which picture of the test split to send through the network.",
+    )
+    right.button(
+        "Random image",
+        key=f"{key}_random",
+        on_click=_random_index,
+        args=(index_key, size),
+        help="Pick another test image at random.",
+    )
+    st.session_state[keep_index] = int(index)
+    true_class = int(y_test[int(index)])
+    return ChosenImage(
+        image=np.asarray(x_test[int(index)]),
+        label=f"test image #{int(index)} (true class: {class_names[true_class]})",
+        true_class=true_class,
+    )

@@ -1,0 +1,176 @@
+"""Figures for the Train page: live training curves, an overlay of runs, and the layer-stack diagram."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+from cnnviz.core.records import RunRecord
+from cnnviz.train.spec import LayerRow
+
+#: Colours: training solid blue, validation orange (Plotly's first two defaults, colour-blind friendly pair).
+TRAIN_COLOR = "#1f77b4"
+VALIDATION_COLOR = "#ff7f0e"
+
+METRIC_LABELS: dict[str, str] = {
+    "loss": "Loss (cross-entropy)",
+    "accuracy": "Accuracy",
+    "val_loss": "Validation loss",
+    "val_accuracy": "Validation accuracy",
+}
+
+
+def history_figure(
+    history: Mapping[str, Sequence[float]],
+    metric: str = "loss",
+    *,
+    epochs: int | None = None,
+    height: int = 300,
+) -> go.Figure:
+    """Return the curve of ``metric`` (training) and ``val_<metric>`` (validation) per finished epoch.
+
+    Args:
+        history: ``{"loss": [...], "val_loss": [...], ...}``, one float per finished epoch.
+        metric: ``"loss"`` or ``"accuracy"``.
+        epochs: planned number of epochs; fixes the x axis so it does not jump while training.
+
+    Returns:
+        A figure with one trace per available series (names "training", "validation"), a marker per epoch.
+    """
+    fig = go.Figure()
+    for key, name, color in ((metric, "training", TRAIN_COLOR), (f"val_{metric}", "validation", VALIDATION_COLOR)):
+        values = [float(value) for value in history.get(key, [])]
+        if not values:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(1, len(values) + 1)),
+                y=values,
+                mode="lines+markers",
+                name=name,
+                line=dict(color=color, dash="solid" if name == "training" else "dash"),
+                hovertemplate=f"epoch %{{x}}<br>{name} {metric} %{{y:.4f}}<extra></extra>",
+            )
+        )
+    done = max((len(history.get(key, [])) for key in (metric, f"val_{metric}")), default=0)
+    last = max(epochs or 0, done, 1)
+    fig.update_xaxes(title="epoch", range=[0.5, last + 0.5], dtick=1 if last <= 15 else None)
+    title = METRIC_LABELS.get(metric, metric)
+    if metric == "accuracy":
+        fig.update_yaxes(tickformat=".0%")
+    fig.update_yaxes(title=title)
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        hovermode="x unified",
+    )
+    return fig
+
+
+def runs_overlay_figure(runs: Sequence[RunRecord], metric: str = "val_accuracy", *, height: int = 360) -> go.Figure:
+    """Return one curve of ``metric`` per run, to compare runs on one chart.
+
+    Args:
+        runs: the chosen runs (a run lacking the metric, e.g. with no validation split, is skipped).
+        metric: any history key: ``"loss"``, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``.
+    """
+    fig = go.Figure()
+    longest = 1
+    for run in runs:
+        values = [float(value) for value in run.history.get(metric, [])]
+        if not values:
+            continue
+        longest = max(longest, len(values))
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(1, len(values) + 1)),
+                y=values,
+                mode="lines+markers",
+                name=run.label,
+                hovertemplate=f"{run.label}<br>epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
+            )
+        )
+    label = METRIC_LABELS.get(metric, metric)
+    fig.update_xaxes(title="epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 15 else None)
+    fig.update_yaxes(title=label, tickformat=".0%" if metric.endswith("accuracy") else None)
+    fig.update_layout(title=f"{label} by run", height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+#: Fill colour of each layer kind in the diagram.
+_KIND_COLORS: dict[str, str] = {
+    "InputLayer": "#bdbdbd",
+    "Conv2D": "#6baed6",
+    "BatchNormalization": "#c6dbef",
+    "MaxPooling2D": "#fdae6b",
+    "AveragePooling2D": "#fdd0a2",
+    "Flatten": "#d9d9d9",
+    "Dropout": "#e7e7e7",
+    "Dense": "#74c476",
+}
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(size) for size in shape)
+
+
+def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Figure:
+    """Return a left-to-right diagram of the layers, each box labelled with its name and output shape.
+
+    Box height grows with the spatial size (or the vector length, on a log scale, after flatten) and box
+    width with the number of channels, so the learner sees the image shrink while the channels grow.
+    Hovering a box shows the layer type, its settings, its output shape and its parameter count.
+
+    Args:
+        rows: from :func:`cnnviz.train.spec.layer_table`.
+    """
+    fig = go.Figure()
+    spacing = 1.6
+    xs, ys, hover = [], [], []
+    for index, row in enumerate(rows):
+        shape = row.output_shape
+        if len(shape) == 3:
+            box_height = 0.6 + 2.4 * math.sqrt(shape[0] / 28.0)
+            box_width = 0.25 + 0.9 * min(1.0, math.log2(shape[2] + 1) / 8.0)
+        else:
+            box_height = 0.6 + 2.4 * min(1.0, math.log10(max(shape[0], 1) + 1) / 4.0)
+            box_width = 0.2
+        x0 = index * spacing
+        fig.add_shape(
+            type="rect",
+            x0=x0 - box_width / 2,
+            x1=x0 + box_width / 2,
+            y0=-box_height / 2,
+            y1=box_height / 2,
+            fillcolor=_KIND_COLORS.get(row.kind, "#dddddd"),
+            line=dict(color="#555555", width=1),
+            layer="below",
+        )
+        fig.add_annotation(x=x0, y=1.75, text=f"<b>{row.name}</b>", showarrow=False, font=dict(size=11))
+        fig.add_annotation(x=x0, y=-1.75, text=_shape_text(shape), showarrow=False, font=dict(size=11))
+        xs.append(x0)
+        ys.append(0.0)
+        hover.append(
+            f"<b>{row.name}</b> ({row.kind})<br>{row.detail}<br>output {_shape_text(shape)}"
+            f"<br>{row.params:,} parameters"
+        )
+        if index > 0:
+            fig.add_annotation(
+                x=x0 - spacing * 0.62, y=0, ax=x0 - spacing * 0.98, ay=0, xref="x", yref="y",
+                axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1,
+                arrowcolor="#888888", text="",
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=ys, mode="markers", marker=dict(size=28, opacity=0), hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+        )
+    )
+    fig.update_xaxes(visible=False, range=[-spacing * 0.6, (len(rows) - 1) * spacing + spacing * 0.6])
+    fig.update_yaxes(visible=False, range=[-2.1, 2.1])
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=10, b=10), plot_bgcolor="white")
+    return fig

@@ -1,0 +1,431 @@
+"""Widgets and the live-training runner of the Train page.
+
+The page script stays thin: it calls :func:`spec_controls`, :func:`config_controls`,
+:func:`show_preview`, :func:`train_live`, :func:`show_result` and :func:`show_runs`.
+
+How stopping works in Streamlit: clicking any button (or changing any widget)
+while the script runs makes Streamlit interrupt the running script at its next
+``st.*`` call and rerun it. Training calls ``st.progress`` a few times a second,
+so a click on "Stop" ends it within a batch or two. Training itself runs in a
+child process (:func:`cnnviz.train.worker.train_model_isolated`, so that the memory
+TensorFlow keeps after every ``fit`` is returned when it exits); the interrupted
+script terminates it. This session's model takes the child's weights after every
+finished epoch, and the run record is updated then too, so the rerun finds the
+last finished epoch in session state; :func:`finish_interrupted_run` marks the
+run as stopped and measures the kept model on the test split.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
+from cnnviz.core.records import RunRecord, runs_table
+from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, build_model, keras_code
+from cnnviz.core.records import TrainedModel, new_version
+from cnnviz.train.loop import (
+    OPTIMIZERS,
+    BatchProgress,
+    EpochProgress,
+    TrainConfig,
+    evaluate_model,
+    training_lock,
+)
+from cnnviz.ui.state import get_runs, get_session_model, set_session_model
+from cnnviz.train.worker import TrainingProcessError, train_model_isolated
+
+#: Session key: the id of the run being trained; present after a rerun means that run was interrupted.
+ACTIVE_RUN_KEY = "train_active_run"
+#: Session key: ``(kind, message)`` to show once after a run ends ("success", "warning", "error").
+OUTCOME_KEY = "train_outcome"
+#: Session key: the run id whose model is this session's model.
+MODEL_RUN_KEY = "train_model_run"
+
+FILTER_CHOICES = (4, 8, 16, 32, 64, 128)
+UNIT_CHOICES = (16, 32, 64, 128, 256, 512)
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0)
+BATCH_SIZES = (16, 32, 64, 128, 256)
+#: Filters of each block on first view: the default spec's, then 64 for a fourth block.
+DEFAULT_FILTERS = tuple(block.filters for block in ModelSpec().conv_blocks) + (64,) * 4
+
+OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD with momentum", "rmsprop": "RMSprop", "adadelta": "Adadelta"}
+ACTIVATION_LABELS = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+HELP = {
+    "blocks": "A conv block is a convolution layer (optionally followed by pooling). The first blocks find "
+    "edges and strokes; later blocks combine them into larger shapes.",
+    "filters": "How many different 3x3 or 5x5 patterns (filters) this layer learns. Each filter produces one "
+    "feature map, so this is the number of output channels.",
+    "kernel": "The side of each filter in pixels. 3x3 sees a small neighbourhood; 5x5 sees more at once but has "
+    "almost 3 times as many weights.",
+    "stride": "How many pixels the filter moves between positions. Stride 2 halves the width and height, like "
+    "pooling, but with learned weights.",
+    "padding": "'same' adds a border of zeros so the output keeps the input's size (at stride 1); 'valid' adds "
+    "none, so each convolution shrinks the image by kernel size - 1 pixels.",
+    "activation": "The non-linearity after the convolution. ReLU (max(0, x)) is preferred: it is cheap and its "
+    "gradient does not vanish for positive inputs, while sigmoid and tanh saturate and make deep nets learn slowly.",
+    "pooling": "Pooling summarises each 2x2 window by its maximum (max) or mean (average), halving width and "
+    "height: fewer numbers to process and a little tolerance to small shifts.",
+    "batch_norm": "Batch normalisation rescales each channel to mean 0 and variance 1 over the batch, then learns "
+    "a scale and shift. It often makes training faster and less sensitive to the learning rate.",
+    "dropout": "During training, randomly zero this fraction of the flattened features so the network cannot rely "
+    "on any single one; this reduces overfitting. It is switched off when predicting.",
+    "dense_layers": "Fully connected (Dense) layers between the flattened features and the output. 0 connects the "
+    "features straight to the softmax output.",
+    "units": "How many neurons this dense layer has; more units can represent more combinations of features.",
+    "dense_activation": "The non-linearity of the hidden dense layers (ReLU is the usual choice).",
+    "optimizer": "How the weights are updated from the gradients. Adam adapts a step size per weight and usually "
+    "works out of the box; SGD with momentum is the classic method; RMSprop and Adadelta also adapt step sizes.",
+    "learning_rate": "How big each update step is. Too small: learning crawls. Too large: the loss jumps around or "
+    "becomes NaN. 0.001 is a good start for Adam, 0.01 to 0.1 for SGD.",
+    "batch_size": "How many images are averaged for one gradient step. Small batches give noisy but frequent "
+    "updates; large batches give smoother steps and more images per second.",
+    "epochs": "One epoch is one pass over all training images. More epochs learn more, until the network starts "
+    "to memorise the training images (overfitting: validation loss goes up).",
+    "train_size": "How many training images to use (a random subset). Fewer images train faster but generalise "
+    "worse; the default keeps a run to about a minute on 2 CPU cores.",
+    "validation_split": "The fraction of the training images held out to check the network after every epoch. "
+    "They are never trained on, so their loss shows whether the network generalises.",
+    "early_stopping": "Stop when the validation loss has not improved for 'patience' epochs, instead of running "
+    "all epochs and overfitting.",
+    "patience": "How many epochs without a better validation loss early stopping waits before stopping.",
+    "restore_best": "When early stopping is on, end with the weights of the epoch with the best validation loss "
+    "rather than those of the last epoch.",
+    "seed": "Seeds the random initial weights, the choice of training images and their shuffling. The same seed "
+    "and settings give (nearly) the same run, so you can compare one change at a time.",
+}
+
+
+def spec_controls(key: str = "train") -> ModelSpec:
+    """Show the architecture controls and return the chosen :class:`ModelSpec` (not yet validated)."""
+    defaults = ModelSpec()
+    count = st.slider("Conv blocks", 1, 4, len(defaults.conv_blocks), key=f"{key}_blocks", help=HELP["blocks"])
+    blocks = []
+    tabs = st.tabs([f"Block {index}" for index in range(1, count + 1)])
+    for index, tab in enumerate(tabs, start=1):
+        prefix = f"{key}_b{index}"
+        with tab:
+            left, right = st.columns(2)
+            filters = left.select_slider(
+                "Filters", FILTER_CHOICES, DEFAULT_FILTERS[index - 1], key=f"{prefix}_filters", help=HELP["filters"]
+            )
+            kernel = right.radio(
+                "Kernel size", (3, 5), key=f"{prefix}_kernel", horizontal=True,
+                format_func=lambda k: f"{k}x{k}", help=HELP["kernel"],
+            )
+            stride = left.radio("Stride", (1, 2), key=f"{prefix}_stride", horizontal=True, help=HELP["stride"])
+            padding = right.radio(
+                "Padding", ("same", "valid"), key=f"{prefix}_padding", horizontal=True, help=HELP["padding"]
+            )
+            activation = left.selectbox(
+                "Activation", ACTIVATIONS, key=f"{prefix}_activation",
+                format_func=ACTIVATION_LABELS.__getitem__, help=HELP["activation"],
+            )
+            pooling = right.selectbox(
+                "Pooling (2x2)", ("max", "average", "none"), key=f"{prefix}_pooling", help=HELP["pooling"]
+            )
+            blocks.append(
+                ConvBlockSpec(
+                    filters=int(filters), kernel_size=int(kernel), stride=int(stride), padding=str(padding),
+                    activation=str(activation), pooling=str(pooling), pool_size=2,
+                )
+            )
+    batch_norm = st.checkbox("Batch normalisation after each conv", defaults.batch_norm, key=f"{key}_bn", help=HELP["batch_norm"])
+    dropout = st.slider("Dropout before the dense layers", 0.0, 0.7, defaults.dropout, 0.05, key=f"{key}_dropout",
+                        help=HELP["dropout"])
+    dense_count = st.slider("Dense layers", 0, 3, len(defaults.dense_units), key=f"{key}_dense",
+                            help=HELP["dense_layers"])
+    units = []
+    if dense_count:
+        columns = st.columns(dense_count)
+        for index, column in enumerate(columns, start=1):
+            units.append(
+                int(column.select_slider(f"Dense {index} units", UNIT_CHOICES, (*defaults.dense_units, 64, 64, 64)[index - 1],
+                                         key=f"{key}_units{index}", help=HELP["units"]))
+            )
+        dense_activation = st.selectbox(
+            "Dense activation", ACTIVATIONS, key=f"{key}_dense_activation",
+            format_func=ACTIVATION_LABELS.__getitem__, help=HELP["dense_activation"],
+        )
+    else:
+        dense_activation = "relu"
+    return ModelSpec(
+        conv_blocks=tuple(blocks), batch_norm=bool(batch_norm), dropout=round(float(dropout), 2),
+        dense_units=tuple(units), dense_activation=str(dense_activation),
+    )
+
+
+def config_controls(key: str = "train", *, max_train_size: int) -> TrainConfig:
+    """Show the training controls and return the chosen :class:`TrainConfig`.
+
+    Args:
+        max_train_size: how many training images the dataset has (the subset slider's maximum).
+    """
+    defaults = TrainConfig()
+    left, right = st.columns(2)
+    optimizer = left.selectbox("Optimizer", OPTIMIZERS, key=f"{key}_optimizer",
+                               format_func=OPTIMIZER_LABELS.__getitem__, help=HELP["optimizer"])
+    learning_rate = right.select_slider("Learning rate", LEARNING_RATES, defaults.learning_rate,
+                                        key=f"{key}_lr", format_func=lambda v: f"{v:g}", help=HELP["learning_rate"])
+    batch_size = left.select_slider("Batch size", BATCH_SIZES, defaults.batch_size, key=f"{key}_batch",
+                                    help=HELP["batch_size"])
+    epochs = right.slider("Epochs", 1, 30, defaults.epochs, key=f"{key}_epochs", help=HELP["epochs"])
+    low = min(100, max_train_size)
+    train_size = left.slider(
+        "Training images", low, max_train_size, min(defaults.train_size, max_train_size),
+        step=100 if max_train_size - low >= 100 else 1, key=f"{key}_train_size", help=HELP["train_size"],
+    )
+    validation_split = right.slider("Validation split", 0.0, 0.3, defaults.validation_split, 0.05,
+                                    key=f"{key}_val_split", help=HELP["validation_split"])
+    early = left.checkbox("Early stopping", defaults.early_stopping, key=f"{key}_early", help=HELP["early_stopping"])
+    patience = right.slider("Patience", 1, 10, defaults.patience, key=f"{key}_patience", disabled=not early,
+                            help=HELP["patience"])
+    restore = left.checkbox("Restore best weights", defaults.restore_best_weights, key=f"{key}_restore",
+                            disabled=not early, help=HELP["restore_best"])
+    seed = right.number_input("Random seed", 0, 2**31 - 1, defaults.seed, key=f"{key}_seed", help=HELP["seed"])
+    return TrainConfig(
+        optimizer=str(optimizer), learning_rate=float(learning_rate), batch_size=int(batch_size),
+        epochs=int(epochs), train_size=int(train_size), validation_split=round(float(validation_split), 2),
+        early_stopping=bool(early), patience=int(patience), restore_best_weights=bool(restore), seed=int(seed),
+    )
+
+
+def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, dataset: str,
+                 num_classes: int) -> None:
+    """Show the model before training: summary table, total parameters, layer diagram and Keras script."""
+    total = sum(row.params for row in rows)
+    st.metric("Parameters", f"{total:,}", help="Every weight and bias the optimizer adjusts (plus batch-norm "
+              "running statistics). Most of them usually sit in the first dense layer.")
+    summary, diagram, code = st.tabs(["Summary", "Diagram", "Keras code"])
+    with summary:
+        st.dataframe(
+            [
+                {"Layer": row.name, "Type": row.kind, "Output shape": " x ".join(map(str, row.output_shape)),
+                 "Parameters": row.params, "Settings": row.detail}
+                for row in rows
+            ],
+            hide_index=True,
+            key="train_summary_table",
+        )
+        st.caption(
+            "Computed by cnnviz's own shape arithmetic: a conv layer with k x k kernels on C input channels and "
+            "F filters has k·k·C·F weights + F biases; a Dense layer with n inputs and m units has n·m + m. "
+            "Output size of a 'valid' convolution: out = floor((in - k) / stride) + 1; 'same': ceil(in / stride)."
+        )
+    with diagram:
+        st.plotly_chart(layer_stack_figure(rows), key="train_layer_stack", config={"displayModeBar": False})
+        st.caption("The tensor after each layer, left to right: box height is the image size, box width the "
+                   "number of channels. Hover a box for its settings and parameter count.")
+    with code:
+        script = keras_code(spec, config, dataset=dataset, num_classes=num_classes)
+        st.download_button("Download train_cnn.py", script, file_name="train_cnn.py", mime="text/x-python",
+                           on_click="ignore", key="train_download_script",
+                           help="The same model and settings as a plain Keras script you can run on your own "
+                           "computer (it downloads the dataset).")
+        st.code(script, language="python")
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def _find_run(run_id: int) -> RunRecord | None:
+    return next((run for run in get_runs() if isinstance(run, RunRecord) and run.run_id == run_id), None)
+
+
+def _progress_text(progress: BatchProgress) -> str:
+    left = f"{progress.seconds_left:.0f} s left in this epoch" if progress.seconds_left == progress.seconds_left else ""
+    return (
+        f"Epoch {progress.epoch + 1}/{progress.epochs} · batch {progress.step}/{progress.steps} · "
+        f"running loss {progress.loss:.4f} · {progress.samples_per_s:,.0f} images/s · {left}"
+    )
+
+
+def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
+    """Train a new model on ``dataset`` with live charts, keeping every finished epoch in session state.
+
+    Waits (saying so) while another tab trains. Ends with ``st.rerun()`` so the page shows the result.
+    """
+    runs = get_runs()
+    run = RunRecord(
+        run_id=1 + max((r.run_id for r in runs if isinstance(r, RunRecord)), default=0),
+        dataset=dataset.name, spec=spec.to_dict(), config=config.to_dict(), data_source=dataset.source,
+    )
+    status = st.empty()
+    progress_bar = st.progress(0.0, text="Preparing…")
+    st.button("Stop", key="train_stop", type="primary", icon="⏹️",
+              help="End training after the current batch. The finished epochs and their weights are kept.")
+    st.caption("Changing any control while training also stops it.")
+    loss_slot, accuracy_slot = (column.empty() for column in st.columns(2))
+
+    wait_start = time.monotonic()
+
+    def on_wait(seconds: float) -> None:
+        status.info(f"⏳ Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
+                    "run one at a time; yours starts as soon as the other one ends.")
+
+    with training_lock(owner=_session_id(), on_wait=on_wait) as waited:
+        waited_s = time.monotonic() - wait_start if waited else 0.0
+        status.info(f"Training {run.label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
+        model = build_model(spec, len(dataset.class_names), seed=config.seed)
+        run.total_params = int(model.count_params())
+        runs.append(run)
+        st.session_state[ACTIVE_RUN_KEY] = run.run_id
+        started = time.perf_counter()
+        snapshots: list[Any] = []
+
+        def on_batch(progress: BatchProgress) -> None:
+            done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
+            progress_bar.progress(min(done, 1.0), text=_progress_text(progress))
+
+        def on_epoch(progress: EpochProgress) -> None:
+            if progress.filters is not None:
+                snapshots.append(progress.filters)
+            run.history = progress.history
+            run.duration_s = time.perf_counter() - started
+            set_session_model(
+                TrainedModel(
+                    model=model, dataset=dataset.name, class_names=tuple(dataset.class_names), spec=run.spec,
+                    history=progress.history, data_source=dataset.source, filter_snapshots=list(snapshots),
+                    name=f"This session's model ({run.label}, {progress.epoch + 1} epochs)",
+                )
+            )
+            st.session_state[MODEL_RUN_KEY] = run.run_id
+            loss_slot.plotly_chart(history_figure(progress.history, "loss", epochs=progress.epochs),
+                                   key=f"train_live_loss_{run.run_id}_{progress.epoch}")
+            accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
+                                       key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
+
+        failure = ""
+        try:
+            result = train_model_isolated(model, dataset, config, on_batch=on_batch, on_epoch=on_epoch)
+        except TrainingProcessError as error:
+            result = None
+            failure = str(error)
+
+    if result is None:
+        # The training process died (out of memory, killed): keep what finished, say what happened.
+        finish_interrupted_run(lambda name: dataset)
+        _, kept = st.session_state[OUTCOME_KEY]
+        st.session_state[OUTCOME_KEY] = ("error", f"{failure} {kept}")
+        st.rerun()
+    run.status = result.status
+    run.history = result.history
+    run.test_metrics = result.test_metrics
+    run.duration_s = result.duration_s
+    run.samples_per_s = result.samples_per_s
+    if result.epochs_done:
+        trained = get_session_model()
+        if trained is not None and st.session_state.get(MODEL_RUN_KEY) == run.run_id:
+            set_session_model(replace(trained, history=result.history, test_metrics=result.test_metrics,
+                                      filter_snapshots=result.filter_snapshots, version=new_version(),
+                                      name=f"This session's model ({run.label})"))
+    st.session_state.pop(ACTIVE_RUN_KEY, None)
+    kind, message = _outcome(run, result.nan_message, result.best_epoch)
+    if waited_s:
+        message += f" It first waited {waited_s:.0f} s for another training to finish."
+    st.session_state[OUTCOME_KEY] = (kind, message)
+    st.rerun()
+
+
+def _outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None) -> tuple[str, str]:
+    planned = run.config.get("epochs", "?")
+    accuracy = run.test_metrics.get("accuracy")
+    tested = f" Test accuracy {accuracy:.2%}, test loss {run.test_metrics['loss']:.4f}." if accuracy is not None else ""
+    if run.status == "NaN":
+        return "error", f"{run.label} stopped: {nan_message}{tested}"
+    if run.status == "stopped":
+        if run.epochs_done == 0:
+            return "warning", f"{run.label} was stopped before its first epoch finished, so nothing was kept."
+        return "warning", (f"{run.label} stopped after {run.epochs_done} of {planned} epochs; the finished epochs "
+                           f"and their weights are kept.{tested}")
+    best = ""
+    if best_epoch is not None and best_epoch + 1 != run.epochs_done:
+        best = f" The weights of epoch {best_epoch + 1} (best validation loss) were restored."
+    if run.status == "early-stopped":
+        return "success", f"{run.label} stopped early after {run.epochs_done} epochs.{best}{tested}"
+    return "success", f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{best}{tested}"
+
+
+def finish_interrupted_run(dataset_loader: Any) -> None:
+    """If the last training was interrupted (Stop, a changed control, leaving the page), wrap it up.
+
+    Marks its run record "stopped", and measures the kept model (the last finished epoch) on the test split.
+
+    Args:
+        dataset_loader: ``name -> Dataset`` (the cached loader), to evaluate on the run's test split.
+    """
+    run_id = st.session_state.pop(ACTIVE_RUN_KEY, None)
+    if run_id is None:
+        return
+    run = _find_run(run_id)
+    if run is None:
+        return
+    run.status = "stopped"
+    trained = get_session_model()
+    if run.epochs_done and trained is not None and st.session_state.get(MODEL_RUN_KEY) == run_id:
+        run.test_metrics = evaluate_model(trained.model, dataset_loader(run.dataset))
+        set_session_model(replace(trained, test_metrics=run.test_metrics, version=new_version(),
+                                  name=f"This session's model ({run.label})"))
+    st.session_state[OUTCOME_KEY] = _outcome(run)
+
+
+def show_outcome() -> None:
+    """Show the message about the last run once (success, warning or error)."""
+    outcome = st.session_state.get(OUTCOME_KEY)
+    if outcome:
+        kind, message = outcome
+        {"success": st.success, "warning": st.warning, "error": st.error}[kind](message)
+
+
+def show_result(trained: TrainedModel) -> None:
+    """Show this session's model: test metrics and its loss and accuracy curves."""
+    columns = st.columns(3)
+    metrics = trained.test_metrics
+    columns[0].metric("Test accuracy", f"{metrics['accuracy']:.2%}" if "accuracy" in metrics else "—",
+                      help="The share of held-out test images the model classifies correctly. It never saw "
+                      "them while training, so this is the honest score.")
+    columns[1].metric("Test loss", f"{metrics['loss']:.4f}" if "loss" in metrics else "—",
+                      help="The average cross-entropy on the test images: lower means more confident and correct.")
+    columns[2].metric("Epochs trained", len(trained.history.get("loss", [])))
+    left, right = st.columns(2)
+    left.plotly_chart(history_figure(trained.history, "loss"), key="train_result_loss")
+    right.plotly_chart(history_figure(trained.history, "accuracy"), key="train_result_accuracy")
+    with st.expander("What am I looking at?"):
+        st.markdown(
+            "One point per finished epoch. **Training** (solid) is measured on the images the network learns "
+            "from, while they are being learned; **validation** (dashed) on held-out images after the epoch. "
+            "If training keeps improving while validation gets worse, the network is memorising its training "
+            "images (overfitting): fewer epochs, more dropout or more data help."
+        )
+
+
+def show_runs() -> None:
+    """Show this session's runs as a table and overlay the curves of chosen runs."""
+    runs = [run for run in get_runs() if isinstance(run, RunRecord)]
+    if not runs:
+        st.caption("Every training you start is listed here, so you can compare settings.")
+        return
+    st.dataframe(runs_table(runs), hide_index=True, key="train_runs_table")
+    labels = [run.label for run in runs]
+    if st.session_state.get("train_compare_seen") != len(labels):
+        # A new run joined the list: compare the latest three (the user's choice is kept otherwise).
+        st.session_state["train_compare_seen"] = len(labels)
+        st.session_state["train_compare_runs"] = labels[-3:]
+    left, right = st.columns([3, 1])
+    chosen = left.multiselect("Runs to compare", labels, key="train_compare_runs",
+                              help="Overlay the curves of these runs on one chart.")
+    metric = right.selectbox("Curve", ("val_accuracy", "val_loss", "accuracy", "loss"), key="train_compare_metric",
+                             help="Validation curves show how well each run generalises; training curves how "
+                             "fast it learns.")
+    selected = [run for run in runs if run.label in chosen]
+    if selected:
+        st.plotly_chart(runs_overlay_figure(selected, metric), key="train_runs_overlay")
+        st.caption("Each line is one run. Change one setting at a time between runs to see its effect.")

@@ -1,0 +1,254 @@
+"""Write RELIABILITY.md from the reliability tests' own output.
+
+Usage (from the repository root)::
+
+    python -m tools.reliability_report --run      # run the reliability tests, then write the report
+    python -m tools.reliability_report            # only write it, from the last results
+
+Inputs, all under ``test-artifacts/`` (git-ignored):
+
+* ``reliability.xml``: JUnit XML of the reliability tests (written by ``--run``; otherwise
+  ``junit.xml`` from ``make test`` is used when present);
+* ``hostile_inputs.json``: per function, how many hostile calls were made and how each ended
+  (written by ``tests/unit/test_hostile_inputs.py``);
+* ``faults.json``: kill / full-disk / read-only figures (``tests/unit/test_store_faults.py``,
+  ``tests/e2e/test_faults_e2e.py``);
+* ``load_test.json``: the classroom load test (``benchmarks/load_test.py``).
+
+Nothing in the report is typed by hand: a row appears only if a test or the load test wrote it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+REPORT = REPO / "RELIABILITY.md"
+
+#: The test files that make up the reliability suite, and what each one tries.
+SUITE: dict[str, tuple[str, str]] = {
+    "tests/unit/test_hostile_inputs.py": ("Bad input", "hypothesis: NaN/inf, empty, wrong dtype/rank, giant kernels, bad strides, unknown names, at every public function"),
+    "tests/unit/test_uploads.py": ("Bad input", "uploads: not an image, decompression bomb, 10,000 x 10,000, truncated, wrong extension, EXIF"),
+    "tests/unit/test_store.py": ("Faults", "model store: name sanitising, atomic save, corrupt/foreign/tampered files, Lambda refused"),
+    "tests/unit/test_store_faults.py": ("Faults", "real processes: SIGKILL mid-save, full disk (RLIMIT_FSIZE), read-only folder"),
+    "tests/app/test_faults_app.py": ("Faults", "every page with corrupt model files; corrupt dataset file named, digits offered"),
+    "tests/app/test_models_widgets.py": ("Faults", "model picker and save form: unreadable files skipped, confirm before replace, read-only folder"),
+    "tests/e2e/test_faults_e2e.py": ("Faults", "server SIGKILLed mid-save and mid-training: restart, every saved model loads, no partial files"),
+    "tests/unit/test_security_settings.py": ("Security", "XSRF/CORS, upload size, pinned safe versions, bomb guard, only the store loads models"),
+}
+
+
+@dataclass
+class FileResult:
+    """Outcome counts of one test file in a JUnit report."""
+
+    tests: int = 0
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+def read_junit(path: Path) -> dict[str, FileResult]:
+    """Group the test cases of a JUnit XML file by test file (``tests/unit/test_x.py``)."""
+    results: dict[str, FileResult] = defaultdict(FileResult)
+    root = ElementTree.parse(path).getroot()
+    for case in root.iter("testcase"):
+        # classname is "tests.unit.test_x" (or "tests.unit.test_x.TestClass"): keep up to the module.
+        parts = case.get("classname", "").split(".")
+        module_end = next((i for i, part in enumerate(parts) if part.startswith("test_")), len(parts) - 1)
+        file_name = "/".join(parts[: module_end + 1]) + ".py"
+        result = results[file_name]
+        result.tests += 1
+        result.seconds += float(case.get("time", 0) or 0)
+        if case.find("failure") is not None or case.find("error") is not None:
+            result.failed += 1
+            result.failures.append(case.get("name", "?"))
+        elif case.find("skipped") is not None:
+            result.skipped += 1
+        else:
+            result.passed += 1
+    return dict(results)
+
+
+def _load_json(name: str) -> dict:
+    path = ARTIFACTS / name
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _suite_table(results: dict[str, FileResult]) -> list[str]:
+    lines = [
+        "| Area | Tests | What was tried | Cases | Passed | Failed | Skipped | Time (s) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for file_name, (area, what) in SUITE.items():
+        result = results.get(file_name)
+        if result is None:
+            lines.append(f"| {area} | `{file_name}` | {what} | not run | | | | |")
+            continue
+        lines.append(
+            f"| {area} | `{file_name}` | {what} | {result.tests} | {result.passed} | "
+            f"{result.failed} | {result.skipped} | {result.seconds:.1f} |"
+        )
+    return lines
+
+
+def _hostile_table(hostile: dict) -> list[str]:
+    if not hostile:
+        return ["_No hostile-input counts found (run tests/unit/test_hostile_inputs.py)._"]
+    by_module: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for name, counts in sorted(hostile.items()):
+        by_module[name.split(".", 1)[0]].append((name, counts))
+    lines = [
+        "| Module | Functions | Hostile calls | Sensible result | ValueError with message | Other exception / hang |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    total = {"functions": 0, "calls": 0, "ok": 0, "value_error": 0}
+    for module, entries in sorted(by_module.items()):
+        calls = sum(counts["calls"] for _, counts in entries)
+        ok = sum(counts["ok"] for _, counts in entries)
+        value_errors = sum(counts["value_error"] for _, counts in entries)
+        other = calls - ok - value_errors
+        lines.append(f"| `cnnviz.{module}` | {len(entries)} | {calls:,} | {ok:,} | {value_errors:,} | {other} |")
+        total["functions"] += len(entries)
+        total["calls"] += calls
+        total["ok"] += ok
+        total["value_error"] += value_errors
+    other_total = total["calls"] - total["ok"] - total["value_error"]
+    lines.append(
+        f"| **all** | **{total['functions']}** | **{total['calls']:,}** | **{total['ok']:,}** | "
+        f"**{total['value_error']:,}** | **{other_total}** |"
+    )
+    lines.append("")
+    lines.append(
+        "A call that raised anything other than a `ValueError` (or hung past the pytest timeout) fails its "
+        "test, so a non-zero last column can only appear next to a failed row in the table above."
+    )
+    return lines
+
+
+def _faults_lines(faults: dict) -> list[str]:
+    if not faults:
+        return ["_No fault-injection figures found (run tests/unit/test_store_faults.py)._"]
+    lines = ["| Fault | Figures |", "|---|---|"]
+    for name, payload in sorted(faults.items()):
+        figures = ", ".join(f"{key}: {value}" for key, value in payload.items() if key != "message")
+        lines.append(f"| {name.replace('_', ' ')} | {figures} |")
+        if "message" in payload:
+            lines.append(f"| | message shown: \"{payload['message']}\" |")
+    return lines
+
+
+def _load_lines(load: dict) -> list[str]:
+    if not load:
+        return ["_No load-test figures found (run `python benchmarks/load_test.py`)._"]
+    lines = [f"Command: `{load.get('command', 'python benchmarks/load_test.py')}`; measured {load.get('when', '?')}.", ""]
+    sessions = load.get("sessions", [])
+    if sessions:
+        lines += ["| Session | Task | Result | Seconds |", "|---|---|---|---:|"]
+        for session in sessions:
+            result = " ".join(str(session.get("result")).split())[:120]
+            lines.append(
+                f"| {session.get('name')} | {session.get('task')} | {result} | "
+                f"{session.get('seconds', float('nan')):.1f} |"
+            )
+        lines.append("")
+    for key, value in load.items():
+        if key not in {"sessions", "command", "when"}:
+            lines.append(f"- **{key.replace('_', ' ')}**: {value}")
+    return lines
+
+
+def _shown(path: Path | None) -> str:
+    if path is None:
+        return "no JUnit file"
+    try:
+        return f"`{path.relative_to(REPO)}`"
+    except ValueError:
+        return f"`{path}`"
+
+
+def write_report(junit: Path | None) -> str:
+    """Build the Markdown report from the artifacts and write it to RELIABILITY.md."""
+    results = read_junit(junit) if junit is not None and junit.is_file() else {}
+    suite_results = {name: result for name, result in results.items() if name in SUITE}
+    failed = sum(result.failed for result in suite_results.values())
+    total = sum(result.tests for result in suite_results.values())
+    lines = [
+        "# Reliability report",
+        "",
+        "Generated by `python -m tools.reliability_report` from the tests' own output "
+        f"({_shown(junit)}, `test-artifacts/*.json`) on "
+        f"{datetime.now(timezone.utc).isoformat(timespec='minutes')}. Do not edit by hand.",
+        "",
+        f"**{total - failed} of {total} reliability test cases passed.**" if total else "**No test results found.**",
+        "",
+        "## What was tried",
+        "",
+        *_suite_table(suite_results),
+        "",
+    ]
+    failures = [f"- `{name}`: {', '.join(r.failures)}" for name, r in suite_results.items() if r.failures]
+    if failures:
+        lines += ["### Failing cases", "", *failures, ""]
+    lines += [
+        "## Bad input: hostile values per module",
+        "",
+        *_hostile_table(_load_json("hostile_inputs.json")),
+        "",
+        "## Faults",
+        "",
+        *_faults_lines(_load_json("faults.json")),
+        "",
+        "## Load: one server, a classroom of sessions",
+        "",
+        *_load_lines(_load_json("load_test.json")),
+        "",
+    ]
+    text = "\n".join(lines)
+    REPORT.write_text(text, encoding="utf-8")
+    return text
+
+
+def run_suite() -> Path:
+    """Run the reliability test files with pytest, writing JUnit XML; return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for stale in ("hostile_inputs.json", "faults.json"):  # the tests rewrite them; drop old runs' figures
+        (ARTIFACTS / stale).unlink(missing_ok=True)
+    junit = ARTIFACTS / "reliability.xml"
+    files = [name for name in SUITE if (REPO / name).is_file()]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *files]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, cwd=REPO, check=False)
+    return junit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", action="store_true", help="run the reliability tests first")
+    parser.add_argument("--junit", type=Path, help="JUnit XML to read (default: the latest in test-artifacts/)")
+    arguments = parser.parse_args()
+    if arguments.run:
+        junit = run_suite()
+    elif arguments.junit:
+        junit = arguments.junit.resolve()
+    else:
+        candidates = [ARTIFACTS / "reliability.xml", ARTIFACTS / "junit.xml"]
+        existing = [path for path in candidates if path.is_file()]
+        junit = max(existing, key=lambda path: path.stat().st_mtime) if existing else None
+    text = write_report(junit)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
