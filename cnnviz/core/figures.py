@@ -8,7 +8,8 @@ a picture with the numbers behind it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -148,4 +149,115 @@ def image_grid_figure(
         margin=dict(l=5, r=5, t=50 if title else 25, b=5),
         showlegend=False,
     )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Clicks on figures: the one parser of ``st.plotly_chart(..., on_select=...)`` selections
+# --------------------------------------------------------------------------------------------
+
+
+def selection_points(selection: Any) -> list[Mapping[str, Any]]:
+    """Return the selected points of a Plotly chart, last click last.
+
+    Args:
+        selection: what ``st.plotly_chart(..., on_select=...)`` returned (``{"selection": {"points": [...]}}``),
+            or its ``selection`` mapping alone, or ``None``. Anything malformed gives ``[]``.
+    """
+    if not isinstance(selection, Mapping):
+        try:  # Streamlit's event object is attribute- and key-accessible but not always a Mapping
+            selection = dict(selection)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return []
+    inner = selection.get("selection", selection)
+    if not isinstance(inner, Mapping):
+        return []
+    points = inner.get("points") or []
+    return [point for point in points if isinstance(point, Mapping)] if isinstance(points, (list, tuple)) else []
+
+
+def point_customdata(point: Mapping[str, Any]) -> list[Any]:
+    """A selected point's customdata as a list (the browser may send a list or a ``{"0": ..}`` object)."""
+    data = point.get("customdata")
+    if isinstance(data, Mapping):
+        keys = sorted((key for key in data if str(key).isdigit()), key=lambda key: int(key))
+        return [data[key] for key in keys]
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    return [] if data is None else [data]
+
+
+def last_selected_ints(selection: Any, count: int, *, fields: Sequence[str] = ()) -> tuple[int, ...] | None:
+    """Return the first ``count`` values of the most recent selected point as ints, or ``None``.
+
+    The values come from the point's customdata, or, when ``fields`` is given (e.g. ``("y", "x")``),
+    from those keys of the point. Points whose values are missing or not numbers are skipped.
+    """
+    for point in reversed(selection_points(selection)):
+        values = [point.get(name) for name in fields] if fields else point_customdata(point)
+        if len(values) < count:
+            continue
+        try:
+            return tuple(int(round(float(value))) for value in values[:count])
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Class probabilities: the one bar chart (Sketch and Inside)
+# --------------------------------------------------------------------------------------------
+
+#: The most probable class's bar.
+TOP_COLOUR = "#d62728"
+#: Every other bar.
+OTHER_COLOUR = "#1f77b4"
+
+
+def probability_figure(
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str = "",
+    true_class: int | None = None,
+    unsure_below: float | None = None,
+    height: int = 300,
+) -> go.Figure:
+    """Return every class's probability as a bar, the most probable bar highlighted.
+
+    Args:
+        probabilities: (classes,) numbers in [0, 1].
+        class_names: one display name per class.
+        title: the chart title (none by default).
+        true_class: if known, that class's label gets a check mark.
+        unsure_below: if given, a dashed line at this probability (below it the model counts as unsure).
+
+    Raises:
+        ValueError: not one probability per class name.
+    """
+    values = np.asarray(probabilities, dtype=np.float64)
+    if values.ndim != 1 or values.shape[0] != len(class_names) or values.size == 0:
+        raise ValueError(f"Expected one probability per class name ({len(class_names)}), got shape {values.shape}.")
+    names = [f"{name} ✓" if index == true_class else str(name) for index, name in enumerate(class_names)]
+    top = int(np.argmax(values))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            marker_color=[TOP_COLOUR if index == top else OTHER_COLOUR for index in range(len(names))],
+            text=[f"{value:.0%}" if value >= 0.01 else "" for value in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    axis_title = "probability"
+    if unsure_below is not None:
+        # No text on the line itself: any position would sit on some bar. The axis title says what it is.
+        fig.add_hline(y=unsure_below, line_dash="dash", line_color="gray")
+        axis_title = f"probability (dashed: unsure below {unsure_below:.0%})"
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title=axis_title)
+    fig.update_xaxes(type="category", title="class")
+    top_margin = 40 if title else 30
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=top_margin, b=10), showlegend=False)
     return fig

@@ -17,6 +17,8 @@ from cnnviz.core.records import TrainedModel
 SESSION_MODEL_KEY = "cnnviz_session_model"
 #: The history of training runs in this session (a list owned by the Train page).
 RUNS_KEY = "cnnviz_runs"
+#: Non-widget copies of widget values, so they survive a visit to another page (see :func:`remember`).
+REMEMBERED_KEY = "cnnviz_remembered_widgets"
 #: The latest sketch from the Sketch page, preprocessed: (28, 28) float32 in [0, 1], white ink on black.
 SKETCH_KEY = "cnnviz_latest_sketch"
 
@@ -51,3 +53,28 @@ def set_latest_sketch(image: np.ndarray) -> None:
 def get_runs() -> list[Any]:
     """Return (creating if needed) the list of this session's training runs."""
     return st.session_state.setdefault(RUNS_KEY, [])
+
+
+def remember(key: str, default: Any, *, valid: Any = None) -> None:
+    """Call just before creating widget ``key`` (without ``value=``/``index=``): its value survives page switches.
+
+    Streamlit forgets a widget's value when its page (or section) stops drawing it. This copies the
+    current value to a non-widget entry on every run and puts it back when the widget comes back.
+    This is the only place the studio does that.
+
+    Args:
+        key: the widget's key.
+        default: the value the widget starts with the first time.
+        valid: optional predicate or collection: a remembered value it rejects (an option that no
+            longer exists, say) is replaced by ``default``.
+    """
+    kept = st.session_state.setdefault(REMEMBERED_KEY, {})
+    if key in st.session_state:
+        kept[key] = st.session_state[key]
+        return
+    value = kept.get(key, default)
+    if valid is not None:
+        ok = valid(value) if callable(valid) else value in valid
+        if not ok:
+            value = default
+    st.session_state[key] = value
