@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# The offline dataset folder: $CNNVIZ_DATA_DIR when set (CI sets it), else ../shared/data.
-SHARED_DATA = Path(os.environ.get("CNNVIZ_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+from tests.support.paths import REPO_ROOT, SHARED_DATA
 
 if SHARED_DATA.is_dir():
     os.environ.setdefault("CNNVIZ_DATA_DIR", str(SHARED_DATA))

@@ -17,8 +17,8 @@ import pytest
 
 from cnnviz.core.store import list_models
 from cnnviz.ui.pages import PAGES
-from tests.app.conftest import app_test
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.support.apptest import app_test
+from tests.support.paths import REPO_ROOT, SHARED_DATA
 
 PICKER_PAGES = {"pages/inside.py", "pages/sketch.py", "pages/kernels.py"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnnviz.ui.pages import PAGES
-from tests.app.conftest import app_test
+from tests.support.apptest import app_test
 
 
 def test_router_renders_home_without_exception():

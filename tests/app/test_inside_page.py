@@ -15,8 +15,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix
 
 from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import SESSION_MODEL_KEY, SKETCH_KEY
-from tests.app.conftest import app_test
-from tests.unit.inside_models import one_pixel_dense, tiny_cnn
+from tests.support.apptest import app_test
+from tests.support.models import one_pixel_dense, tiny_cnn
 
 DIGITS = tuple(str(digit) for digit in range(10))
 

@@ -13,7 +13,7 @@ from cnnviz.kernels.ops import PipelineResult, preset_kernel
 from cnnviz.core.records import TrainedModel
 from cnnviz.kernels.widgets import CUSTOM
 from cnnviz.ui.state import SESSION_MODEL_KEY
-from tests.app.conftest import app_test
+from tests.support.apptest import app_test
 
 RESULT_KEY = "kernels_last_result"
 

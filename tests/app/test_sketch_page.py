@@ -19,8 +19,8 @@ import pytest
 from cnnviz.core.store import save_model
 from tools.synthetic import draw_sketch
 from cnnviz.ui.state import SKETCH_KEY
-from tests.app.conftest import app_test
-from tests.conftest import REPO_ROOT
+from tests.support.apptest import app_test
+from tests.support.paths import REPO_ROOT
 
 PAGE = "pages/sketch.py"
 

@@ -9,7 +9,7 @@ import pytest
 from cnnviz.core.records import RunRecord
 from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
-from tests.app.conftest import app_test
+from tests.support.apptest import app_test
 
 
 def small_settings(app):
@@ -140,7 +140,7 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
 
     import cnnviz.train.widgets as train_ui
     from cnnviz.train.worker import train_model_isolated
-    from tests.unit.test_worker import _children
+    from tests.support.training import training_children as _children
 
     def killed_after_first_epoch(model, dataset, config, *, on_epoch, **kwargs):
         def on_epoch_then_kill(progress):

@@ -26,8 +26,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cnnviz.core.store import TEMP_PREFIX, list_models, load_model, save_model
-from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import ARTIFACTS
+from tests.support.paths import REPO_ROOT
+from tests.support.paths import ARTIFACTS
 from tools.browser import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
 from tools.streamlit_server import start_streamlit, stop_streamlit
 

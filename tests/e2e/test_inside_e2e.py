@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from sklearn.metrics import confusion_matrix
 
 from tools.browser import assert_no_exception, choose_option, open_page, wait_for_idle
-from tests.unit.inside_models import tiny_cnn
+from tests.support.models import tiny_cnn
 
 MODEL_NAME = "inside-e2e-tiny"
 

@@ -20,7 +20,7 @@ from cnnviz.inside.evaluation import (
     penultimate_features,
     sample_indices,
 )
-from tests.unit.inside_models import sample_images, tiny_cnn
+from tests.support.models import sample_images, tiny_cnn
 
 
 def _random_probabilities(n: int, classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from cnnviz.inside.activations import (
     last_conv_layer_name,
     predict_one,
 )
-from tests.unit.inside_models import one_pixel_dense, sample_images, tiny_cnn
+from tests.support.models import one_pixel_dense, sample_images, tiny_cnn
 
 
 @pytest.fixture(scope="module")

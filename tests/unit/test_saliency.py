@@ -7,7 +7,7 @@ import pytest
 
 from cnnviz.inside.activations import InspectError
 from cnnviz.inside.saliency import grad_cam, gradient_saliency, upsample
-from tests.unit.inside_models import one_by_one_conv, one_pixel_dense, sample_images, tiny_cnn
+from tests.support.models import one_by_one_conv, one_pixel_dense, sample_images, tiny_cnn
 
 
 def test_gradient_saliency_finds_the_only_pixel_that_matters() -> None:

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 MODELS = REPO_ROOT / "models"
 SHIPPED = ("mnist", "fashion_mnist", "kmnist")

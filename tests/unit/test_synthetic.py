@@ -14,7 +14,7 @@ import pytest
 
 from cnnviz.sketch.preprocess import sketch_to_input
 from tools.synthetic import CONVENTIONS, draw_sketch, sketch_set
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 #: The evaluation set: the same as the one recorded in models/default_mnist.json ("sketch_accuracy").
 EVAL_COUNT = 600

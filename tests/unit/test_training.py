@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from cnnviz.train.spec import ConvBlockSpec, ModelSpec, build_model
 from cnnviz.train.loop import (
     BatchProgress,
     EpochProgress,
@@ -24,46 +22,13 @@ from cnnviz.train.loop import (
     training_lock,
     validate_config,
 )
+from tests.support.training import TINY_SPEC, TinyData, fresh_model, make_tiny
 
-TINY_SPEC = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4, pooling="max"),), dropout=0.0, dense_units=(8,))
-
-
-@dataclass
-class TinyData:
-    """Two classes that a conv net separates at once: a bright left half or a bright right half."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...] = ("left", "right")
-
-
-def make_tiny(train: int = 96, test: int = 32, seed: int = 0) -> TinyData:
-    rng = np.random.default_rng(seed)
-
-    def images(count: int) -> tuple[np.ndarray, np.ndarray]:
-        labels = rng.integers(0, 2, count)
-        x = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
-        for index, label in enumerate(labels):
-            if label == 0:
-                x[index, :, :14] += 180
-            else:
-                x[index, :, 14:] += 180
-        return x, labels
-
-    x_train, y_train = images(train)
-    x_test, y_test = images(test)
-    return TinyData(x_train, y_train, x_test, y_test)
 
 
 @pytest.fixture(scope="module")
 def tiny() -> TinyData:
     return make_tiny()
-
-
-def fresh_model(seed: int = 0):
-    return build_model(TINY_SPEC, 2, seed=seed)
 
 
 def test_prepare_data_is_a_seeded_scaled_subset(tiny: TinyData) -> None:

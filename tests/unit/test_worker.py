@@ -13,32 +13,12 @@ import pytest
 
 from cnnviz.train.loop import BatchProgress, EpochProgress, TrainConfig, TrainingConfigError, evaluate_model
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
-from tests.unit.test_training import TinyData, fresh_model, make_tiny
+from tests.support.training import TinyData, fresh_model, make_tiny, training_children as _children
 
 
 @pytest.fixture(scope="module")
 def tiny() -> TinyData:
     return make_tiny()
-
-
-def _children() -> set[int]:
-    """Process ids of this process's live training children, from /proc (other children, such as an
-    e2e test's server still running in the same pytest session, are not counted)."""
-    me = os.getpid()
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] != "Z" and b"cnnviz.train.worker" in command:
-            found.add(int(entry))
-    return found
 
 
 def _assert_same_weights(actual: list[np.ndarray], expected: list[np.ndarray]) -> None:
