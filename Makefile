@@ -10,7 +10,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export CNNVIZ_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-fast bench load-test reliability models venv clean
+.PHONY: run test test-fast lint bench load-test reliability models venv clean
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,18 @@ venv: $(VENV)/.dev
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-## Set up and run every test: unit, app (AppTest) and end-to-end (Chromium)
-test: $(VENV)/.dev
-	$(PY) -m pytest tests -q --junitxml=test-artifacts/junit.xml
+## Set up and run every check: the import rule, ruff, then unit, app (AppTest) and end-to-end (Chromium) tests
+test: lint
+	$(PY) -m pytest tests -q --durations=25 --junitxml=test-artifacts/junit.xml
 
-## Only the fast layers (unit and app), for quick feedback while editing
+## Only the fast layers (unit and app, no `slow` tests), for quick feedback while editing
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest tests/unit tests/app -q -m "not slow"
+	$(PY) -m pytest tests/unit tests/app -q -m "not slow" --durations=10
+
+## The import rule (import-linter contracts in pyproject.toml) and ruff
+lint: $(VENV)/.dev
+	$(VENV)/bin/lint-imports --no-cache --no-logo
+	$(VENV)/bin/ruff check .
 
 ## Speed and memory benchmarks (print their numbers; not part of the tests)
 bench: $(VENV)/.dev

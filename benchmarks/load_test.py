@@ -38,18 +38,14 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-from tools.browser import IDLE_JS, QUIET_MS, RESET_IDLE_JS  (after the path is set)
+from tools.browser import CHROMIUM_ARGS, IDLE_JS, QUIET_MS, RESET_IDLE_JS, chromium_path
 from tools.streamlit_server import start_streamlit
+
+REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
 APP = '[data-testid="stApp"]'
 LONG_MS = 600_000
 
@@ -102,7 +98,7 @@ async def sample_peak_memory(pid: int, peaks: dict[str, float], stop: asyncio.Ev
         peaks["server_plus_child"] = max(peaks.get("server_plus_child", 0.0), server + child)
         try:
             await asyncio.wait_for(stop.wait(), timeout=0.2)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -339,10 +335,10 @@ async def run(arguments: argparse.Namespace) -> dict:
         shutil.copy2(shipped, models_dir / shipped.name)
     process, url = start_server(models_dir, workdir / "streamlit.log")
     figures: dict = {"command": " ".join(["python", "benchmarks/load_test.py", *sys.argv[1:]]),
-                     "when": datetime.now(timezone.utc).isoformat(timespec="minutes")}
+                     "when": datetime.now(UTC).isoformat(timespec="minutes")}
     try:
         async with async_playwright() as playwright:
-            chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+            chromium = chromium_path() or "/usr/bin/chromium"
             browser = await playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
             warm = await browser.new_page()
             await open_page(warm, url, "")

@@ -54,4 +54,8 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_PUBLIC])
 
 
-__all__ = [*_PUBLIC, "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__"]
+# Spelled out (not built from _PUBLIC) so linters and IDEs can read it; test_package checks they agree.
+__all__ = [
+    "load_dataset", "ModelSpec", "TrainConfig", "build_model", "train_model", "convolve2d", "pool2d",
+    "sketch_to_input", "load_default_model", "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__",
+]

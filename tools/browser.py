@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 APP = '[data-testid="stApp"]'
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+# Headless, and no background traffic: test machines have no network beyond loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 # Two shared CPU cores render Plotly slowly: give every expectation time.
 expect.set_options(timeout=30_000)
@@ -30,6 +39,14 @@ IDLE_JS = """(quietMs) => {
 }"""
 RESET_IDLE_JS = "() => { window.__cnnvizIdleSince = null; }"
 QUIET_MS = 800
+
+
+def chromium_path() -> str | None:
+    """The Chromium executable: ``$CHROMIUM_PATH`` or a standard Debian location; None when there is none."""
+    explicit = os.environ.get("CHROMIUM_PATH")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    return next((path for path in CHROMIUM_CANDIDATES if Path(path).exists()), None)
 
 
 def wait_for_idle(page: Page, timeout_ms: int = 60_000) -> None:

@@ -11,8 +11,8 @@ Inputs, all under ``test-artifacts/`` (git-ignored):
   ``junit.xml`` from ``make test`` is used when present);
 * ``hostile_inputs.json``: per function, how many hostile calls were made and how each ended
   (written by ``tests/unit/test_hostile_inputs.py``);
-* ``faults.json``: kill / full-disk / read-only figures (``tests/unit/test_store_faults.py``,
-  ``tests/e2e/test_faults_e2e.py``);
+* ``faults.json``: kill / full-disk / read-only figures (``tests/unit/core/test_store_faults.py``,
+  ``tests/e2e/app/test_faults_e2e.py``);
 * ``load_test.json``: the classroom load test (``benchmarks/load_test.py``).
 
 Nothing in the report is typed by hand: a row appears only if a test or the load test wrote it.
@@ -27,7 +27,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,14 +36,39 @@ REPORT = REPO / "RELIABILITY.md"
 
 #: The test files that make up the reliability suite, and what each one tries.
 SUITE: dict[str, tuple[str, str]] = {
-    "tests/unit/test_hostile_inputs.py": ("Bad input", "hypothesis: NaN/inf, empty, wrong dtype/rank, giant kernels, bad strides, unknown names, at every public function"),
-    "tests/unit/test_uploads.py": ("Bad input", "uploads: not an image, decompression bomb, 10,000 x 10,000, truncated, wrong extension, EXIF"),
-    "tests/unit/test_store.py": ("Faults", "model store: name sanitising, atomic save, corrupt/foreign/tampered files, Lambda refused"),
-    "tests/unit/test_store_faults.py": ("Faults", "real processes: SIGKILL mid-save, full disk (RLIMIT_FSIZE), read-only folder"),
-    "tests/app/test_faults_app.py": ("Faults", "every page with corrupt model files; corrupt dataset file named, digits offered"),
-    "tests/app/test_models_widgets.py": ("Faults", "model picker and save form: unreadable files skipped, confirm before replace, read-only folder"),
-    "tests/e2e/test_faults_e2e.py": ("Faults", "server SIGKILLed mid-save and mid-training: restart, every saved model loads, no partial files"),
-    "tests/unit/test_security_settings.py": ("Security", "XSRF/CORS, upload size, pinned safe versions, bomb guard, only the store loads models"),
+    "tests/unit/test_hostile_inputs.py": (
+        "Bad input",
+        "hypothesis: NaN/inf, empty, wrong dtype/rank, giant kernels, bad strides, unknown names, "
+        "at every public function",
+    ),
+    "tests/unit/core/test_uploads.py": (
+        "Bad input",
+        "uploads: not an image, decompression bomb, 10,000 x 10,000, truncated, wrong extension, EXIF",
+    ),
+    "tests/unit/core/test_store.py": (
+        "Faults",
+        "model store: name sanitising, atomic save, corrupt/foreign/tampered files, Lambda refused",
+    ),
+    "tests/unit/core/test_store_faults.py": (
+        "Faults",
+        "real processes: SIGKILL mid-save, full disk (RLIMIT_FSIZE), read-only folder",
+    ),
+    "tests/app/ui/test_faults_app.py": (
+        "Faults",
+        "every page with corrupt model files; corrupt dataset file named, digits offered",
+    ),
+    "tests/app/ui/test_models_widgets.py": (
+        "Faults",
+        "model picker and save form: unreadable files skipped, confirm before replace, read-only folder",
+    ),
+    "tests/e2e/app/test_faults_e2e.py": (
+        "Faults",
+        "server SIGKILLed mid-save and mid-training: restart, every saved model loads, no partial files",
+    ),
+    "tests/unit/test_security_settings.py": (
+        "Security",
+        "XSRF/CORS, upload size, pinned safe versions, bomb guard, only the store loads models",
+    ),
 }
 
 
@@ -139,7 +164,7 @@ def _hostile_table(hostile: dict) -> list[str]:
 
 def _faults_lines(faults: dict) -> list[str]:
     if not faults:
-        return ["_No fault-injection figures found (run tests/unit/test_store_faults.py)._"]
+        return ["_No fault-injection figures found (run tests/unit/core/test_store_faults.py)._"]
     lines = ["| Fault | Figures |", "|---|---|"]
     for name, payload in sorted(faults.items()):
         figures = ", ".join(f"{key}: {value}" for key, value in payload.items() if key != "message")
@@ -152,7 +177,8 @@ def _faults_lines(faults: dict) -> list[str]:
 def _load_lines(load: dict) -> list[str]:
     if not load:
         return ["_No load-test figures found (run `python benchmarks/load_test.py`)._"]
-    lines = [f"Command: `{load.get('command', 'python benchmarks/load_test.py')}`; measured {load.get('when', '?')}.", ""]
+    command = load.get("command", "python benchmarks/load_test.py")
+    lines = [f"Command: `{command}`; measured {load.get('when', '?')}.", ""]
     sessions = load.get("sessions", [])
     if sessions:
         lines += ["| Session | Task | Result | Seconds |", "|---|---|---|---:|"]
@@ -189,7 +215,7 @@ def write_report(junit: Path | None) -> str:
         "",
         "Generated by `python -m tools.reliability_report` from the tests' own output "
         f"({_shown(junit)}, `test-artifacts/*.json`) on "
-        f"{datetime.now(timezone.utc).isoformat(timespec='minutes')}. Do not edit by hand.",
+        f"{datetime.now(UTC).isoformat(timespec='minutes')}. Do not edit by hand.",
         "",
         f"**{total - failed} of {total} reliability test cases passed.**" if total else "**No test results found.**",
         "",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +72,13 @@ def stop_streamlit(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_server(models_dir: Path, log_path: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port with ``models_dir`` for the block; yield its base URL."""
+    process, url = start_streamlit(models_dir, log_path, env=env)
+    try:
+        yield url
+    finally:
+        stop_streamlit(process)

@@ -311,11 +311,15 @@ def _checked_split(images: np.ndarray, labels: np.ndarray, files: tuple[Path, ..
     images = np.asarray(images)
     labels = np.asarray(labels)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-        raise CorruptDatasetError(files[0], f"expected uint8 images of shape (N, 28, 28), found {images.dtype} {images.shape}")
+        raise CorruptDatasetError(
+            files[0], f"expected uint8 images of shape (N, 28, 28), found {images.dtype} {images.shape}"
+        )
     if labels.ndim != 1 or len(labels) != len(images):
         raise CorruptDatasetError(files[-1], f"expected {len(images):,} labels, found shape {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise CorruptDatasetError(files[-1], f"labels must be 0..{num_classes - 1}, found {labels.min()}..{labels.max()}")
+        raise CorruptDatasetError(
+            files[-1], f"labels must be 0..{num_classes - 1}, found {labels.min()}..{labels.max()}"
+        )
     return _Split(images, labels.astype(np.int64), files)
 
 

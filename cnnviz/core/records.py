@@ -15,14 +15,13 @@ duration and data source. The Train page appends one per training to
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-import uuid
 
 import numpy as np
-
 
 
 def new_version() -> str:
@@ -58,7 +57,7 @@ class TrainedModel:
     data_source: str = ""
     version: str = field(default_factory=new_version)
     filter_snapshots: list[np.ndarray] = field(default_factory=list)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     name: str = "This session's model"
 
 
@@ -90,7 +89,7 @@ class RunRecord:
     status: str = "running"
     duration_s: float = 0.0
     samples_per_s: float = 0.0
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     label: str = ""
 
     def __post_init__(self) -> None:

@@ -30,7 +30,9 @@ def _use_digits(key: str) -> None:
 def show_dataset_source(dataset: Dataset) -> None:
     """Say plainly where the data came from and how it was split."""
     sizes = dataset.split_sizes()
-    st.caption(f"**Data source:** {dataset.source} Training images: {sizes['train']:,}; test images: {sizes['test']:,}.")
+    st.caption(
+        f"**Data source:** {dataset.source} Training images: {sizes['train']:,}; test images: {sizes['test']:,}."
+    )
     if dataset.note:
         st.info(dataset.note, icon="ℹ️")
 

@@ -61,4 +61,6 @@ PAGES: list[PageInfo] = [
 
 def streamlit_pages() -> list[st.Page]:
     """The pages as ``st.Page`` objects for ``st.navigation`` (Home is the default)."""
-    return [st.Page(info.path, title=info.title, icon=info.icon, default=index == 0) for index, info in enumerate(PAGES)]
+    return [
+        st.Page(info.path, title=info.title, icon=info.icon, default=index == 0) for index, info in enumerate(PAGES)
+    ]

@@ -8,7 +8,6 @@ the run is not CI; under CI a missing browser is a failure.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,16 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
-from tools.streamlit_server import start_streamlit, stop_streamlit
-
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-# Headless, and no background traffic: this machine has no network beyond loopback.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from tests.support.paths import ARTIFACTS, REPO_ROOT
+from tools.browser import CHROMIUM_ARGS, chromium_path
+from tools.streamlit_server import running_server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,14 +26,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.slow)
-
-
-def chromium_path() -> str | None:
-    """The Chromium executable: ``$CHROMIUM_PATH`` or a standard Debian location."""
-    explicit = os.environ.get("CHROMIUM_PATH")
-    if explicit:
-        return explicit if Path(explicit).exists() else None
-    return next((path for path in CHROMIUM_CANDIDATES if Path(path).exists()), None)
 
 
 @pytest.fixture(scope="session")
@@ -66,18 +50,10 @@ def e2e_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@contextlib.contextmanager
-def running_server(models_dir: Path, log_path: Path) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free port with ``models_dir``; yield its base URL."""
-    process, url = start_streamlit(models_dir, log_path)
-    try:
-        yield url
-    finally:
-        stop_streamlit(process)
-
-
 @pytest.fixture(scope="session")
-def app_server(chromium_executable: str, e2e_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_server(
+    chromium_executable: str, e2e_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """One server for the whole session; yields its base URL."""
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
     with running_server(e2e_models_dir, log_path) as url:

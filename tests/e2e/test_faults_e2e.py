@@ -26,8 +26,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cnnviz.core.store import TEMP_PREFIX, list_models, load_model, save_model
-from tests.support.paths import REPO_ROOT
-from tests.support.paths import ARTIFACTS
+from tests.support.paths import ARTIFACTS, REPO_ROOT
 from tools.browser import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
 from tools.streamlit_server import start_streamlit, stop_streamlit
 

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from cnnviz.ui.pages import PAGES
 from tools.browser import assert_no_exception, choose_option, open_page, sidebar_link, wait_for_idle
+from tools.streamlit_server import running_server
 
 
 def test_every_page_in_the_navigation_renders(page, app_server):
@@ -24,8 +25,9 @@ def test_every_page_in_the_navigation_renders(page, app_server):
 def test_data_page_shows_mnist_samples_with_class_names(page, app_server):
     open_page(page, app_server, "data")
     assert_no_exception(page)
+    # What the caption says about the source depends on the data this machine has; AppTest checks it
+    # against a folder holding only the official test split (tests/app/ui/test_foundation_pages.py).
     expect(page.get_by_text("Data source:")).to_be_visible()
-    expect(page.get_by_text("official test split only")).to_be_visible()
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     expect(chart).to_be_visible()
     # The sample grid labels each row with its class name.
@@ -53,8 +55,8 @@ def test_data_page_switches_dataset(page, app_server, title, class_name):
 
 def test_a_deep_link_on_a_fresh_server_goes_through_the_router(page, e2e_models_dir, tmp_path):
     # A bookmark to /kernels right after the server starts must still get app.py's navigation and sidebar.
-    from tests.e2e.conftest import running_server
-
+    # Streamlit would run pages/kernels.py alone (its legacy pages/ mode): cnnviz.ui.layout.require_router
+    # is what sends it through app.py, so this test fails when Streamlit changes what that relies on.
     with running_server(e2e_models_dir, tmp_path / "fresh.log") as url:
         open_page(page, url, "kernels")
         assert_no_exception(page)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tools.augment import AugmentConfig, augment_dataset, augment_digit
 from cnnviz.sketch.preprocess import centre_of_mass
+from tools.augment import AugmentConfig, augment_dataset, augment_digit
 
 
 def _digit() -> np.ndarray:

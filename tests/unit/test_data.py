@@ -124,7 +124,9 @@ def test_data_dir_may_be_the_dataset_folder_itself(tmp_path: Path):
 
 
 def test_keras_mnist_npz(tmp_path: Path):
-    np.savez(tmp_path / "mnist.npz", x_train=_images(40), y_train=_labels(40), x_test=_images(10, 1), y_test=_labels(10))
+    np.savez(
+        tmp_path / "mnist.npz", x_train=_images(40), y_train=_labels(40), x_test=_images(10, 1), y_test=_labels(10)
+    )
     dataset = load_dataset("mnist", data_dir=tmp_path)
     assert dataset.split_sizes() == {"train": 40, "test": 10}
 

@@ -12,7 +12,9 @@ from tests.support.paths import REPO_ROOT
 
 
 @pytest.mark.parametrize(
-    "module", ["cnnviz", "cnnviz.core.datasets", "cnnviz.data.stats", "cnnviz.kernels.ops", "cnnviz.sketch.preprocess", "cnnviz.ui.pages"]
+    "module",
+    ["cnnviz", "cnnviz.core.datasets", "cnnviz.data.stats", "cnnviz.kernels.ops", "cnnviz.sketch.preprocess",
+     "cnnviz.ui.pages"],
 )
 def test_importing_does_not_pull_in_tensorflow(module: str):
     code = f"import sys, {module}; print('tensorflow' in sys.modules or 'keras' in sys.modules)"

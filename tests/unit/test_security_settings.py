@@ -75,8 +75,9 @@ def test_installed_versions_match_the_pins() -> None:
 
 
 def test_pillow_decompression_bomb_guard_is_on_after_importing_everything() -> None:
-    import cnnviz
     from PIL import Image
+
+    import cnnviz
 
     for module in pkgutil.walk_packages(cnnviz.__path__, "cnnviz."):
         if not module.name.startswith("cnnviz.ui"):  # ui modules need a running Streamlit script
@@ -112,7 +113,8 @@ def test_only_the_store_deserialises_models(path: Path) -> None:
         keywords = {keyword.arg: keyword.value for keyword in call.keywords}
         if re.search(r"(keras|saving|models)\.load_model$", text):
             assert is_store, (
-                f"{path.name} calls {text}: load models only through cnnviz.core.store.load_model (checksum + safe_mode)"
+                f"{path.name} calls {text}: load models only through cnnviz.core.store.load_model "
+                "(checksum + safe_mode)"
             )
             safe = keywords.get("safe_mode")
             assert isinstance(safe, ast.Constant) and safe.value is True, f"store calls {text} without safe_mode=True"
@@ -154,7 +156,9 @@ def test_every_upload_accepts_only_images_and_goes_through_the_safe_decoder() ->
             assert types is not None, f"{path.name}: a file_uploader without type= accepts anything"
             accepted = {str(item).lower().lstrip(".") for item in _literal(tree, types)}  # type: ignore[union-attr]
             assert accepted <= IMAGE_EXTENSIONS, f"{path.name}: uploader accepts {accepted - IMAGE_EXTENSIONS}"
-            assert "decode_image" in source, f"{path.name}: uploads must be decoded with cnnviz.core.uploads.decode_image"
+            assert "decode_image" in source, (
+                f"{path.name}: uploads must be decoded with cnnviz.core.uploads.decode_image"
+            )
     assert uploaders >= 1, "expected at least one upload widget (Kernels, Sketch)"
 
 

@@ -6,9 +6,7 @@ check what that script promises without re-training.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest

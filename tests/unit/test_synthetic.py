@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from cnnviz.sketch.preprocess import sketch_to_input
-from tools.synthetic import CONVENTIONS, draw_sketch, sketch_set
 from tests.support.paths import REPO_ROOT
+from tools.synthetic import CONVENTIONS, draw_sketch, sketch_set
 
 #: The evaluation set: the same as the one recorded in models/default_mnist.json ("sketch_accuracy").
 EVAL_COUNT = 600
