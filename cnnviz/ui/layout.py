@@ -20,10 +20,21 @@ def require_router() -> None:
     navigation. Each page calls this first; in that legacy mode it switches the
     server to ``st.navigation`` mode and reruns, which routes through ``app.py``.
     Under the router (and in AppTest) it does nothing.
+
+    This is the one place cnnviz touches private Streamlit API, and why (checked in
+    Streamlit 1.67): the first ``PagesManager`` of a server sets the class attribute
+    ``uses_pages_directory`` from whether ``pages/`` sits beside the main script, and
+    while it is true the script runner runs the requested page file itself instead of
+    ``app.py``. No config option turns that detection off, and ``st.navigation`` in
+    ``app.py`` clears the flag only once ``app.py`` has run, which a deep link on a
+    fresh server never does. The project keeps ``pages/`` (the layout it was asked
+    for), so the flag is cleared here. ``tests/unit/ui/test_layout.py`` fails when
+    Streamlit stops relying on it, and ``tests/e2e/app/test_navigation_e2e.py`` checks
+    the deep link itself.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # A future Streamlit without the legacy mode: nothing to do.
+    except ImportError:  # A future Streamlit without the legacy mode: nothing to do (the unit test says so).
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
