@@ -8,15 +8,13 @@ the playground's full pipeline with a bank of 8 kernels on a 28x28 image.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-
-from cnnviz.kernels.ops import PipelineConfig, convolve2d, pool2d, preset_kernel, run_pipeline
+from cnnviz.kernels.ops import PipelineConfig, convolve2d, pool2d, run_pipeline
+from cnnviz.kernels.presets import preset_kernel
 
 TARGET_MS = 50.0
 

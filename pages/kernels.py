@@ -12,17 +12,10 @@ from cnnviz.kernels.figures import (
     pipeline_figure,
     pool_window_figure,
 )
-from cnnviz.kernels.ops import (
-    KernelError,
-    PipelineResult,
-    apply_activation,
-    explain_output,
-    explain_pool,
-    first_layer_kernels,
-    format_sum,
-    padding_amounts,
-    run_pipeline,
-)
+from cnnviz.core.layers import LayerReadError, conv_weights
+from cnnviz.kernels.explain import explain_output, explain_pool, format_sum, pipeline_formulas
+from cnnviz.kernels.ops import KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
+from cnnviz.kernels.presets import learned_kernels
 from cnnviz.kernels.widgets import (
     input_picker,
     keep,
@@ -88,7 +81,7 @@ else:
 
 if result is not None:
     st.markdown("**Output size**, with your numbers (⌊ ⌋ rounds down):")
-    st.markdown("\n".join(f"- {line}" for line in result.formulas))
+    st.markdown("\n".join(f"- {line}" for line in pipeline_formulas(result)))
     st.plotly_chart(pipeline_figure(result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
     explain(
         "What am I looking at?",
@@ -191,8 +184,8 @@ if st.toggle("Show a trained model's first-layer kernels", key="kernels_show_lea
     picked_model = model_picker("kernels_model", help="The trained network whose first convolution layer to show.")
     if picked_model is not None:
         try:
-            learned = first_layer_kernels(picked_model.model)
-        except KernelError as error:
+            learned = learned_kernels(conv_weights(picked_model.model))
+        except (LayerReadError, KernelError) as error:
             st.warning(str(error))
         else:
             titles = [f"#{index + 1} (bias {bias:.2f})" for index, bias in enumerate(learned.biases)]

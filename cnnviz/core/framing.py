@@ -237,19 +237,6 @@ def place_centred(digit: np.ndarray, size: int = FIELD_SIZE) -> np.ndarray:
     return field
 
 
-def frame(ink: np.ndarray, framing: Framing = MNIST_FRAMING) -> np.ndarray:
-    """Crop, scale and place an ink map into 28x28 the way ``framing`` says.
-
-    Args:
-        ink: (H, W) float, 0 = background, larger = more ink.
-
-    Returns:
-        (28, 28) float32 in [0, 1], brightest pixel 1.0.
-    """
-    scaled = scale_into_box(crop_to_ink(ink), framing.box)
-    return place_by_centre_of_mass(scaled) if framing.centre_by == "mass" else place_centred(scaled)
-
-
 def normalise_digit(ink: np.ndarray) -> np.ndarray:
     """Prepare an ink map exactly as MNIST digits were prepared.
 

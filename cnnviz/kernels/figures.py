@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.core.figures import heatmap_trace, image_figure, image_grid_figure, symmetric_range
-from cnnviz.kernels.ops import ConvExplanation, PipelineResult, PoolExplanation
+from cnnviz.kernels.explain import ConvExplanation, PoolExplanation
+from cnnviz.kernels.ops import PipelineResult
 
 #: Outline colour of highlighted windows (receptive field, pooling window, chosen pixel).
 HIGHLIGHT = "#FFB000"
@@ -35,17 +36,6 @@ def _clean_axes(fig: go.Figure) -> go.Figure:
 
 def _cell_text(values: np.ndarray, digits: int = 2) -> list[list[str]]:
     return [[f"{value:.{digits}g}" if abs(value) >= 1e-12 else "0" for value in row] for row in values]
-
-
-def kernel_figure(kernel: np.ndarray, *, title: str = "", height: int = 220) -> go.Figure:
-    """Return one kernel as a diverging heatmap with its weights written in the cells.
-
-    Args:
-        kernel: (kh, kw) float.
-    """
-    fig = image_figure(kernel, title=title, diverging=True, height=height, showscale=False)
-    fig.update_traces(text=_cell_text(np.asarray(kernel, dtype=np.float64)), texttemplate="%{text}")
-    return _clean_axes(fig)
 
 
 def bank_figure(kernels: np.ndarray, titles: Sequence[str] | None = None, *, cols: int = 8) -> go.Figure:

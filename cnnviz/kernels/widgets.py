@@ -14,19 +14,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz.kernels.ops import (
-    ACTIVATIONS,
-    MAX_BANK,
-    POOL_MODES,
+from cnnviz.kernels.ops import ACTIVATIONS, MAX_BANK, POOL_MODES, KernelError, PipelineConfig, to_unit_image
+from cnnviz.kernels.presets import (
     PRESETS,
     TUTORIAL_PRESETS,
-    KernelError,
-    PipelineConfig,
     normalise_kernel,
     parse_kernel_cells,
     preset_kernel,
     resize_kernel,
-    to_unit_image,
 )
 
 #: The label shown in a kernel's preset box once its cells have been edited by hand.

@@ -28,7 +28,6 @@ from cnnviz.core.framing import (  # noqa: F401 (re-exported: the Sketch steps a
     FIELD_CENTRE,
     FIELD_SIZE,
     FILL_FRAMING,
-    frame,
     Framing,
     framing_for,
     ink_bounding_box,

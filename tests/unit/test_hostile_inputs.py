@@ -154,6 +154,7 @@ def image_28(draw: st.DrawFn) -> np.ndarray:
 @FAST
 @given(data=st.data())
 def test_kernels_array_functions(data: st.DataObject) -> None:
+    from cnnviz.kernels import explain, presets
     from cnnviz.kernels import ops as kernels
 
     x = data.draw(hostile_arrays())
@@ -164,42 +165,49 @@ def test_kernels_array_functions(data: st.DataObject) -> None:
     holds("kernels.validate_kernel", lambda: kernels.validate_kernel(x))
     holds("kernels.validate_bank", lambda: kernels.validate_bank(x))
     holds("kernels.to_unit_image", lambda: kernels.to_unit_image(x))
-    holds("kernels.normalise_kernel", lambda: kernels.normalise_kernel(k))
-    holds("kernels.resize_kernel", lambda: kernels.resize_kernel(k, stride))
+    holds("presets.normalise_kernel", lambda: presets.normalise_kernel(k))
+    holds("presets.resize_kernel", lambda: presets.resize_kernel(k, stride))
     holds("kernels.convolve2d", lambda: kernels.convolve2d(x, k, stride=stride, padding=padding))
     holds("kernels.convolve_bank", lambda: kernels.convolve_bank(x, k, stride=stride, padding=padding))
     holds("kernels.pool2d", lambda: kernels.pool2d(x, size=stride, mode=data.draw(st.sampled_from(["max", "average", "min", ""]))))
     holds("kernels.apply_activation", lambda: kernels.apply_activation(x, data.draw(st.sampled_from(["relu", "none", "sigmoid", "tanh", "threshold", "bogus"]))))
     holds("kernels.pad_image", lambda: kernels.pad_image(x, (3, 3), stride, padding))
     holds(
-        "kernels.explain_output",
-        lambda: kernels.explain_output(x, k, data.draw(hostile_ints), data.draw(hostile_ints), stride=stride, padding=padding),
+        "explain.explain_output",
+        lambda: explain.explain_output(
+            x, k, data.draw(hostile_ints), data.draw(hostile_ints), stride=stride, padding=padding
+        ),
     )
-    holds("kernels.explain_pool", lambda: kernels.explain_pool(x, data.draw(hostile_ints), data.draw(hostile_ints), size=stride))
+    holds(
+        "explain.explain_pool",
+        lambda: explain.explain_pool(x, data.draw(hostile_ints), data.draw(hostile_ints), size=stride),
+    )
 
 
 @FAST
 @given(size=hostile_ints, kernel=hostile_ints, stride=hostile_ints, padding=st.sampled_from(["valid", "same", "x", None]))
 def test_kernels_size_arithmetic(size: int, kernel: int, stride: int, padding: Any) -> None:
+    from cnnviz.kernels import explain
     from cnnviz.kernels import ops as kernels
 
     holds("kernels.conv_output_size", lambda: kernels.conv_output_size(size, kernel, stride, padding))
     holds("kernels.pool_output_size", lambda: kernels.pool_output_size(size, kernel, stride))
     holds("kernels.padding_amounts", lambda: kernels.padding_amounts(size, kernel, stride, padding))
-    holds("kernels.conv_size_formula", lambda: kernels.conv_size_formula(size, kernel, stride, padding))
-    holds("kernels.pool_size_formula", lambda: kernels.pool_size_formula(size, kernel, stride))
+    holds("explain.conv_size_formula", lambda: explain.conv_size_formula(size, kernel, stride, padding))
+    holds("explain.pool_size_formula", lambda: explain.pool_size_formula(size, kernel, stride))
 
 
 @FAST
 @given(data=st.data())
 def test_kernels_cells_presets_and_pipeline(data: st.DataObject) -> None:
     from cnnviz.kernels import ops as kernels
+    from cnnviz.kernels import presets
 
     cell = data.draw(st.one_of(weird_values, st.sampled_from(["1/9", "1e999", "nan", "-inf", "2**99", "__import__('os')", "", " 3 "])))
-    holds("kernels.parse_cell", lambda: kernels.parse_cell(cell, 0, 0))
+    holds("presets.parse_cell", lambda: presets.parse_cell(cell, 0, 0))
     cells = data.draw(st.lists(st.lists(st.one_of(hostile_text, hostile_floats, st.none()), max_size=6), max_size=6))
-    holds("kernels.parse_kernel_cells", lambda: kernels.parse_kernel_cells(cells))
-    holds("kernels.preset_kernel", lambda: kernels.preset_kernel(data.draw(hostile_text), data.draw(hostile_ints)))
+    holds("presets.parse_kernel_cells", lambda: presets.parse_kernel_cells(cells))
+    holds("presets.preset_kernel", lambda: presets.preset_kernel(data.draw(hostile_text), data.draw(hostile_ints)))
     config = holds(
         "kernels.PipelineConfig",
         lambda: kernels.PipelineConfig(
@@ -229,7 +237,7 @@ def test_preprocess_functions(data: st.DataObject) -> None:
 
     x = data.draw(hostile_arrays())
     for name in ("ink_bounding_box", "crop_to_ink", "scale_into_box", "centre_of_mass", "place_centred",
-                 "place_by_centre_of_mass", "frame", "normalise_digit", "check_image", "limit_size",
+                 "place_by_centre_of_mass", "normalise_digit", "check_image", "limit_size",
                  "luminance", "detect_background", "extract_ink", "otsu_threshold", "photo_to_ink",
                  "preprocess_steps", "sketch_to_input"):
         function = getattr(preprocess, name)
@@ -301,8 +309,9 @@ NOT_MODELS = [None, "model.keras", 3, object(), np.zeros((3, 3))]
 @given(data=st.data())
 def test_model_functions_with_hostile_images(data: st.DataObject, tiny_model: Any) -> None:
     from cnnviz.core import predict as prediction
+    from cnnviz.core.layers import conv_weights
     from cnnviz.inside import activations as inspect, evaluation, saliency
-    from cnnviz.kernels import ops as kernels
+    from cnnviz.kernels import presets
 
     x = data.draw(hostile_arrays())
     layer = data.draw(st.one_of(st.none(), st.sampled_from(["conv_1", "flatten", "nope", ""]), hostile_text))
@@ -316,7 +325,7 @@ def test_model_functions_with_hostile_images(data: st.DataObject, tiny_model: An
     holds("evaluation.penultimate_features", lambda: evaluation.penultimate_features(tiny_model, x))
     holds("saliency.gradient_saliency", lambda: saliency.gradient_saliency(tiny_model, x, class_index))
     holds("saliency.grad_cam", lambda: saliency.grad_cam(tiny_model, x, class_index, layer))
-    holds("kernels.first_layer_kernels", lambda: kernels.first_layer_kernels(tiny_model))
+    holds("presets.learned_kernels", lambda: presets.learned_kernels(conv_weights(tiny_model)))
 
 
 @pytest.mark.parametrize("not_a_model", NOT_MODELS, ids=[type(m).__name__ for m in NOT_MODELS])
@@ -324,8 +333,9 @@ def test_model_functions_with_things_that_are_not_models(not_a_model: Any) -> No
     # Not user input (pages always pass a picked model), so a TypeError is acceptable here;
     # AttributeError, IndexError or a TensorFlow error would still fail.
     from cnnviz.core import predict as prediction
+    from cnnviz.core.layers import conv_weights
     from cnnviz.inside import activations as inspect, evaluation, saliency
-    from cnnviz.kernels import ops as kernels
+    from cnnviz.kernels import presets
 
     image = np.zeros((28, 28), dtype=np.float32)
     calls = {
@@ -336,7 +346,7 @@ def test_model_functions_with_things_that_are_not_models(not_a_model: Any) -> No
         "prediction.predict_probabilities(model)": lambda: prediction.predict_probabilities(not_a_model, image),
         "evaluation.predict_probabilities(model)": lambda: evaluation.predict_probabilities(not_a_model, image[None]),
         "saliency.gradient_saliency(model)": lambda: saliency.gradient_saliency(not_a_model, image),
-        "kernels.first_layer_kernels(model)": lambda: kernels.first_layer_kernels(not_a_model),
+        "presets.learned_kernels(model)": lambda: presets.learned_kernels(conv_weights(not_a_model)),
     }
     for name, call in calls.items():
         holds(name, call, also=(TypeError,))

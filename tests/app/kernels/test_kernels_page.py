@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.kernels.ops import PipelineResult, preset_kernel
+from cnnviz.kernels.ops import PipelineResult
+from cnnviz.kernels.presets import preset_kernel
 from cnnviz.core.records import TrainedModel
 from cnnviz.kernels.widgets import CUSTOM
 from cnnviz.ui.state import SESSION_MODEL_KEY

@@ -6,15 +6,18 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnviz.kernels import ops as K
+from cnnviz.core.figures import last_selected_ints
 from cnnviz.kernels import figures as C
+from cnnviz.kernels import ops as K
+from cnnviz.kernels.explain import explain_output, explain_pool
+from cnnviz.kernels.presets import PRESETS, preset_kernel
 
 
 @pytest.mark.parametrize("count", [1, 3, 4, 7, 8])
 @pytest.mark.parametrize("pool_mode", ["none", "max"])
 def test_pipeline_figure_has_one_cell_per_kernel_and_stage(count, pool_mode):
     image = np.random.default_rng(count).random((12, 12))
-    bank = np.stack([K.preset_kernel(name) for name in list(K.PRESETS)[:count]])
+    bank = np.stack([preset_kernel(name) for name in list(PRESETS)[:count]])
     config = K.PipelineConfig(activation="sigmoid", pool_mode=pool_mode)
     result = K.run_pipeline(image, bank, config)
     fig = C.pipeline_figure(result, [f"k{index}" for index in range(count)])
@@ -33,16 +36,20 @@ def test_pipeline_figure_has_one_cell_per_kernel_and_stage(count, pool_mode):
         np.testing.assert_allclose(np.asarray(trace.z), expected, atol=1e-4)
 
 
-def test_clickable_map_has_a_marker_per_pixel_and_reads_clicks():
+def test_clickable_map_has_a_marker_per_pixel_whose_click_reads_as_row_and_column():
     values = np.arange(12.0).reshape(3, 4)
     fig = C.clickable_map_figure(values, outline=(1, 2, 1, 1))
     markers = fig.data[1]
     assert isinstance(markers, go.Scatter) and len(markers.x) == 12
-    assert list(markers.x[:4]) == [0, 1, 2, 3] and list(markers.y[:4]) == [0, 0, 0, 0]
-    assert fig.layout.shapes[0].x0 == 1.5 and fig.layout.shapes[0].y0 == 0.5
-    assert C.selected_pixel({"selection": {"points": [{"x": 3, "y": 2, "curve_number": 1}]}}) == (2, 3)
-    assert C.selected_pixel({"selection": {"points": []}}) is None
-    assert C.selected_pixel(None) is None
+    # Clicking the marker of pixel (row 2, col 3) is read back, by the one selection parser, as (2, 3).
+    index = 2 * 4 + 3
+    point = {"x": markers.x[index], "y": markers.y[index], "curve_number": 1}
+    assert last_selected_ints({"selection": {"points": [point]}}, 2, fields=("y", "x")) == (2, 3)
+    assert markers.customdata[index] == values[2, 3]
+    # The outline surrounds exactly the pixel at row 1, column 2.
+    outline = fig.layout.shapes[0]
+    assert outline.x0 < 2 < outline.x1 and outline.x1 - outline.x0 == 1
+    assert outline.y0 < 1 < outline.y1 and outline.y1 - outline.y0 == 1
 
 
 def test_input_figure_shows_padding_and_receptive_field():
@@ -53,19 +60,19 @@ def test_input_figure_shows_padding_and_receptive_field():
 
 
 def test_arithmetic_figure_writes_pad_and_numbers():
-    explanation = K.explain_output(np.ones((4, 4)), np.ones((3, 3)), 0, 0, padding="same")
+    explanation = explain_output(np.ones((4, 4)), np.ones((3, 3)), 0, 0, padding="same")
     fig = C.arithmetic_figure(explanation)
     assert len(fig.data) == 3
     assert fig.data[0].text[0][0] == "pad" and fig.data[0].text[1][1] == "1"
     assert "sum 4" in fig.layout.annotations[2].text
 
 
-def test_bank_and_kernel_and_pool_figures():
-    bank = np.stack([K.preset_kernel("Sobel x (vertical edges)"), K.preset_kernel("Laplacian")])
+def test_bank_and_pool_figures():
+    bank = np.stack([preset_kernel("Sobel x (vertical edges)"), preset_kernel("Laplacian")])
     fig = C.bank_figure(bank, ["a", "b"])
     assert len(fig.data) == 2 and fig.data[1].text[1][1] == "-4"
-    assert C.kernel_figure(bank[0]).data[0].text[1][0] == "-2"
-    pooled = K.explain_pool(np.arange(16.0).reshape(4, 4), 1, 1, size=2, mode="max")
+    assert fig.data[0].text[1][0] == "-2"
+    pooled = explain_pool(np.arange(16.0).reshape(4, 4), 1, 1, size=2, mode="max")
     pool_fig = C.pool_window_figure(pooled)
     assert "max of this window = 15" in pool_fig.layout.title.text
     assert len(pool_fig.layout.shapes) == 1

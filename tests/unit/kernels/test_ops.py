@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnviz.kernels import ops as K
+from cnnviz.kernels import presets as P
+from cnnviz.kernels.explain import explain_output
 from cnnviz.kernels.ops import KernelError, PipelineConfig
 
 
@@ -105,45 +107,12 @@ def test_convolution_is_cross_correlation_not_flipped():
 
 def test_tutorial_diagonal_filter_finds_the_diagonal_line():
     image = np.eye(7)
-    diagonal = K.preset_kernel("Line: diagonal (\\)")
-    anti = K.preset_kernel("Line: anti-diagonal (/)")
+    diagonal = P.preset_kernel("Line: diagonal (\\)")
+    anti = P.preset_kernel("Line: anti-diagonal (/)")
     line = K.apply_activation(K.convolve2d(image, diagonal), "threshold", threshold=2.0)
     other = K.apply_activation(K.convolve2d(image, anti), "threshold", threshold=2.0)
     np.testing.assert_array_equal(line, np.eye(5))
     assert other.sum() == 0
-
-
-@pytest.mark.parametrize("name", list(K.PRESETS))
-@pytest.mark.parametrize("size", [3, 5])
-def test_every_preset_has_both_sizes(name, size):
-    kernel = K.preset_kernel(name, size)
-    assert kernel.shape == (size, size)
-    assert np.all(np.isfinite(kernel))
-
-
-def test_presets_include_the_issue_list():
-    names = " ".join(K.PRESETS).lower()
-    for word in ["identity", "diagonal", "anti-diagonal", "horizontal", "vertical", "sobel x", "sobel y",
-                 "prewitt", "laplacian", "sharpen", "box blur", "gaussian", "emboss", "outline"]:
-        assert word in names
-    assert K.preset_kernel("Line: diagonal (\\)").tolist() == [[2, -1, -1], [-1, 2, -1], [-1, -1, 2]]
-
-
-def test_resize_kernel_centres_and_crops():
-    kernel = np.arange(9.0).reshape(3, 3)
-    grown = K.resize_kernel(kernel, 5)
-    assert grown[1:4, 1:4].tolist() == kernel.tolist() and grown.sum() == kernel.sum()
-    np.testing.assert_array_equal(K.resize_kernel(grown, 3), kernel)
-    # A centred 5x5 identity does exactly what the 3x3 one does (with "same" padding).
-    image = np.random.default_rng(0).random((9, 9))
-    np.testing.assert_allclose(K.convolve2d(image, K.preset_kernel("Identity", 5), padding="same"), image)
-
-
-def test_normalise_kernel():
-    np.testing.assert_allclose(K.normalise_kernel(np.ones((3, 3))).sum(), 1.0)
-    edge = K.normalise_kernel(K.preset_kernel("Sobel x (vertical edges)"))
-    np.testing.assert_allclose(np.abs(edge).sum(), 1.0)
-    np.testing.assert_array_equal(K.normalise_kernel(np.zeros((3, 3))), np.zeros((3, 3)))
 
 
 def test_activations():
@@ -158,89 +127,15 @@ def test_activations():
         K.apply_activation(x, "tanh")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "h,kernel,stride,padding,expected",
-    [(28, 3, 1, "valid", 26), (28, 3, 1, "same", 28), (28, 3, 2, "same", 14), (28, 5, 3, 2, 10), (7, 3, 2, 1, 4)],
-)
-def test_conv_output_size_and_formula_text(h, kernel, stride, padding, expected):
-    assert K.conv_output_size(h, kernel, stride, padding) == expected
-    text = K.conv_size_formula(h, kernel, stride, padding)
-    assert f"**{expected}**" in text and str(h) in text and f"/ {stride}" in text
-
-
-def test_pool_formula_text():
-    assert K.pool_size_formula(26, 2, None) == "pooled height = ⌊(26 − 2) / 2⌋ + 1 = **13**"
-
-
-@pytest.mark.parametrize("padding", ["valid", "same", 2])
-@pytest.mark.parametrize("stride", [1, 2, 3])
-def test_explain_output_adds_up_to_the_map_value(padding, stride):
-    rng = np.random.default_rng(stride)
-    image = rng.random((11, 9))
-    kernel = rng.normal(size=(3, 3))
-    bias = 0.25
-    result = K.run_pipeline(image, kernel, PipelineConfig(stride=stride, padding=padding, bias=bias))
-    out = result.biased[0]
-    for row, col in [(0, 0), (out.shape[0] - 1, out.shape[1] - 1), (out.shape[0] // 2, 1)]:
-        explanation = K.explain_output(image, kernel, row, col, stride=stride, padding=padding, bias=bias)
-        assert explanation.value == out[row, col]  # exactly, as the page promises
-        assert math.isclose(explanation.total, float(explanation.products.sum()), abs_tol=1e-12)
-        np.testing.assert_array_equal(explanation.products, explanation.patch * kernel)
-
-
-def test_explain_output_marks_padding_cells():
-    image = np.ones((4, 4))
-    explanation = K.explain_output(image, np.ones((3, 3)), 0, 0, padding="same")
-    assert (explanation.top, explanation.left) == (-1, -1)
-    assert explanation.in_padding.sum() == 5
-    assert explanation.total == 4.0
-
-
-@pytest.mark.parametrize("mode", ["max", "avg", "min"])
-def test_explain_pool_matches_pool2d(mode):
-    x = np.random.default_rng(3).normal(size=(7, 8))
-    pooled = K.pool2d(x, size=3, stride=2, mode=mode)
-    for row, col in [(0, 0), (pooled.shape[0] - 1, pooled.shape[1] - 1)]:
-        explanation = K.explain_pool(x, row, col, size=3, stride=2, mode=mode)
-        assert math.isclose(explanation.value, pooled[row, col], rel_tol=1e-12)
-        assert explanation.window.shape == (3, 3)
-        if mode != "avg":
-            assert explanation.window[explanation.chosen] == explanation.value
-
-
 def test_run_pipeline_stages_and_shapes():
     image = np.random.default_rng(1).random((28, 28))
-    bank = np.stack([K.preset_kernel(name) for name in K.TUTORIAL_PRESETS])
+    bank = np.stack([P.preset_kernel(name) for name in P.TUTORIAL_PRESETS])
     config = PipelineConfig(stride=1, padding="valid", bias=-1.0, activation="relu", pool_mode="max", pool_size=2)
     result = K.run_pipeline(image, bank, config)
     assert result.conv.shape == (4, 26, 26) and result.pooled is not None and result.pooled.shape == (4, 13, 13)
     np.testing.assert_array_equal(result.biased, result.conv - 1.0)
     assert result.activated.min() >= 0
     assert result.output is result.pooled
-    assert len(result.formulas) == 4
-
-
-def test_first_layer_kernels_reads_conv_1(tiny_model):
-    learned = K.first_layer_kernels(tiny_model)
-    weights, biases = tiny_model.get_layer("conv_1").get_weights()
-    assert learned.layer_name == "conv_1"
-    assert learned.kernels.shape == (4, 3, 3)
-    np.testing.assert_allclose(learned.kernels[2], weights[:, :, 0, 2])
-    np.testing.assert_allclose(learned.biases, biases)
-
-
-def test_first_layer_kernels_without_conv_layer():
-    class Dense:
-        name = "dense"
-
-        def get_weights(self):
-            return [np.zeros((3, 2)), np.zeros(2)]
-
-    class Model:
-        layers = [Dense()]
-
-    with pytest.raises(KernelError, match="no 2-D convolution layer"):
-        K.first_layer_kernels(Model())
 
 
 def test_to_unit_image_scales_uint8_once():
@@ -251,28 +146,6 @@ def test_to_unit_image_scales_uint8_once():
 
 
 # ---------------------------------------------------------------------------- bad input
-
-
-@pytest.mark.parametrize(
-    "cell,match",
-    [("abc", "not a number"), ("", "empty"), (None, "empty"), ("nan", "NaN"), (float("nan"), "NaN"),
-     ("inf", "infinite"), (float("-inf"), "infinite"), ("1/0", "not a number"), (True, "not a number")],
-)
-def test_parse_cell_rejects_bad_cells(cell, match):
-    with pytest.raises(KernelError, match=match) as info:
-        K.parse_kernel_cells([[0, 0, 0], [0, cell, 0], [0, 0, 0]])
-    assert "row 2, column 2" in str(info.value)
-
-
-def test_parse_cells_accepts_numbers_text_and_fractions():
-    kernel = K.parse_kernel_cells([["1", " -2 ", "1/9"], [0.5, 3, "1e-1"], ["−1", "0", "2"]])
-    np.testing.assert_allclose(kernel, [[1, -2, 1 / 9], [0.5, 3, 0.1], [-1, 0, 2]])
-
-
-@pytest.mark.parametrize("cells", [[], [[]], [[1, 2], [3]]])
-def test_parse_cells_rejects_empty_and_ragged_grids(cells):
-    with pytest.raises(KernelError):
-        K.parse_kernel_cells(cells)
 
 
 @pytest.mark.parametrize(
@@ -330,27 +203,11 @@ def test_bank_limits():
         K.validate_bank([np.ones((3, 3)), np.ones((5, 5))])
 
 
-def test_explain_positions_outside_are_rejected():
-    with pytest.raises(KernelError, match="outside"):
-        K.explain_output(np.zeros((5, 5)), np.ones((3, 3)), 3, 0)
-    with pytest.raises(KernelError, match="outside"):
-        K.explain_pool(np.zeros((4, 4)), 0, 2, size=2)
-
-
 def test_pipeline_rejects_bad_bias_and_threshold():
     with pytest.raises(KernelError, match="bias"):
         K.run_pipeline(np.zeros((5, 5)), np.ones((3, 3)), PipelineConfig(bias=float("nan")))
     with pytest.raises(KernelError, match="threshold"):
         K.run_pipeline(np.zeros((5, 5)), np.ones((3, 3)), PipelineConfig(activation="threshold", threshold=math.inf))
-
-
-def test_format_sum_writes_the_arithmetic():
-    image = np.zeros((3, 3))
-    image[0, 0], image[1, 1] = 0.5, 1.0
-    explanation = K.explain_output(image, K.preset_kernel("Line: diagonal (\\)"), 0, 0, bias=-1.0)
-    assert K.format_sum(explanation) == "0.5×2 + 1×2 (+ 7 products that are 0) = 3; then 3 + bias (-1) = **2**"
-    empty = K.explain_output(np.zeros((3, 3)), np.ones((3, 3)), 0, 0)
-    assert K.format_sum(empty).startswith("all 9 products are 0, so their sum = 0")
 
 
 # ---------------------------------------------------------------------------- properties (Hypothesis)
@@ -394,4 +251,4 @@ def test_convolve2d_matches_the_textbook_loop(h, w, kh, kw, stride, padding, see
     pad = (*K.padding_amounts(h, kh, stride, padding), *K.padding_amounts(w, kw, stride, padding))
     np.testing.assert_allclose(got, _naive_convolve(image, kernel, stride, pad), atol=1e-12)
     row, col = int(rng.integers(0, got.shape[0])), int(rng.integers(0, got.shape[1]))
-    assert K.explain_output(image, kernel, row, col, stride=stride, padding=padding).value == got[row, col]
+    assert explain_output(image, kernel, row, col, stride=stride, padding=padding).value == got[row, col]
