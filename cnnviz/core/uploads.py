@@ -11,8 +11,14 @@ hostile until proven otherwise:
   Pillow's own guard (``Image.MAX_IMAGE_PIXELS``) stays on as a second line.
 * The EXIF orientation that phones write is applied, so a portrait photo is
   not shown lying on its side.
-* Large images are scaled down so that the longest side is at most
-  ``max_side`` pixels, which keeps memory and later computation bounded.
+* Memory is bounded whatever the pixel format (issue 16: a 49 KB 16-bit PNG
+  once cost a gigabyte): a picture whose decoded pixels would take more than
+  :data:`MAX_DECODED_BYTES` is refused from its header; JPEGs are decoded at a
+  reduced scale; large pictures are box-reduced strip by strip to about
+  ``max_side`` before any conversion (16-bit grey in float32), then resampled;
+  and at most :data:`MAX_CONCURRENT_DECODES` uploads are decoded at once in
+  the server. One upload raises the peak memory by less than 100 MB
+  (tests/unit/core/test_uploads_memory.py measures it).
 
 Every rejection is an :class:`ImageUploadError` (a ``ValueError``) whose
 message says what was received, what was expected and what to do.
@@ -22,10 +28,12 @@ from __future__ import annotations
 
 import codecs
 import io
+import math
+import threading
 from typing import Final
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 #: Formats Pillow may use to decode an upload (names as in ``Image.open(formats=...)``; "JPEG" covers
 #: the multi-picture JPEGs (MPO) that phones write).
@@ -126,26 +134,158 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
-def _to_mode(image: Image.Image, mode: str) -> Image.Image:
-    """Convert to ``mode``; transparent areas become white for "L" and "RGB" (as a browser shows them)."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        # Wide grey images: Pillow's convert("L") clips at 255, so rescale the range to 0..255 ourselves.
-        values = np.asarray(image, dtype=np.float64)
-        finite = values[np.isfinite(values)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-        scaled = (values - low) / (high - low) * 255.0 if high > low else np.zeros_like(values)
-        scaled = np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0)
-        image = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        image.mode == "P" and "transparency" in image.info
+#: Pillow modes holding one wide grey value per pixel (16-bit PNG/TIFF, 32-bit integer or float TIFF).
+_WIDE_GREY_MODES: Final[frozenset[str]] = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+#: Pillow modes with transparency (an alpha channel).
+_ALPHA_MODES: Final[frozenset[str]] = frozenset({"RGBA", "LA", "PA", "La", "RGBa"})
+#: What one pixel costs in Pillow's memory, by mode (1 byte for L/P/1, 2 for 16-bit grey, else 4: RGB is
+#: stored as 4 bytes); every row also costs a pointer, which is what makes a 1 x 25,000,000 image expensive.
+_BYTES_PER_PIXEL: Final[dict[str, int]] = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_ROW_OVERHEAD_BYTES: Final[int] = 8
+#: The most memory the decoded picture may take before it is reduced (56 MiB: a 3,800 x 3,800 colour PNG,
+#: a 5,000 x 5,000 16-bit grey one). With the reduction by strips, one upload stays under ~100 MB.
+MAX_DECODED_BYTES: Final[int] = 56 * 1024 * 1024
+#: The most uploads decoded at once in this process (server-wide); others wait their turn.
+MAX_CONCURRENT_DECODES: Final[int] = 2
+#: How long an upload waits for a decoding slot before the user is told the server is busy.
+DECODE_WAIT_SECONDS: Final[float] = 30.0
+#: Bytes of decoded pixels converted at once while reducing a large picture.
+_STRIP_BYTES: Final[int] = 2 * 1024 * 1024
+# Server-wide: a classroom uploading a hostile picture at the same moment must not multiply the cost.
+_DECODE_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
+#: EXIF orientation -> the transpose that shows the picture upright (as ImageOps.exif_transpose does).
+_EXIF_TRANSPOSE: Final[dict[int, Image.Transpose]] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _decoded_bytes(image: Image.Image) -> int:
+    """The memory Pillow needs to hold ``image`` decoded, from its header (mode and size) alone."""
+    width, height = image.size
+    return height * (width * _BYTES_PER_PIXEL.get(image.mode, 4) + _ROW_OVERHEAD_BYTES)
+
+
+def _check_decoded_size(image: Image.Image) -> None:
+    """Refuse a picture whose decoded pixels alone would take more than :data:`MAX_DECODED_BYTES`."""
+    needed = _decoded_bytes(image)
+    if needed <= MAX_DECODED_BYTES:
+        return
+    width, height = image.size
+    side = math.isqrt(MAX_DECODED_BYTES // (_BYTES_PER_PIXEL.get(image.mode, 4) + 1))
+    raise ImageUploadError(
+        f"The uploaded image ({width:,} x {height:,} pixels) would need about {needed / 2**20:,.0f} MB of "
+        f"memory to open, more than the {MAX_DECODED_BYTES / 2**20:.0f} MB one upload may use on this shared "
+        f"server. Shrink it (for example to at most {side:,} x {side:,} pixels, or save it as a JPEG) "
+        "and upload it again."
     )
+
+
+def _working_mode(image: Image.Image, mode: str) -> str:
+    """The mode in which a picture is reduced: float for wide grey, RGBA when it has transparency."""
+    if image.mode in _WIDE_GREY_MODES:
+        return "F"
+    if mode == "RGBA" or image.mode in _ALPHA_MODES or (image.mode == "P" and "transparency" in image.info):
+        return "RGBA"
+    return mode
+
+
+def _reduced(image: Image.Image, working: str, factor: int) -> Image.Image:
+    """``image`` in mode ``working``, shrunk by an integer ``factor`` (box average), a strip of rows at a time.
+
+    Converting the whole picture first would hold a second full copy (twice the size for 16-bit grey as
+    float32); by strips, only one strip and the small result exist beside the decoded picture.
+    """
+    width, height = image.size
+    factor_x, factor_y = min(factor, width), min(factor, height)
+    rows = max(factor_y, (_STRIP_BYTES // (4 * width)) // factor_y * factor_y)
+    result = Image.new(working, (-(-width // factor_x), -(-height // factor_y)))
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows))).convert(working)
+        if factor_x > 1 or factor_y > 1:
+            strip = strip.reduce((factor_x, factor_y))
+        result.paste(strip, (0, top // factor_y))
+    return result
+
+
+def _wide_grey_range(image: Image.Image) -> tuple[float, float]:
+    """The lowest and highest finite values of a wide grey picture, read a strip at a time (float32)."""
+    width, height = image.size
+    rows = max(1, _STRIP_BYTES // (4 * width))
+    low, high = math.inf, -math.inf
+    for top in range(0, height, rows):
+        values = np.asarray(image.crop((0, top, width, min(height, top + rows))).convert("F"), dtype=np.float32)
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+    return (low, high) if low <= high else (0.0, 0.0)
+
+
+def _grey_to_uint8(image: Image.Image, low: float, high: float) -> Image.Image:
+    """Rescale a float ("F") grey picture from ``low..high`` to 0..255 (Pillow's convert("L") would clip)."""
+    values = np.asarray(image, dtype=np.float32)
+    if high > low:
+        scaled = (values - np.float32(low)) * np.float32(255.0 / (high - low))
+    else:
+        scaled = np.zeros_like(values)
+    scaled = np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
+
+
+def _finish(image: Image.Image, mode: str) -> Image.Image:
+    """Convert a small working picture to ``mode``; transparent areas become white for "L" and "RGB"."""
     if mode == "RGBA":
         return image.convert("RGBA")
-    if has_alpha:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
+    if image.mode == "RGBA":
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
     return image.convert(mode)
+
+
+def _exif_transpose(image: Image.Image) -> Image.Transpose | None:
+    """The transpose the picture's EXIF orientation asks for (phones write one), or ``None``."""
+    try:
+        orientation = image.getexif().get(0x0112)
+    except Exception:  # A broken EXIF block is not worth refusing the picture for.
+        return None
+    return _EXIF_TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+
+
+def _target_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    if max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _decode(image: Image.Image, mode: str, max_side: int) -> Image.Image:
+    """Decode, reduce and convert an opened picture in at most :data:`MAX_DECODED_BYTES` plus a few MB.
+
+    The order matters for memory: the decoded picture is first box-reduced by strips by the integer
+    factor that keeps it at least ``max_side`` (cheap), then resampled with Lanczos, and only the small
+    result is converted, rescaled (16-bit grey, in float32) and turned upright.
+    """
+    if image.format == "JPEG":
+        # Let libjpeg decode at a reduced scale when the photo is much larger than needed.
+        image.draft(image.mode, (max_side, max_side))
+    _check_decoded_size(image)
+    transpose = _exif_transpose(image)
+    image.load()
+    width, height = image.size
+    target = _target_size(width, height, max_side)
+    working = _working_mode(image, mode)
+    wide = working == "F"
+    low, high = _wide_grey_range(image) if wide else (0.0, 0.0)
+    small = _reduced(image, working, max(1, max(width, height) // max_side))
+    if small.size != target:
+        small = small.resize(target, Image.Resampling.LANCZOS)
+    converted = _finish(_grey_to_uint8(small, low, high) if wide else small, mode)
+    return converted.transpose(transpose) if transpose is not None else converted
 
 
 def decode_image(
@@ -171,22 +311,21 @@ def decode_image(
 
     Raises:
         ImageUploadError: not bytes, empty, not an image, an unsupported format, a declared size
-            above ``max_pixels`` (decompression bomb), zero size, or a truncated/corrupt file.
+            above ``max_pixels`` (decompression bomb), decoded pixels above :data:`MAX_DECODED_BYTES`,
+            zero size, a truncated/corrupt file, or no decoding slot free within
+            :data:`DECODE_WAIT_SECONDS` (the server is busy).
         ValueError: an unknown ``mode`` or a non-positive ``max_side``/``max_pixels``.
     """
     data = _check_arguments(data, mode, max_side, max_pixels)
     image = _open(data, max_pixels)
+    if not _DECODE_SLOTS.acquire(timeout=DECODE_WAIT_SECONDS):
+        image.close()
+        raise ImageUploadError(
+            "The server is busy opening other people's pictures right now. Wait a few seconds and upload again."
+        )
     try:
         with image:
-            if image.format == "JPEG":
-                # Let libjpeg decode at a reduced scale when the photo is much larger than needed.
-                image.draft(image.mode, (max_side, max_side))
-            image.load()
-            try:
-                oriented = ImageOps.exif_transpose(image)
-            except Exception:  # A broken EXIF block is not worth refusing the picture for.
-                oriented = image
-            converted = _to_mode(oriented if oriented is not None else image, mode)
+            converted = _decode(image, mode, max_side)
     except ImageUploadError:
         raise
     except Exception as error:  # Truncated data, bad chunks, codec errors: all "corrupt file" to the user.
@@ -194,14 +333,9 @@ def decode_image(
             f"The uploaded image is damaged or truncated and could not be decoded "
             f"({type(error).__name__}: {error}). Re-save it in an image editor, or upload another picture."
         ) from error
-
-    width, height = converted.size
-    if max(width, height) > max_side:
-        scale = max_side / max(width, height)
-        new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        converted = converted.resize(new_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    array = np.asarray(converted, dtype=np.uint8)
-    return np.ascontiguousarray(array)
+    finally:
+        _DECODE_SLOTS.release()
+    return np.ascontiguousarray(np.asarray(converted, dtype=np.uint8))
 
 
 __all__ = [
@@ -209,6 +343,8 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_SIDE",
     "ImageUploadError",
+    "MAX_CONCURRENT_DECODES",
+    "MAX_DECODED_BYTES",
     "OUTPUT_MODES",
     "decode_image",
 ]

@@ -234,3 +234,42 @@ def test_bad_arguments_raise_value_error(gradient: np.ndarray, kwargs: dict[str,
     data = _encode(Image.fromarray(gradient, mode="L"), "PNG")
     with pytest.raises(ValueError):
         decode_image(data, **kwargs)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory: big pictures are reduced before conversion; decodes share a few slots (issue 16)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_large_sixteen_bit_grey_is_reduced_and_rescaled_over_its_whole_range() -> None:
+    # A left-to-right ramp 0..65535, 3000 pixels wide: the reduced picture still spans black to white.
+    ramp = np.tile(np.linspace(0, 65535, 3000).astype(np.uint16), (40, 1))
+    decoded = decode_image(_encode(Image.fromarray(ramp), "PNG"), max_side=300)
+    assert decoded.shape == (4, 300)
+    assert decoded[:, 0].max() <= 2 and decoded[:, -1].min() >= 253
+    assert np.all(np.diff(decoded[0].astype(int)) >= 0)  # still a ramp, not clipped at 255
+
+
+def test_picture_too_big_to_decode_says_so_before_decoding() -> None:
+    # 5000 x 5000 RGBA: 25 megapixels passes the pixel limit, but ~95 MB of decoded pixels does not.
+    big = _encode(Image.new("RGBA", (5000, 5000)), "PNG")
+    with pytest.raises(ImageUploadError, match="MB of memory to open"):
+        decode_image(big)
+
+
+def test_a_busy_server_asks_to_try_again(gradient: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnviz.core import uploads
+
+    monkeypatch.setattr(uploads, "DECODE_WAIT_SECONDS", 0.01)
+    data = _encode(Image.fromarray(gradient, mode="L"), "PNG")
+    taken = 0
+    try:
+        while uploads._DECODE_SLOTS.acquire(blocking=False):
+            taken += 1
+        assert taken == uploads.MAX_CONCURRENT_DECODES
+        with pytest.raises(ImageUploadError, match="busy"):
+            decode_image(data)
+    finally:
+        for _ in range(taken):
+            uploads._DECODE_SLOTS.release()
+    np.testing.assert_array_equal(decode_image(data), gradient)  # the slots are free again
