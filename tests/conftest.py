@@ -7,6 +7,7 @@ test finds the offline data the same way CI does.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,50 @@ def shared_data() -> Path:
             pytest.fail(f"CI must provide {SHARED_DATA}")
         pytest.skip(f"{SHARED_DATA} is not present on this machine")
     return SHARED_DATA
+
+
+def _forget_loaded_datasets() -> None:
+    """Empty both dataset caches: the library's and the Streamlit one the pages use."""
+    from cnnviz.core.datasets import clear_cache
+    from cnnviz.ui.datasets import get_dataset
+
+    clear_cache()
+    get_dataset.clear()
+
+
+@pytest.fixture
+def no_dataset_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Hide every dataset source on this machine; yield the (empty) folder ``CNNVIZ_DATA_DIR`` now names.
+
+    ``load_dataset`` also looks in ./data, Debian's /usr/share/datasets, the Keras cache and the
+    network: each is pointed at an empty place, so what a test sees does not depend on the machine
+    (a Keras cache holding the full MNIST, say). Both dataset caches are emptied before and after.
+    """
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(folder))
+    monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr("cnnviz.core.datasets.DEBIAN_DATASETS_DIR", tmp_path / "debian")
+    monkeypatch.chdir(tmp_path)  # ./data is relative to the working directory
+    _forget_loaded_datasets()
+    yield folder
+    _forget_loaded_datasets()
+
+
+@pytest.fixture
+def official_test_splits_only(no_dataset_files: Path, shared_data: Path) -> Path:
+    """Only the official MNIST and KMNIST *test* splits (links to the offline files), nothing else anywhere.
+
+    The studio then divides each test split into 8,000 training and 2,000 test images and says so.
+    """
+    for name in ("mnist", "kmnist"):
+        source = shared_data / name
+        if source.is_dir():
+            (no_dataset_files / name).mkdir()
+            for path in source.iterdir():
+                (no_dataset_files / name / path.name).symlink_to(path)
+    return no_dataset_files
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Every page keeps working when files on disk are broken (issue 7, section 2).
 
-* Corrupt ``.keras`` / ``.json`` files in the models folder: each page runs without an
-  exception, the pages with a model picker list the files as unreadable and skip them, and
+* Corrupt ``.keras`` / ``.json`` files in the models folder: each registered page runs
+  through the router without an exception (the one test that every page runs), the pages
+  with a model picker list the files as unreadable and skip them, and
   a good model next to them is still offered.
 * A corrupt dataset file: the Data and Train pages name the file in a clear message and
   offer the built-in digits.
@@ -18,7 +19,7 @@ import pytest
 from cnnviz.core.store import list_models
 from cnnviz.ui.pages import PAGES
 from tests.support.apptest import app_test
-from tests.support.paths import REPO_ROOT, SHARED_DATA
+from tests.support.paths import REPO_ROOT
 
 PICKER_PAGES = {"pages/inside.py", "pages/sketch.py", "pages/kernels.py"}
 
@@ -84,41 +85,22 @@ def test_every_page_works_with_corrupt_model_files(broken_models: tuple[Path, li
         assert unreadable and str(len(names)) in unreadable[0].label
 
 
-def _corrupt_data_dir(tmp_path: Path) -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip("the offline dataset folder is not present")
-    data_dir = tmp_path / "data"
-    shutil.copytree(SHARED_DATA, data_dir)
-    for path in data_dir.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    images = data_dir / "mnist" / "t10k-images-idx3-ubyte.gz"
-    images.write_bytes(images.read_bytes()[:5000])  # a download cut short
-    return data_dir
-
-
 @pytest.mark.parametrize(("script", "key"), [("pages/data.py", "data_dataset"), ("pages/train.py", "train_dataset")])
 def test_a_corrupt_dataset_file_is_named_and_digits_offered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, key: str
+    no_dataset_files: Path, shared_data: Path, script: str, key: str
 ) -> None:
-    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(_corrupt_data_dir(tmp_path)))
-    monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
-    monkeypatch.setattr("cnnviz.core.datasets.DEBIAN_DATASETS_DIR", tmp_path / "debian")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    from cnnviz.core.datasets import clear_cache
-    from cnnviz.ui.datasets import get_dataset
-
-    clear_cache()
-    get_dataset.clear()
-    try:
-        app = app_test(script).run()
-        assert not app.exception, [element.value for element in app.exception]
-        if app.selectbox(key=key).value != "mnist":
-            app.selectbox(key=key).set_value("mnist").run()
-        messages = " ".join(element.value for element in [*app.error, *app.warning, *app.code])
-        assert "t10k-images-idx3-ubyte.gz" in messages and "corrupt" in messages, messages
-        app.button(key=f"{key}_use_digits").click().run()
-        assert not app.exception
-        assert app.selectbox(key=key).value == "digits"
-    finally:
-        clear_cache()
-        get_dataset.clear()
+    # Only MNIST's official test split, its images file cut short as by an interrupted download.
+    (no_dataset_files / "mnist").mkdir()
+    labels = "t10k-labels-idx1-ubyte.gz"
+    (no_dataset_files / "mnist" / labels).symlink_to(shared_data / "mnist" / labels)
+    images = no_dataset_files / "mnist" / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes((shared_data / "mnist" / images.name).read_bytes()[:5000])
+    app = app_test(script).run()
+    assert not app.exception, [element.value for element in app.exception]
+    if app.selectbox(key=key).value != "mnist":
+        app.selectbox(key=key).set_value("mnist").run()
+    messages = " ".join(element.value for element in [*app.error, *app.warning, *app.code])
+    assert "t10k-images-idx3-ubyte.gz" in messages and "corrupt" in messages, messages
+    app.button(key=f"{key}_use_digits").click().run()
+    assert not app.exception
+    assert app.selectbox(key=key).value == "digits"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from cnnviz.ui.pages import PAGES
 from tests.support.apptest import app_test
 
 
@@ -14,15 +11,11 @@ def test_router_renders_home_without_exception():
     assert "cnnviz" in app.title[0].value
 
 
-@pytest.mark.parametrize("info", PAGES, ids=[info.title for info in PAGES])
-def test_every_registered_page_runs_without_exception(info):
-    app = app_test("app.py")
-    app.run()
-    app.switch_page(info.path).run()
-    assert not app.exception, [e.value for e in app.exception]
+# Every registered page running through the router without an exception is checked once, with a models folder
+# that also holds broken files: tests/app/ui/test_faults_app.py::test_every_page_works_with_corrupt_model_files.
 
 
-def test_data_page_shows_source_counts_and_charts():
+def test_data_page_shows_source_counts_and_charts(official_test_splits_only):
     app = app_test("pages/data.py").run()
     assert not app.exception
     assert app.selectbox(key="data_dataset").value == "mnist"
@@ -39,18 +32,8 @@ def test_data_page_switches_to_digits():
     assert [m.value for m in app.metric][:2] == ["1,438", "359"]
 
 
-def test_data_page_explains_a_missing_dataset_and_offers_digits(monkeypatch, tmp_path):
+def test_data_page_explains_a_missing_dataset_and_offers_digits(no_dataset_files):
     # No data anywhere and no network: the page explains and offers the built-in digits, no traceback.
-    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("CNNVIZ_OFFLINE", "1")
-    monkeypatch.setattr("cnnviz.core.datasets.DEBIAN_DATASETS_DIR", tmp_path / "debian")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.chdir(tmp_path)
-    from cnnviz.core.datasets import clear_cache
-    from cnnviz.ui.datasets import get_dataset
-
-    clear_cache()
-    get_dataset.clear()
     app = app_test("pages/data.py").run()
     assert not app.exception
     assert any("could not be loaded" in error.value for error in app.error)
@@ -58,5 +41,3 @@ def test_data_page_explains_a_missing_dataset_and_offers_digits(monkeypatch, tmp
     assert not app.exception
     assert app.selectbox(key="data_dataset").value == "digits"
     assert not app.error
-    clear_cache()
-    get_dataset.clear()
