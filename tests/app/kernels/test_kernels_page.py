@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.core.records import TrainedModel
+from cnnviz.kernels.bank import CUSTOM
 from cnnviz.kernels.ops import PipelineResult
 from cnnviz.kernels.presets import preset_kernel
-from cnnviz.core.records import TrainedModel
-from cnnviz.kernels.widgets import CUSTOM
 from cnnviz.ui.state import SESSION_MODEL_KEY
 from tests.support.apptest import app_test
 
@@ -213,7 +213,7 @@ def editor_app() -> None:
     import numpy as np
     import streamlit as st
 
-    from cnnviz.kernels.widgets import kernel_editor, load_kernel
+    from cnnviz.kernels.editor import kernel_editor, load_kernel
 
     st.button("load 5x5", key="load", on_click=load_kernel, args=("ed", 5, np.ones((5, 5))))
     bank = kernel_editor("ed")

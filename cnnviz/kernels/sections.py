@@ -1,0 +1,210 @@
+"""The Kernel playground's sections: each draws one numbered part of the page from explicit arguments.
+
+``pages/kernels.py`` only calls these in order: input, kernels, pipeline, one value explained,
+learned kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.core.layers import LayerReadError, conv_weights
+from cnnviz.kernels.controls import InputImage, input_picker, pipeline_controls, position_picker
+from cnnviz.kernels.editor import kernel_editor, kernel_labels, load_kernel
+from cnnviz.kernels.explain import explain_output, explain_pool, format_sum, pipeline_formulas
+from cnnviz.kernels.figures import (
+    arithmetic_figure,
+    bank_figure,
+    clickable_map_figure,
+    input_figure,
+    pipeline_figure,
+    pool_window_figure,
+)
+from cnnviz.kernels.ops import MAX_BANK, KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
+from cnnviz.kernels.presets import learned_kernels
+from cnnviz.ui.layout import explain
+from cnnviz.ui.state import remember
+
+#: The last pipeline result that worked, shown again while the settings are broken.
+RESULT_KEY = "kernels_last_result"
+#: The session-state prefix of the page's kernel editor.
+EDITOR_KEY = "kernel"
+#: Click events of a Plotly map, in the browser's selection format (see ``position_picker``).
+CLICKS = {"on_select": "rerun", "selection_mode": "points", "config": {"displayModeBar": False}}
+
+
+def input_section() -> InputImage | None:
+    """Section 1: pick the input image and show it; returns it, or ``None`` with a message shown."""
+    controls, picture = st.columns([1, 2])
+    with controls:
+        picked = input_picker("kernels_input")
+    if picked is not None:
+        image = picked.image
+        with picture:
+            st.plotly_chart(input_figure(image, title=f"{picked.label} ({image.shape[0]}×{image.shape[1]})",
+                                         height=320), key="kernels_input_plot")
+            st.caption("Grey values from 0 (black) to 1 (white); hover a pixel to read its value.")
+    return picked
+
+
+def kernels_section() -> tuple[np.ndarray, list[str]]:
+    """Section 2: the kernel bank editor; returns the kernels to apply, (N, k, k), and a label per kernel."""
+    return kernel_editor(EDITOR_KEY), kernel_labels(EDITOR_KEY)
+
+
+def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[str]) -> PipelineResult | None:
+    """Section 3: the pipeline settings and every stage's maps.
+
+    A setting that does not work (a kernel larger than the image, say) is explained and the
+    previous result stays on screen until it works again.
+    """
+    config = pipeline_controls("kernels_pipe")
+    if picked is None:
+        st.info("Choose an input image above to run the kernels.")
+        return None
+    try:
+        result = run_pipeline(picked.image, bank, config)
+    except KernelError as error:
+        st.error(str(error), icon="⚠️")
+        result = st.session_state.get(RESULT_KEY)
+        if not isinstance(result, PipelineResult):
+            return None
+        st.caption("Showing the previous result until the settings work again.")
+    else:
+        st.session_state[RESULT_KEY] = result
+    st.markdown("**Output size**, with your numbers (⌊ ⌋ rounds down):")
+    st.markdown("\n".join(f"- {line}" for line in pipeline_formulas(result)))
+    st.plotly_chart(pipeline_figure(result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
+    explain(
+        "What am I looking at?",
+        "Each row is one kernel, each column one stage. **Convolution**: the raw sums of products; red is "
+        "positive (the image looks like the kernel there), blue negative, white zero. **+ bias**: the same map "
+        "shifted by the bias. **Activation**: the non-linearity (ReLU, sigmoid or the tutorial's threshold). "
+        "**Pooling**: each window summarised by one number, so the map shrinks. The shape of each map is in its "
+        "title; hover any pixel for its value.",
+    )
+    return result
+
+
+def _kernel_to_explain(count: int) -> int:
+    if count == 1:
+        return 0
+    # Plain "Kernel n" labels: they stay valid when a kernel's preset changes.
+    remember("kernels_which", 0, valid=range(count))
+    if st.session_state["kernels_which"] not in range(count):
+        st.session_state["kernels_which"] = 0
+    return st.selectbox("Kernel to explain", range(count), format_func=lambda i: f"Kernel {i + 1}",
+                        key="kernels_which", help="Pick the kernel whose output you want to take apart.")
+
+
+def explain_section(result: PipelineResult, labels: list[str]) -> None:
+    """Section 4: the patch, products and sum behind one output pixel, and one pooling window."""
+    which = _kernel_to_explain(result.conv.shape[0])
+    st.caption(f"Explaining kernel {labels[which]}.".replace("\\", "\\\\"))  # a lone backslash is a Markdown escape
+    config, kernel, out_map = result.config, result.kernels[which], result.biased[which]
+    row, col = position_picker("kernels_conv", out_map.shape, label="output")
+    explanation = explain_output(result.image, kernel, row, col, stride=config.stride, padding=config.padding,
+                                 bias=config.bias)
+    top_bottom = padding_amounts(result.image.shape[0], kernel.shape[0], config.stride, config.padding)
+    left_right = padding_amounts(result.image.shape[1], kernel.shape[1], config.stride, config.padding)
+    left_plot, right_plot = st.columns(2)
+    with left_plot:
+        st.plotly_chart(
+            input_figure(result.image, receptive_field=(explanation.top, explanation.left, *kernel.shape),
+                         padding=(*top_bottom, *left_right), title="Input: the kernel's window (receptive field)"),
+            key="kernels_field_plot",
+        )
+    with right_plot:
+        st.plotly_chart(clickable_map_figure(out_map, outline=(row, col, 1, 1),
+                                             title=f"Convolution + bias: click a pixel (now row {row}, col {col})"),
+                        key="kernels_conv_chart", **CLICKS)
+    st.plotly_chart(arithmetic_figure(explanation), key="kernels_arithmetic_plot")
+    activated = float(apply_activation(explanation.value, config.activation, threshold=config.threshold))
+    st.markdown(f"**Output at row {row}, column {col}:** {format_sum(explanation)}")
+    st.markdown(
+        f"The map above shows **{out_map[row, col]:.4g}** at this pixel. "
+        f"After the activation ({config.activation}) it becomes **{activated:.4g}**."
+    )
+    explain(
+        "What am I looking at?",
+        "The orange square on the input is the window the kernel covered for this output pixel (its *receptive "
+        "field*); the dotted frame shows any zero padding. Below, the window's pixels are multiplied cell by cell "
+        "with the kernel's weights, and the products are added up. Adding the bias gives exactly the value in the "
+        "output map. Stride moves the window by that many pixels per output step.",
+    )
+    if result.pooled is not None:
+        _pool_window(result, which)
+
+
+def _pool_window(result: PipelineResult, which: int) -> None:
+    st.subheader("One pooling window")
+    config, pooled, activated = result.config, result.pooled[which], result.activated[which]  # type: ignore[index]
+    prow, pcol = position_picker("kernels_pool", pooled.shape, label="pooled")
+    window = explain_pool(activated, prow, pcol, size=config.pool_size, stride=config.pool_stride,
+                          mode=config.pool_mode)  # type: ignore[arg-type]
+    signed = config.activation in ("none", "relu")
+    map_col, window_col, pooled_col = st.columns(3)
+    with map_col:
+        st.plotly_chart(
+            clickable_map_figure(activated, diverging=signed, showscale=False, title="Activated map: the window",
+                                 outline=(window.top, window.left, config.pool_size, config.pool_size)),
+            key="kernels_window_plot",
+        )
+    with window_col:
+        st.plotly_chart(pool_window_figure(window, signed=signed), key="kernels_window_values")
+    with pooled_col:
+        st.plotly_chart(clickable_map_figure(pooled, diverging=signed, outline=(prow, pcol, 1, 1),
+                                             title="Pooled map: click a pixel", showscale=False),
+                        key="kernels_pool_chart", **CLICKS)
+    st.markdown(
+        f"**Pooled value at row {prow}, column {pcol}:** the {window.mode} of the "
+        f"{config.pool_size}×{config.pool_size} window = **{window.value:.4g}** "
+        f"(the pooled map shows {pooled[prow, pcol]:.4g})."
+    )
+
+
+def _load_learned(kernels: object) -> None:
+    # Read the choices from session state: they may have changed in the same run as the click.
+    chosen, slot = st.session_state["kernels_learned_pick"], st.session_state["kernels_learned_slot"]
+    try:
+        load_kernel(EDITOR_KEY, slot, kernels[chosen], label=f"Learned #{chosen + 1}")  # type: ignore[index]
+    except KernelError as error:
+        st.session_state["kernels_learned_error"] = str(error)
+
+
+def learned_section() -> None:
+    """Section 5: a trained model's first-layer kernels, each loadable into the editor."""
+    if not st.toggle("Show a trained model's first-layer kernels", key="kernels_show_learned",
+                     help="A CNN learns its kernels from data instead of having them designed. Compare them with "
+                          "the presets; loading a model takes a few seconds."):
+        return
+    from cnnviz.ui.models import model_picker  # imported here: it loads the model store only when asked
+
+    picked_model = model_picker("kernels_model", help="The trained network whose first convolution layer to show.")
+    if picked_model is None:
+        return
+    try:
+        learned = learned_kernels(conv_weights(picked_model.model))
+    except (LayerReadError, KernelError) as error:
+        st.warning(str(error))
+        return
+    titles = [f"#{index + 1} (bias {bias:.2f})" for index, bias in enumerate(learned.biases)]
+    st.plotly_chart(bank_figure(learned.kernels, titles), key="kernels_learned_plot")
+    st.caption(
+        f"The {len(learned.kernels)} kernels of layer `{learned.layer_name}`, red positive and blue negative "
+        "weights. Many look like blurred edge or line detectors."
+    )
+    pick_col, slot_col, button_col = st.columns(3)
+    with pick_col:
+        st.selectbox("Learned kernel", range(len(learned.kernels)), key="kernels_learned_pick",
+                     format_func=lambda i: titles[i], help="Which learned kernel to copy.")
+    with slot_col:
+        st.selectbox("Into editor slot", range(MAX_BANK), format_func=lambda i: f"kernel {i + 1}",
+                     key="kernels_learned_slot", help="Which kernel of your bank it replaces.")
+    with button_col:
+        st.button("Load into editor", key="kernels_learned_load", on_click=_load_learned, args=(learned.kernels,),
+                  help="Copy this learned kernel into your bank to apply it to the input image.")
+    load_error = st.session_state.pop("kernels_learned_error", None)
+    if load_error:
+        st.error(load_error)
