@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core.images import ModelInputError, to_model_batch
+from cnnviz.core.images import to_model_batch
+from cnnviz.core.layers import conv_layer_names
 
 #: Layer kinds, in words a learner meets on the page.
 CONV = "conv"
@@ -90,7 +91,8 @@ def layer_kind(layer: Any, *, is_last: bool = False) -> str:
     return OTHER
 
 
-def _check_model(model: Any) -> None:
+def check_model(model: Any) -> None:
+    """Raise :class:`InspectError` unless ``model`` is a built Keras model with exactly one input."""
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
         raise InspectError(
@@ -105,7 +107,7 @@ def inspectable_layers(model: Any) -> list[tuple[str, str]]:
     Conv, pooling, normalisation, activation and Dense layers are kept; Input, Flatten,
     Dropout and other bookkeeping layers are skipped (they do not change what is shown).
     """
-    _check_model(model)
+    check_model(model)
     layers = list(model.layers)
     result: list[tuple[str, str]] = []
     for index, layer in enumerate(layers):
@@ -113,11 +115,6 @@ def inspectable_layers(model: Any) -> list[tuple[str, str]]:
         if kind != OTHER:
             result.append((layer.name, kind))
     return result
-
-
-def conv_layer_names(model: Any) -> list[str]:
-    """Return the names of the model's Conv2D layers in forward order (may be empty)."""
-    return [name for name, kind in inspectable_layers(model) if kind == CONV]
 
 
 def last_conv_layer_name(model: Any) -> str:
@@ -135,12 +132,17 @@ def last_conv_layer_name(model: Any) -> str:
     return names[-1]
 
 
-def as_model_batch(images: np.ndarray) -> np.ndarray:
-    """:func:`cnnviz.core.images.to_model_batch`, raising :class:`InspectError` for this feature's callers."""
-    try:
-        return to_model_batch(images)
-    except ModelInputError as error:
-        raise InspectError(str(error)) from error
+def one_image_batch(image: np.ndarray) -> np.ndarray:
+    """Return one image as the models' input, a (1, 28, 28, 1) float32 batch in [0, 1].
+
+    Raises:
+        cnnviz.core.images.ModelInputError: not a 28x28 image (see :func:`cnnviz.core.images.to_model_batch`).
+        InspectError: a batch of several images.
+    """
+    batch = to_model_batch(image)
+    if batch.shape[0] != 1:
+        raise InspectError(f"Expected one image, got a batch of {batch.shape[0]}. Pass a single (28, 28) image.")
+    return batch
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -156,7 +158,7 @@ def compute_activations(
 
     Args:
         model: a Functional ``keras.Model`` (named layers; input (28, 28, 1) float32 in [0, 1]).
-        image: one image, (28, 28) uint8 or float32 in [0, 1] (see :func:`as_model_batch`).
+        image: one image, (28, 28) uint8 or float32 in [0, 1] (see :func:`one_image_batch`).
         layer_names: which layers to return (default: all of :func:`inspectable_layers`).
 
     Returns:
@@ -165,13 +167,12 @@ def compute_activations(
         layer's values are the model's output probabilities.
 
     Raises:
-        InspectError: the image is not one 28x28 image, or a named layer does not exist.
+        cnnviz.core.images.ModelInputError: the image is not a 28x28 image.
+        InspectError: a batch of images, or a named layer does not exist.
     """
     import keras
 
-    batch = as_model_batch(image)
-    if batch.shape[0] != 1:
-        raise InspectError(f"Expected one image, got a batch of {batch.shape[0]}. Pass a single (28, 28) image.")
+    batch = one_image_batch(image)
     available = inspectable_layers(model)
     kinds = dict(available)
     names = [name for name, _ in available] if layer_names is None else list(layer_names)
@@ -197,43 +198,11 @@ def compute_activations(
     ]
 
 
-def predict_one(model: Any, image: np.ndarray) -> np.ndarray:
-    """Return the model's class probabilities for one image, (num_classes,) float32."""
-    batch = as_model_batch(image)
-    if batch.shape[0] != 1:
-        raise InspectError(f"Expected one image, got a batch of {batch.shape[0]}.")
-    return _to_numpy(model(batch, training=False))[0]
-
-
-def conv_kernel(model: Any, layer_name: str | None = None) -> np.ndarray:
-    """Return a Conv2D layer's learned kernels.
-
-    Args:
-        model: a Keras model with at least one Conv2D layer.
-        layer_name: which conv layer (default: the first one).
-
-    Returns:
-        (kh, kw, in_channels, filters) float32: ``kernel[:, :, c, f]`` is the 2-D filter
-        that filter ``f`` slides over input channel ``c``.
-
-    Raises:
-        InspectError: no such conv layer.
-    """
-    names = conv_layer_names(model)
-    if not names:
-        raise InspectError("Expected a model with a Conv2D layer, found none: it has no filters to show.")
-    name = names[0] if layer_name is None else layer_name
-    if name not in names:
-        raise InspectError(f"Expected one of the conv layers {names}, got {name!r}.")
-    kernel = model.get_layer(name).get_weights()[0]
-    return np.asarray(kernel, dtype=np.float32)
-
-
 def filter_images(kernel: np.ndarray, input_channel: int = 0) -> np.ndarray:
     """Return the 2-D filters applied to one input channel, as a stack of small images.
 
     Args:
-        kernel: (kh, kw, in_channels, filters) as returned by :func:`conv_kernel`.
+        kernel: (kh, kw, in_channels, filters), e.g. :func:`cnnviz.core.layers.conv_weights`'s ``kernel``.
         input_channel: which input channel's slice to take (0 for a first layer on grey images).
 
     Returns:

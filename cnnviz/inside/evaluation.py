@@ -1,8 +1,8 @@
 """How good is the model, and where does it go wrong? Metrics and projections on the test split.
 
 The metric functions are plain NumPy on integer labels (checked against
-scikit-learn in the tests); only :func:`predict_probabilities` and
-:func:`penultimate_features` run the Keras model.
+scikit-learn in the tests); only :func:`predict_with_features` runs the Keras model.
+The PCA is scikit-learn's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.inside.activations import InspectError, as_model_batch
+from cnnviz.core.images import to_model_batch
+from cnnviz.inside.activations import InspectError, check_model
 
 
 class EvaluationError(InspectError):
@@ -163,32 +164,6 @@ def evaluate_predictions(
     )
 
 
-def predict_probabilities(model: Any, images: np.ndarray, *, batch_size: int = 500) -> np.ndarray:
-    """Return the model's class probabilities for a batch of images.
-
-    Args:
-        images: (N, 28, 28) uint8 (or float32 in [0, 1]).
-
-    Returns:
-        (N, num_classes) float32.
-    """
-    import keras
-
-    batch = as_model_batch(images)
-    outputs = [
-        np.asarray(keras.ops.convert_to_numpy(model(batch[start : start + batch_size], training=False)))
-        for start in range(0, batch.shape[0], batch_size)
-    ]
-    return np.concatenate(outputs, axis=0).astype(np.float32)
-
-
-def evaluate_model(
-    model: Any, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *, batch_size: int = 500
-) -> Evaluation:
-    """Predict every image and return the :class:`Evaluation` (images (N, 28, 28) uint8, labels (N,))."""
-    return evaluate_predictions(labels, predict_probabilities(model, images, batch_size=batch_size), class_names)
-
-
 def cell_indices(evaluation: Evaluation, true_class: int, predicted_class: int) -> np.ndarray:
     """Return the indices of the images with this (true, predicted) pair, most confident first.
 
@@ -228,27 +203,6 @@ def most_confident_mistakes(evaluation: Evaluation, count: int = 12) -> np.ndarr
     return wrong[order][: max(0, count)].astype(np.int64)
 
 
-def penultimate_features(model: Any, images: np.ndarray, *, batch_size: int = 500) -> np.ndarray:
-    """Return what the last layer sees: the input of the model's final layer, one row per image.
-
-    Args:
-        images: (N, 28, 28) uint8 (or float32 in [0, 1]).
-
-    Returns:
-        (N, D) float32 (spatial outputs are flattened).
-    """
-    import keras
-
-    batch = as_model_batch(images)
-    extractor = keras.Model(inputs=model.inputs[0], outputs=model.layers[-1].input, name="penultimate")
-    outputs = [
-        np.asarray(keras.ops.convert_to_numpy(extractor(batch[start : start + batch_size], training=False)))
-        for start in range(0, batch.shape[0], batch_size)
-    ]
-    features = np.concatenate(outputs, axis=0).astype(np.float32)
-    return features.reshape(features.shape[0], -1)
-
-
 def predict_with_features(
     model: Any, images: np.ndarray, *, batch_size: int = 500, feature_rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -259,12 +213,20 @@ def predict_with_features(
         feature_rows: which images' features to keep (sorted indices); default all.
 
     Returns:
-        ``(probabilities, features)``: (N, num_classes) float32 and (len(feature_rows), D) float32,
-        the same numbers as :func:`predict_probabilities` and :func:`penultimate_features`.
+        ``(probabilities, features)``: (N, num_classes) float32 model outputs and
+        (len(feature_rows), D) float32 inputs of the model's last layer (what it "sees"),
+        flattened when spatial.
+
+    Raises:
+        cnnviz.core.images.ModelInputError: not a batch of 28x28 images.
+        InspectError: not a Keras model with one input, or a batch size below 1.
     """
     import keras
 
-    batch = as_model_batch(images)
+    check_model(model)
+    if batch_size < 1:
+        raise InspectError(f"Expected a batch size of at least 1, got {batch_size}.")
+    batch = to_model_batch(images)
     rows = np.arange(batch.shape[0]) if feature_rows is None else np.asarray(feature_rows, dtype=np.int64)
     extractor = keras.Model(
         inputs=model.inputs[0], outputs=[model.outputs[0], model.layers[-1].input], name="outputs_and_features"
@@ -296,7 +258,7 @@ class Projection:
 
 
 def pca_2d(features: np.ndarray) -> Projection:
-    """Project rows of ``features`` (N, D) onto their first two principal components (NumPy SVD).
+    """Project rows of ``features`` (N, D) onto their first two principal components (scikit-learn's PCA).
 
     Each axis's sign is fixed so that its largest-magnitude loading is positive, so the
     picture does not flip between runs. Fewer than two dimensions of variation give zero columns.
@@ -304,26 +266,28 @@ def pca_2d(features: np.ndarray) -> Projection:
     Raises:
         EvaluationError: fewer than two rows, or not a 2-D finite array.
     """
+    from sklearn.decomposition import PCA
+
     data = np.asarray(features, dtype=np.float64)
     if data.ndim != 2 or data.shape[0] < 2:
         raise EvaluationError(f"Expected at least two feature rows (N, D), got shape {data.shape}.")
     if not np.all(np.isfinite(data)):
         raise EvaluationError("Expected finite features, got NaN or infinity: the model may have diverged.")
-    centred = data - data.mean(axis=0)
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
     components = np.zeros((2, data.shape[1]), dtype=np.float64)
-    kept = min(2, vt.shape[0])
-    components[:kept] = vt[:kept]
+    ratio = np.zeros(2, dtype=np.float64)
+    points = np.zeros((data.shape[0], 2), dtype=np.float32)
+    kept = min(2, data.shape[1])
+    # Without any variation scikit-learn's ratios are 0/0; every point sits at the origin then.
+    if kept == 0 or not np.any(np.ptp(data, axis=0) > 0):
+        return Projection(points=points, explained_variance_ratio=ratio, components=components)
+    pca = PCA(n_components=kept, svd_solver="full").fit(data)
+    components[:kept] = pca.components_
     for row in range(kept):
         pivot = int(np.argmax(np.abs(components[row])))
         if components[row, pivot] < 0:
             components[row] = -components[row]
-    variance = singular**2
-    total = float(variance.sum())
-    ratio = np.zeros(2, dtype=np.float64)
-    if total > 0:
-        ratio[:kept] = variance[:kept] / total
-    points = (centred @ components.T).astype(np.float32)
+    ratio[:kept] = pca.explained_variance_ratio_
+    points = ((data - pca.mean_) @ components.T).astype(np.float32)
     return Projection(points=points, explained_variance_ratio=ratio, components=components)
 
 
@@ -337,3 +301,34 @@ def sample_indices(labels: np.ndarray, count: int, *, seed: int = 0) -> np.ndarr
         return np.arange(total, dtype=np.int64)
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(total, size=count, replace=False)).astype(np.int64)
+
+
+def cell_or_most_confused(cell: tuple[object, object], confusion: np.ndarray) -> tuple[int, int]:
+    """Return the confusion-matrix cell to show: ``cell`` (true, predicted) where it names classes of ``confusion``.
+
+    Each of the two that is not a class index (nothing chosen yet, or a remembered class that another
+    model with fewer classes does not have) is replaced by its part of :func:`most_confused_pair`, so
+    the view starts on the most common mistake.
+    """
+    size = int(np.shape(confusion)[0]) if np.ndim(confusion) == 2 else 0
+    worst = most_confused_pair(confusion)
+    chosen = [
+        int(value) if isinstance(value, (int, np.integer)) and 0 <= int(value) < size else fallback
+        for value, fallback in zip(cell, worst, strict=True)
+    ]
+    return chosen[0], chosen[1]
+
+
+def class_count_problem(model_classes: int, dataset_classes: int, dataset_name: str) -> str | None:
+    """Return why a dataset's test split cannot be used with a model, or ``None`` when it can.
+
+    A model predicting ``model_classes`` classes can only be evaluated on (and shown images of) a
+    dataset with as many classes.
+    """
+    if model_classes == dataset_classes:
+        return None
+    return (
+        f"This model predicts {model_classes} classes but the {dataset_name} dataset it names has "
+        f"{dataset_classes}, so its test images cannot be used (only your sketch). Pick a model trained "
+        "on one of the studio's datasets."
+    )

@@ -8,7 +8,6 @@ Images are heatmaps (see :mod:`cnnviz.core.figures`) so every value shows on hov
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,9 +29,8 @@ _INFERNO = (
     "rgb(207,68,70)", "rgb(237,105,37)", "rgb(251,155,6)", "rgb(247,209,61)", "rgb(252,255,164)",
 )  # fmt: skip
 SALIENCY_SCALE = [[index / (len(_INFERNO) - 1), colour] for index, colour in enumerate(_INFERNO)]
-#: Bar colours: the predicted class stands out, the rest are muted.
+#: Colour of a dense layer's bars.
 HIGHLIGHT = "#4C6EF5"
-MUTED = "#adb5bd"
 
 
 def layer_title(activation: LayerActivation) -> str:
@@ -95,45 +93,6 @@ def dense_activation_figure(activation: LayerActivation, *, height: int = 220) -
         xaxis_title="unit",
         yaxis_title="activation",
         bargap=0.1,
-    )
-    return fig
-
-
-def probability_figure(
-    probabilities: np.ndarray,
-    class_names: Sequence[str],
-    *,
-    title: str = "Softmax output: the model's probability for each class",
-    true_class: int | None = None,
-    height: int = 260,
-) -> go.Figure:
-    """Return the class probabilities (num_classes,) as bars, the predicted class highlighted.
-
-    ``true_class`` (if known) is marked in the axis label with a check mark.
-    """
-    probs = np.asarray(probabilities, dtype=np.float64).ravel()
-    if probs.size != len(class_names):
-        raise ValueError(f"Expected {len(class_names)} probabilities, got {probs.size}.")
-    predicted = int(np.argmax(probs))
-    labels = [
-        f"{name} ✓" if index == true_class else str(name) for index, name in enumerate(class_names)
-    ]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=probs,
-            marker_color=[HIGHLIGHT if index == predicted else MUTED for index in range(probs.size)],
-            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probs],
-            textposition="outside",
-            hovertemplate="%{x}<br>probability %{y:.2%}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
-        yaxis=dict(range=[0, 1.15], tickformat=".0%", title="probability"),
-        xaxis=dict(type="category"),
     )
     return fig
 
@@ -240,7 +199,8 @@ def confusion_matrix_figure(
     The colour is each cell's share of its row (so small classes are as visible as big
     ones) and the text is the count. An invisible marker sits on every cell so that a
     click selects it through ``st.plotly_chart(on_select="rerun")``; its ``customdata`` is
-    ``[true, predicted, count]`` (see :func:`cell_from_selection`). ``selected`` outlines a cell.
+    ``[true, predicted, count]``, so ``cnnviz.core.figures.last_selected_ints(event, 2)`` reads the
+    clicked cell back. ``selected`` outlines a cell.
     """
     matrix = np.asarray(confusion, dtype=np.int64)
     classes = len(class_names)
@@ -302,53 +262,6 @@ def confusion_matrix_figure(
     return fig
 
 
-def _customdata(point: Any) -> list[Any]:
-    """A selected point's customdata as a list (the browser may send a list or a {"0": ..} object)."""
-    data = point.get("customdata") if isinstance(point, Mapping) else None
-    if isinstance(data, Mapping):
-        keys = sorted((key for key in data if str(key).isdigit()), key=lambda key: int(key))
-        return [data[key] for key in keys]
-    if isinstance(data, (list, tuple)):
-        return list(data)
-    if data is None:
-        return []
-    return [data]
-
-
-def cell_from_selection(selection: Mapping[str, Any] | None) -> tuple[int, int] | None:
-    """Return ``(true, predicted)`` from a confusion-matrix ``st.plotly_chart`` selection, or ``None``.
-
-    Args:
-        selection: the event's ``selection`` mapping (``{"points": [{"customdata": [...]}, ...]}``);
-            customdata is ``[true, predicted, count]``, sent as a list or as ``{"0": .., "1": ..}``.
-            The last point wins.
-    """
-    if not selection:
-        return None
-    for point in reversed(list(selection.get("points") or [])):
-        data = _customdata(point)
-        if len(data) >= 2:
-            try:
-                return int(data[0]), int(data[1])
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
-def index_from_selection(selection: Mapping[str, Any] | None) -> int | None:
-    """Return the image index from a PCA-scatter selection (customdata ``[index, ...]``), or ``None``."""
-    if not selection:
-        return None
-    for point in reversed(list(selection.get("points") or [])):
-        data = _customdata(point)
-        if data:
-            try:
-                return int(data[0])
-            except (TypeError, ValueError):
-                continue
-    return None
-
-
 def pca_figure(
     points: np.ndarray,
     labels: np.ndarray,
@@ -363,7 +276,8 @@ def pca_figure(
 
     Args:
         points: (N, 2) coordinates; labels/predictions: (N,) ints; indices: (N,) the images'
-            positions in the test split, carried as ``customdata`` so a selected point can be shown.
+            positions in the test split, carried as ``customdata`` ``[index, predicted name]`` so a
+            selected point can be shown (``cnnviz.core.figures.last_selected_ints(event, 1)``).
         explained: the variance ratio of each axis, written on the axis titles.
     """
     coords = np.asarray(points, dtype=np.float64)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.inside.activations import InspectError, as_model_batch, last_conv_layer_name
+from cnnviz.inside.activations import InspectError, last_conv_layer_name, one_image_batch
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,6 @@ def _resolve_class(model: Any, batch: np.ndarray, class_index: int | None) -> tu
     return int(class_index), float(probabilities[class_index])
 
 
-def _single_batch(image: np.ndarray) -> np.ndarray:
-    batch = as_model_batch(image)
-    if batch.shape[0] != 1:
-        raise InspectError(f"Expected one image, got a batch of {batch.shape[0]}.")
-    return batch
-
-
 def gradient_saliency(model: Any, image: np.ndarray, class_index: int | None = None) -> SaliencyMap:
     """Return the gradient saliency map of one image for one class.
 
@@ -111,7 +104,7 @@ def gradient_saliency(model: Any, image: np.ndarray, class_index: int | None = N
     """
     import tensorflow as tf
 
-    batch = _single_batch(image)
+    batch = one_image_batch(image)
     class_index, probability = _resolve_class(model, batch, class_index)
     grad_model, dense = _score_model(model, None)
     inputs = tf.convert_to_tensor(batch)
@@ -165,7 +158,7 @@ def grad_cam(
     """
     import tensorflow as tf
 
-    batch = _single_batch(image)
+    batch = one_image_batch(image)
     layer_name = layer_name or last_conv_layer_name(model)
     class_index, probability = _resolve_class(model, batch, class_index)
     grad_model, dense = _score_model(model, layer_name)
@@ -183,3 +176,19 @@ def grad_cam(
         raw=cam,
         probability=probability,
     )
+
+
+def contrast_class(predicted: int, true_class: int | None, num_classes: int) -> int:
+    """Return the class to explain beside the predicted one: the true class when the model got it wrong.
+
+    Otherwise the first class that is not the predicted one (class 0, or class 1 when 0 was predicted),
+    so the page always offers a second picture to compare with.
+
+    Args:
+        predicted: the predicted class index.
+        true_class: the image's true class, or ``None`` for a sketch.
+        num_classes: how many classes the model predicts (at least 1).
+    """
+    if true_class is not None and true_class != predicted and 0 <= true_class < num_classes:
+        return int(true_class)
+    return min(1 if predicted == 0 else 0, max(0, num_classes - 1))

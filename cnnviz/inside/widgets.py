@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from cnnviz.core.predict import predict_probabilities
+from cnnviz.inside.activations import InspectError, LayerActivation, compute_activations
 from cnnviz.inside.evaluation import (
     Evaluation,
     Projection,
@@ -23,9 +25,9 @@ from cnnviz.inside.evaluation import (
     predict_with_features,
     sample_indices,
 )
-from cnnviz.inside.activations import InspectError, LayerActivation, compute_activations, predict_one
 from cnnviz.inside.saliency import SaliencyMap, grad_cam, gradient_saliency
 from cnnviz.ui.datasets import get_dataset
+from cnnviz.ui.state import remember
 
 #: How many test images the PCA scatter shows at most (a browser draws a few thousand points smoothly).
 MAX_PCA_POINTS = 2000
@@ -33,14 +35,20 @@ MAX_PCA_POINTS = 2000
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_activations(_model: Any, version: str, image: np.ndarray) -> list[LayerActivation]:
-    """Every inspectable layer's output for one (28, 28) image (see :func:`cnnviz.inside.activations.compute_activations`)."""
+    """Every inspectable layer's output for one (28, 28) image.
+
+    See :func:`cnnviz.inside.activations.compute_activations`.
+    """
     return compute_activations(_model, image)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_probabilities(_model: Any, version: str, image: np.ndarray) -> np.ndarray:
-    """The model's class probabilities for one (28, 28) image, (num_classes,) float32."""
-    return predict_one(_model, image)
+    """The model's class probabilities for one (28, 28) image, (num_classes,) float64.
+
+    See :func:`cnnviz.core.predict.predict_probabilities`.
+    """
+    return predict_probabilities(_model, image)
 
 
 @dataclass(frozen=True)
@@ -136,10 +144,8 @@ def image_chooser(
     if not sources:
         st.info("No image to look at: the dataset could not be loaded and there is no sketch yet.")
         return None
-    # Widget state is dropped when a section stops drawing this widget; these plain keys keep the choice.
-    keep_source, keep_index = f"{key}_keep_source", f"{key}_keep_index"
-    if f"{key}_source" not in st.session_state and st.session_state.get(keep_source) in sources:
-        st.session_state[f"{key}_source"] = st.session_state[keep_source]
+    # Widget state is dropped when a section stops drawing this widget; remember() brings the choice back.
+    remember(f"{key}_source", sources[0], valid=sources)
     source = st.radio(
         "Image",
         sources,
@@ -148,7 +154,6 @@ def image_chooser(
         help="Follow one image through the network: a picture from the test split (which the model never "
         "trained on) or the digit you drew on the Sketch page.",
     )
-    st.session_state[keep_source] = source
     if sketch is None:
         st.caption("Draw a digit on the **Sketch** page to look at your own image here.")
     if source == SOURCE_SKETCH and sketch is not None:
@@ -157,9 +162,8 @@ def image_chooser(
         return None
     size = len(x_test)
     index_key = f"{key}_index"
-    if index_key not in st.session_state:
-        st.session_state[index_key] = int(st.session_state.get(keep_index, 0))
-    if not 0 <= int(st.session_state[index_key]) < size:
+    remember(index_key, 0)
+    if not 0 <= int(st.session_state[index_key]) < size:  # another dataset with fewer test images
         st.session_state[index_key] = 0
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     index = left.number_input(
@@ -177,7 +181,6 @@ def image_chooser(
         args=(index_key, size),
         help="Pick another test image at random.",
     )
-    st.session_state[keep_index] = int(index)
     true_class = int(y_test[int(index)])
     return ChosenImage(
         image=np.asarray(x_test[int(index)]),

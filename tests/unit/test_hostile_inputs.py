@@ -318,11 +318,8 @@ def test_model_functions_with_hostile_images(data: st.DataObject, tiny_model: An
     class_index = data.draw(st.one_of(st.none(), hostile_ints))
     holds("inspect.compute_activations", lambda: inspect.compute_activations(tiny_model, x))
     holds("inspect.compute_activations(layers)", lambda: inspect.compute_activations(tiny_model, np.zeros((28, 28)), [layer]))
-    holds("inspect.predict_one", lambda: inspect.predict_one(tiny_model, x))
-    holds("inspect.conv_kernel", lambda: inspect.conv_kernel(tiny_model, layer))
     holds("prediction.predict_probabilities", lambda: prediction.predict_probabilities(tiny_model, x))
-    holds("evaluation.predict_probabilities", lambda: evaluation.predict_probabilities(tiny_model, x, batch_size=data.draw(st.integers(-2, 600))))
-    holds("evaluation.penultimate_features", lambda: evaluation.penultimate_features(tiny_model, x))
+    holds("evaluation.predict_with_features", lambda: evaluation.predict_with_features(tiny_model, x, batch_size=data.draw(st.integers(-2, 600))))
     holds("saliency.gradient_saliency", lambda: saliency.gradient_saliency(tiny_model, x, class_index))
     holds("saliency.grad_cam", lambda: saliency.grad_cam(tiny_model, x, class_index, layer))
     holds("presets.learned_kernels", lambda: presets.learned_kernels(conv_weights(tiny_model)))
@@ -340,11 +337,10 @@ def test_model_functions_with_things_that_are_not_models(not_a_model: Any) -> No
     image = np.zeros((28, 28), dtype=np.float32)
     calls = {
         "inspect.inspectable_layers": lambda: inspect.inspectable_layers(not_a_model),
-        "inspect.conv_layer_names": lambda: inspect.conv_layer_names(not_a_model),
         "inspect.last_conv_layer_name": lambda: inspect.last_conv_layer_name(not_a_model),
         "inspect.compute_activations(model)": lambda: inspect.compute_activations(not_a_model, image),
         "prediction.predict_probabilities(model)": lambda: prediction.predict_probabilities(not_a_model, image),
-        "evaluation.predict_probabilities(model)": lambda: evaluation.predict_probabilities(not_a_model, image[None]),
+        "evaluation.predict_with_features(model)": lambda: evaluation.predict_with_features(not_a_model, image[None]),
         "saliency.gradient_saliency(model)": lambda: saliency.gradient_saliency(not_a_model, image),
         "presets.learned_kernels(model)": lambda: presets.learned_kernels(conv_weights(not_a_model)),
     }

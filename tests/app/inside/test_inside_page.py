@@ -1,6 +1,8 @@
-"""AppTest runs of the Inside page over a small model put in the session, as the Train page would.
+"""AppTest runs of the whole Inside page over a small model put in the session, as the Train page would.
 
-The page's numbers are checked against independent computations (Keras's own predict,
+What only the page shows: the model picker, the test split refused for a model of another class
+count, the sections chosen and remembered, the caches. Each section alone is tested in
+test_sections.py. Numbers are checked against independent computations (Keras's own predict,
 scikit-learn's metrics), not against the page's own helpers.
 """
 
@@ -11,7 +13,6 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, confusion_matrix
 
 from cnnviz.core.records import TrainedModel
 from cnnviz.ui.state import SESSION_MODEL_KEY, SKETCH_KEY
@@ -113,59 +114,9 @@ def test_another_image_and_the_sketch_can_be_chosen(trained: TrainedModel) -> No
     assert any("for your sketch." in m.value for m in app.markdown)
 
 
-def test_filters_and_the_epoch_replay(trained: TrainedModel) -> None:
-    app = _show(_open(trained), "Filters")
-    assert not app.exception, [e.value for e in app.exception]
-    assert any("conv_1: 4 filters of 3×3" in title for title in _titles(app))
-    replay = app.slider(key="inside_snapshot_epoch")
-    assert (replay.min, replay.max, replay.value) == (1, 2, 2)
-    replay.set_value(1).run()
-    figure = _figures(app)[-1]
-    assert "after epoch 1 of 2" in figure["layout"]["title"]["text"]
-    # Epoch 1's weights are drawn on the colour range of all epochs (the larger, final ones).
-    bound = float(np.abs(trained.filter_snapshots[-1]).max())
-    assert figure["data"][0]["zmax"] == pytest.approx(bound, rel=1e-5)
-    np.testing.assert_allclose(_array(figure["data"][0]["z"]), trained.filter_snapshots[0][:, :, 0, 0], rtol=1e-5)
-    app.selectbox(key="inside_filter_layer").set_value("conv_2").run()
-    assert not app.exception
-    app.slider(key="inside_filter_channel").set_value(3).run()
-    assert any("conv_2: 6 filters of 3×3, input channel 3" in title for title in _titles(app))
-
-
-def test_saliency_for_predicted_and_chosen_class(trained: TrainedModel) -> None:
-    app = _show(_open(trained), "Saliency")
-    assert not app.exception, [e.value for e in app.exception]
-    titles = [title for title in _titles(app) if title]
-    assert any(title.startswith("Predicted class:") for title in titles)
-    app.selectbox(key="inside_saliency_class").set_value(7).run()
-    assert not app.exception
-    assert any(title.startswith("Chosen class: 7") for title in _titles(app))
-
-
-def test_evaluation_matches_scikit_learn_and_a_chosen_cell_lists_its_images(trained: TrainedModel) -> None:
-    from cnnviz.core.datasets import load_dataset
-
-    digits = load_dataset("digits")
-    predictions = trained.model.predict(digits.x_test[..., None] / 255.0, verbose=0).argmax(axis=1)
-    app = _show(_open(trained), "Evaluation")
-    assert not app.exception, [e.value for e in app.exception]
-    metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Test accuracy"] == f"{accuracy_score(digits.y_test, predictions):.2%}"
-    assert metrics["Test images"] == f"{len(digits.y_test):,}"
-    reference = confusion_matrix(digits.y_test, predictions, labels=range(10))
-    true_class, predicted_class = 3, int(np.argmax(reference[3]))
-    app.selectbox(key="inside_cell_true").set_value(true_class)
-    app.selectbox(key="inside_cell_predicted").set_value(predicted_class).run()
-    assert not app.exception
-    sentence = next(m.value for m in app.markdown if "test images of" in m.value)
-    assert sentence.startswith(f"**{reference[true_class, predicted_class]}** test images of **3**")
-    gallery = next(f for f in _figures(app) if f["layout"].get("annotations", [{}])[0].get("text", "").startswith("#"))
-    assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(16, reference[3, predicted_class])
-
-
-def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
+def test_a_model_of_another_class_count_gets_its_sketch_not_the_test_split() -> None:
     # Two classes on a ten-class dataset: the test split is refused with a message, the sketch still works,
-    # and the filter and Grad-CAM sections say why they have nothing to show.
+    # and every section says why it has nothing to show instead of failing.
     odd = TrainedModel(model=one_pixel_dense(), dataset="digits", class_names=("a", "b"))
     app = app_test("pages/inside.py")
     app.session_state[SESSION_MODEL_KEY] = odd
@@ -173,12 +124,8 @@ def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("predicts 2 classes" in warning.value for warning in app.warning)
+    assert app.radio(key="inside_image_source").options == ["Your latest sketch"]
     assert any("for your sketch." in m.value for m in app.markdown)
-    app = _show(app, "Filters")
-    assert any("no convolution layer" in info.value for info in app.info)
-    app = _show(app, "Saliency")
-    assert not app.exception
-    assert any("No Grad-CAM" in caption.value for caption in app.caption)
     app = _show(app, "Evaluation")
     assert not app.exception
     assert any("needs the test split" in info.value for info in app.info)
@@ -201,40 +148,6 @@ def test_the_shipped_mnist_model_is_evaluated_like_its_training_run_measured_it(
     assert not app.exception, [e.value for e in app.exception]
     shown = float(next(m.value for m in app.metric if m.label == "Test accuracy").rstrip("%")) / 100
     assert shown == pytest.approx(meta["test_metrics"]["accuracy"], abs=0.002)
-
-
-@pytest.mark.slow
-def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch() -> None:
-    """Integration with the Train page's code: build_model + train_model fill filter_snapshots, one per epoch,
-    and the page replays them; the last one is the trained conv_1 kernel itself."""
-    from cnnviz.core.datasets import load_dataset
-    from cnnviz.train.spec import ConvBlockSpec, ModelSpec, build_model
-    from cnnviz.train.loop import TrainConfig, train_model
-
-    digits = load_dataset("digits")
-    spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4), ConvBlockSpec(filters=8)), dense_units=(16,))
-    model = build_model(spec, digits.num_classes, seed=0)
-    config = TrainConfig(epochs=3, batch_size=64, train_size=600, early_stopping=False, seed=0)
-    result = train_model(model, digits, config)
-    assert len(result.filter_snapshots) == 3
-    trained = TrainedModel(
-        model=model,
-        dataset="digits",
-        class_names=digits.class_names,
-        spec=spec.to_dict(),
-        history=result.history,
-        test_metrics=result.test_metrics,
-        filter_snapshots=result.filter_snapshots,
-    )
-    app = _show(_open(trained), "Filters")
-    assert not app.exception, [e.value for e in app.exception]
-    replay = app.slider(key="inside_snapshot_epoch")
-    assert (replay.max, replay.value) == (3, 3)
-    last = _array(_figures(app)[-1]["data"][0]["z"])
-    np.testing.assert_allclose(last, model.get_layer("conv_1").get_weights()[0][:, :, 0, 0], rtol=1e-5)
-    replay.set_value(1).run()
-    first = _array(_figures(app)[-1]["data"][0]["z"])
-    assert not np.allclose(first, last), "the filters should have changed between epoch 1 and epoch 3"
 
 
 def test_reruns_reuse_the_cache_and_a_retrained_model_is_never_stale(trained: TrainedModel, monkeypatch) -> None:

@@ -1,19 +1,22 @@
-"""Tests for cnnviz.inside.activations: layer activations and learned filters, checked against Keras itself."""
+"""Tests for cnnviz.inside.activations: layer activations and learned filters, checked against Keras itself.
+
+The filters are read with ``cnnviz.core.layers`` (the one conv-weight reader); these tests cover the
+Inside page's use of it: any conv layer, sliced per input channel.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from cnnviz.core.images import ModelInputError
+from cnnviz.core.layers import LayerReadError, conv_layer_names, conv_weights
 from cnnviz.inside.activations import (
     InspectError,
     compute_activations,
-    conv_kernel,
-    conv_layer_names,
     filter_images,
     inspectable_layers,
     last_conv_layer_name,
-    predict_one,
 )
 from tests.support.models import one_pixel_dense, sample_images, tiny_cnn
 
@@ -50,7 +53,6 @@ def test_activations_have_layer_shapes_and_match_keras(model) -> None:
     kernel, bias = model.get_layer("conv_1").get_weights()
     expected = tf.nn.relu(tf.nn.conv2d(batch, kernel, strides=1, padding="VALID") + bias).numpy()[0]
     np.testing.assert_allclose(activations[0].values, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(predict_one(model, image), activations[-1].values, rtol=1e-5, atol=1e-6)
 
 
 def test_activations_for_chosen_layers_and_unknown_layer(model) -> None:
@@ -61,24 +63,26 @@ def test_activations_for_chosen_layers_and_unknown_layer(model) -> None:
         compute_activations(model, image, ["flatten"])
 
 
-def test_compute_activations_rejects_a_batch(model) -> None:
+def test_compute_activations_rejects_a_batch_and_a_wrong_size(model) -> None:
     with pytest.raises(InspectError, match="one image"):
         compute_activations(model, np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(ModelInputError, match="28x28"):
+        compute_activations(model, np.zeros((20, 20), np.uint8))
 
 
-def test_filters_are_the_layer_weights(model) -> None:
-    first = conv_kernel(model)
+def test_filters_of_any_conv_layer_are_its_weights_sliced_per_input_channel(model) -> None:
+    first = conv_weights(model).kernel
     assert first.shape == (3, 3, 1, 4)
     np.testing.assert_array_equal(first, model.get_layer("conv_1").get_weights()[0])
-    deeper = conv_kernel(model, "conv_2")
+    deeper = conv_weights(model, "conv_2").kernel
     assert deeper.shape == (3, 3, 4, 6)
     images = filter_images(deeper, input_channel=2)
     assert images.shape == (6, 3, 3)
     np.testing.assert_array_equal(images[5], deeper[:, :, 2, 5])
     with pytest.raises(InspectError, match="from 0 to 3"):
         filter_images(deeper, input_channel=4)
-    with pytest.raises(InspectError, match="conv layers"):
-        conv_kernel(model, "dense_1")
+    with pytest.raises(LayerReadError, match="conv layers"):
+        conv_weights(model, "dense_1")
 
 
 def test_dense_only_model_has_no_filters() -> None:
@@ -86,5 +90,5 @@ def test_dense_only_model_has_no_filters() -> None:
     assert conv_layer_names(model) == []
     with pytest.raises(InspectError, match="Conv2D"):
         last_conv_layer_name(model)
-    with pytest.raises(InspectError, match="Conv2D"):
-        conv_kernel(model)
+    with pytest.raises(LayerReadError, match="no 2-D convolution layer"):
+        conv_weights(model)

@@ -1,4 +1,8 @@
-"""Tests for cnnviz.inside.figures: the figures carry the right data, and selections decode back to cells."""
+"""Tests for cnnviz.inside.figures: the figures carry the right data, and clicks decode back to cells and images.
+
+Clicks are read with ``cnnviz.core.figures.last_selected_ints`` (the one selection parser); these tests
+check that the Inside figures carry what it reads back.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,18 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from cnnviz.core.figures import TOP_COLOUR, last_selected_ints, probability_figure
+from cnnviz.inside.activations import LayerActivation
 from cnnviz.inside.figures import (
-    HIGHLIGHT,
-    cell_from_selection,
     confusion_matrix_figure,
     dense_activation_figure,
     feature_maps_figure,
     filter_grid_figure,
     image_gallery_figure,
-    index_from_selection,
     pca_figure,
-    probability_figure,
     saliency_figure,
     snapshot_range,
 )
-from cnnviz.inside.activations import LayerActivation
 
 NAMES = ("zero", "one", "two")
 
@@ -50,12 +51,16 @@ def test_feature_maps_with_negative_values_are_diverging_and_vectors_are_refused
 
 def test_dense_and_probability_bars() -> None:
     fig = dense_activation_figure(LayerActivation("dense_1", "dense", np.arange(7.0)))
-    assert len(fig.data[0].y) == 7 and "dense_1" in fig.layout.title.text
-    probs = probability_figure(np.array([0.1, 0.7, 0.2]), NAMES, true_class=2)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].y), np.arange(7.0))
+    assert "dense_1" in fig.layout.title.text
+    # The softmax output is core's probability chart, as the Inside page calls it (title, true class).
+    # Kept here until tests/unit/core has a test of probability_figure.
+    probs = probability_figure(np.array([0.1, 0.7, 0.2]), NAMES, true_class=2, title="predictions (softmax output)")
     colours = list(probs.data[0].marker.color)
-    assert colours.index(HIGHLIGHT) == 1 and colours.count(HIGHLIGHT) == 1
+    assert colours.index(TOP_COLOUR) == 1 and colours.count(TOP_COLOUR) == 1
     assert list(probs.data[0].x) == ["zero", "one", "two ✓"]
-    with pytest.raises(ValueError, match="Expected 3 probabilities, got 2"):
+    assert probs.layout.title.text == "predictions (softmax output)"
+    with pytest.raises(ValueError, match=r"one probability per class name \(3\)"):
         probability_figure(np.array([0.5, 0.5]), NAMES)
 
 
@@ -76,7 +81,9 @@ def test_saliency_figure_has_input_map_and_overlay_per_method() -> None:
     fig = saliency_figure(image, {"Gradient saliency": np.zeros((28, 28)), "Grad-CAM": np.ones((28, 28))})
     assert len(fig.data) == 1 + 2 * 3
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["Input", "Gradient saliency", "Gradient saliency over the input", "Grad-CAM", "Grad-CAM over the input"]
+    assert titles == [
+        "Input", "Gradient saliency", "Gradient saliency over the input", "Grad-CAM", "Grad-CAM over the input"
+    ]
 
 
 def test_confusion_matrix_figure_counts_and_clickable_cells_round_trip() -> None:
@@ -86,18 +93,19 @@ def test_confusion_matrix_figure_counts_and_clickable_cells_round_trip() -> None
     np.testing.assert_array_equal(np.asarray(heatmap.text), confusion)
     np.testing.assert_allclose(np.asarray(heatmap.z)[1], [0.4, 0.6, 0.0])
     np.testing.assert_allclose(np.asarray(heatmap.z)[2], 0.0)  # an empty row is not a division by zero
-    assert len(fig.layout.shapes) == 1
+    assert len(fig.layout.shapes) == 1  # the selected cell is outlined; no outline without a selection
+    assert len(confusion_matrix_figure(confusion, NAMES).layout.shapes) == 0
     # A click on a cell comes back as the marker's customdata: [true, predicted, count].
     data = np.asarray(cells.customdata)
     point = int(np.flatnonzero((data[:, 0] == 1) & (data[:, 1] == 0))[0])
     assert cells.x[point] == 0 and cells.y[point] == 1 and data[point, 2] == 2
-    selection = {"points": [{"curve_number": 1, "point_index": point, "customdata": data[point].tolist()}]}
-    assert cell_from_selection(selection) == (1, 0)
+    event = {"selection": {"points": [{"curve_number": 1, "point_index": point, "customdata": data[point].tolist()}]}}
+    assert last_selected_ints(event, 2) == (1, 0)
     # What Streamlit 1.67 really sends from Chromium: customdata as an object with string keys.
-    sent = {"points": [{"curve_number": 1, "x": 0, "y": 1, "customdata": {"0": 1, "1": 0, "2": 2}}]}
-    assert cell_from_selection(sent) == (1, 0)
-    assert cell_from_selection({"points": []}) is None
-    assert cell_from_selection(None) is None
+    sent = {"selection": {"points": [{"curve_number": 1, "x": 0, "y": 1, "customdata": {"0": 1, "1": 0, "2": 2}}]}}
+    assert last_selected_ints(sent, 2) == (1, 0)
+    assert last_selected_ints({"selection": {"points": []}}, 2) is None
+    assert last_selected_ints(None, 2) is None
     with pytest.raises(ValueError, match=r"\(3, 3\)"):
         confusion_matrix_figure(np.zeros((2, 2)), NAMES)
 
@@ -114,9 +122,10 @@ def test_pca_figure_one_trace_per_present_class_carrying_indices() -> None:
     assert [int(row[0]) for row in fig.data[2].customdata] == [12, 13]
     assert [int(row[0]) for row in fig.data[3].customdata] == [14]
     assert "50%" in fig.layout.xaxis.title.text
-    assert index_from_selection({"points": [{"customdata": [13, "two"]}]}) == 13
-    assert index_from_selection({"points": [{"customdata": {"0": 12, "1": "two"}}]}) == 12
-    assert index_from_selection({"points": []}) is None
+    # A clicked point gives back its test-image index (the first customdata value).
+    clicked = fig.data[2].customdata[1].tolist()
+    assert last_selected_ints({"selection": {"points": [{"customdata": clicked}]}}, 1) == (13,)
+    assert last_selected_ints({"selection": {"points": [{"customdata": {"0": 12, "1": "two"}}]}}, 1) == (12,)
 
 
 def test_image_gallery_uses_one_grey_scale() -> None:

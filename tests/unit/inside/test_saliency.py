@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnnviz.inside.activations import InspectError
-from cnnviz.inside.saliency import grad_cam, gradient_saliency, upsample
+from cnnviz.inside.saliency import contrast_class, grad_cam, gradient_saliency, upsample
 from tests.support.models import one_by_one_conv, one_pixel_dense, sample_images, tiny_cnn
 
 
@@ -72,3 +72,10 @@ def test_upsample_keeps_constant_maps_constant() -> None:
     result = upsample(np.full((7, 7), 0.5, np.float32))
     assert result.shape == (28, 28)
     np.testing.assert_allclose(result, 0.5, atol=1e-6)
+
+
+def test_the_class_explained_beside_the_prediction_is_the_true_one_when_the_model_is_wrong() -> None:
+    assert contrast_class(predicted=3, true_class=8, num_classes=10) == 8
+    assert contrast_class(predicted=3, true_class=3, num_classes=10) == 0  # right: the first other class
+    assert contrast_class(predicted=0, true_class=None, num_classes=10) == 1  # a sketch predicted as 0
+    assert contrast_class(predicted=0, true_class=None, num_classes=1) == 0  # no other class to offer

@@ -1,0 +1,438 @@
+"""The Inside page's sections: feature maps, filters, saliency and evaluation, each a function of its inputs.
+
+Every section takes the picked model (and the test split, or ``None`` when it cannot be used)
+as arguments, so it can be run alone with ``AppTest.from_function``. The rules they follow live
+in the Streamlit-free modules (:mod:`cnnviz.inside.evaluation`, :mod:`cnnviz.inside.saliency`,
+:mod:`cnnviz.inside.captions`); the figures in :mod:`cnnviz.inside.figures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from cnnviz.core.datasets import Dataset, DatasetError
+from cnnviz.core.figures import image_figure, last_selected_ints, probability_figure
+from cnnviz.core.images import ModelInputError
+from cnnviz.core.layers import LayerReadError, conv_layer_names, conv_weights
+from cnnviz.core.predict import PredictionError, top_guesses
+from cnnviz.inside.activations import InspectError, filter_images
+from cnnviz.inside.captions import (
+    CELL_IMAGES,
+    cell_captions,
+    cell_note,
+    cell_sentence,
+    mistake_captions,
+    pca_point_title,
+    prediction_sentence,
+)
+from cnnviz.inside.evaluation import (
+    Evaluation,
+    cell_indices,
+    cell_or_most_confused,
+    class_count_problem,
+    most_confident_mistakes,
+)
+from cnnviz.inside.figures import (
+    confusion_matrix_figure,
+    dense_activation_figure,
+    feature_maps_figure,
+    filter_grid_figure,
+    image_gallery_figure,
+    pca_figure,
+    saliency_figure,
+    snapshot_range,
+)
+from cnnviz.inside.saliency import contrast_class
+from cnnviz.inside.widgets import (
+    ChosenImage,
+    PcaResult,
+    cached_activations,
+    cached_probabilities,
+    cached_saliency,
+    cached_test_results,
+    image_chooser,
+)
+from cnnviz.ui.datasets import get_dataset
+from cnnviz.ui.layout import explain
+from cnnviz.ui.models import PickedModel
+from cnnviz.ui.state import get_latest_sketch, remember
+
+SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation")
+#: What a section can meet with an odd model or image: said in a message, never shown as a traceback.
+COMPUTE_ERRORS = (InspectError, ModelInputError, LayerReadError, PredictionError, DatasetError)
+#: How many of the most confident mistakes the evaluation shows.
+MISTAKES_SHOWN = 12
+
+
+def usable_test_split(picked: PickedModel) -> Dataset | None:
+    """Return the test split of the dataset the model names, or ``None`` (with a warning) when it cannot be used.
+
+    It cannot be used when it does not load, or when its class count differs from the model's.
+    """
+    try:
+        dataset = get_dataset(picked.dataset)
+    except DatasetError as error:
+        st.warning(f"The {picked.dataset} test split could not be loaded, so only your sketch can be used.\n\n{error}")
+        return None
+    problem = class_count_problem(len(picked.class_names), dataset.num_classes, picked.dataset)
+    if problem is not None:
+        st.warning(problem)
+        return None
+    return dataset
+
+
+def choose_section() -> str:
+    """The "Look at" control; the chosen section survives a visit to another page."""
+    remember("inside_section", SECTIONS[0], valid=SECTIONS)
+    section = st.segmented_control(
+        "Look at",
+        SECTIONS,
+        key="inside_section",
+        help="Feature maps: what each layer computes for one image. Filters: the weights it learned. "
+        "Saliency: which pixels mattered for a decision. Evaluation: how it does on every test image.",
+    )
+    return section or SECTIONS[0]
+
+
+def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> None:
+    """Draw one of :data:`SECTIONS` for the picked model; a model or image it cannot handle gets a message."""
+    sections = {
+        "Feature maps": lambda: feature_maps_section(picked, dataset),
+        "Filters": lambda: filters_section(picked.model, picked.trained.filter_snapshots if picked.trained else []),
+        "Saliency": lambda: saliency_section(picked, dataset),
+        "Evaluation": lambda: evaluation_section(picked, dataset),
+    }
+    try:
+        sections.get(section, sections[SECTIONS[0]])()
+    except COMPUTE_ERRORS as error:
+        st.error(f"This could not be computed for the chosen model and image.\n\n{error}")
+
+
+def choose_image(dataset: Dataset | None, class_names: Sequence[str]) -> ChosenImage | None:
+    """The image chooser (a test image or the latest sketch) beside a picture of the chosen image."""
+    controls, picture = st.columns([3, 1])
+    with controls:
+        chosen = image_chooser(
+            dataset.x_test if dataset else None,
+            dataset.y_test if dataset else None,
+            tuple(class_names),
+            get_latest_sketch(),
+            key="inside_image",
+        )
+    if chosen is not None:
+        picture.plotly_chart(image_figure(chosen.image, height=200, showscale=False), key="inside_input_image")
+    return chosen
+
+
+def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
+    """Every layer's output for one image: feature-map grids, dense bars and the softmax output."""
+    class_names = picked.class_names
+    chosen = choose_image(dataset, class_names)
+    if chosen is None:
+        return
+    max_maps = st.slider(
+        "Feature maps per layer",
+        min_value=4,
+        max_value=64,
+        value=16,
+        step=4,
+        key="inside_max_maps",
+        help="A conv layer with 32 filters makes 32 feature maps: one picture per filter of where it "
+        "found its pattern. Show fewer to keep the page quick.",
+    )
+    activations = cached_activations(picked.model, picked.version, chosen.image)
+    st.markdown(prediction_sentence(activations[-1].values, class_names, chosen.label, chosen.true_class))
+    explain(
+        "What am I looking at?",
+        "Each small square is a **feature map**: the output of one filter, slid over the previous layer. "
+        "Bright means the filter found its pattern there (after ReLU, negative responses become 0, so "
+        "dark means 'not here'). The first conv layer's maps look like the digit with some edges "
+        "highlighted; **pooling** halves the size and keeps the strongest response in each 2x2 patch; "
+        "deeper maps are smaller and respond to larger, more abstract parts. All maps of one layer share "
+        "one colour scale, so a dark map really responded weakly. Hover to read the numbers. The "
+        "**dense** layers are drawn as bars (one per unit), and the last bars are the **softmax** "
+        "output: the model's probability for each class.",
+    )
+    for activation in activations:
+        if activation.is_spatial:
+            figure = feature_maps_figure(activation, max_maps=max_maps)
+        elif activation.kind == "output":
+            figure = probability_figure(
+                activation.values,
+                class_names,
+                title=f"{activation.name} (softmax output) · {len(class_names)} probabilities",
+                true_class=chosen.true_class,
+            )
+        else:
+            figure = dense_activation_figure(activation)
+        st.plotly_chart(figure, key=f"inside_fm_{activation.name}")
+
+
+def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
+    """The learned kernels of any conv layer, and the first layer's kernels replayed epoch by epoch.
+
+    Args:
+        model: the Keras model.
+        snapshots: conv_1's kernel (kh, kw, 1, filters) after each epoch of this session's training, or empty.
+    """
+    names = conv_layer_names(model)
+    if not names:
+        st.info("This model has no convolution layer, so it has no filters to show.")
+        return
+    layer = st.selectbox(
+        "Conv layer",
+        names,
+        key="inside_filter_layer",
+        help="Each conv layer holds a stack of small filters (kernels). The first layer's filters look at "
+        "the pixels; deeper filters look at the previous layer's feature maps.",
+    )
+    kernel = conv_weights(model, layer).kernel
+    kh, kw, channels, filters = kernel.shape
+    channel = 0
+    if channels > 1:
+        channel = st.slider(
+            "Input channel",
+            min_value=0,
+            max_value=channels - 1,
+            value=0,
+            key="inside_filter_channel",
+            help=f"A filter of {layer} has one {kh}x{kw} slice per feature map of the layer before it "
+            f"({channels} of them); pick which slice to show for every filter.",
+        )
+    title = f"{layer}: {filters} filters of {kh}×{kw}" + (f", input channel {channel}" if channels > 1 else "")
+    st.plotly_chart(filter_grid_figure(filter_images(kernel, channel), title=title), key="inside_filters")
+    explain(
+        "What am I looking at?",
+        "Each square is one filter's weights. **Red** weights add the pixel under them, **blue** ones "
+        "subtract it, white ones ignore it. A filter with red on one side and blue on the other is an "
+        "**edge detector**: it responds where brightness changes in that direction. Hover for the exact "
+        "weights. Deeper layers' filters combine feature maps, so one picture shows only the slice for one "
+        "input channel.",
+    )
+    st.subheader("Watch the filters learn")
+    if not snapshots:
+        st.info(
+            "Snapshots of the first layer's filters are kept after every epoch while a model trains on the "
+            "**Train** page. Train a model in this session (and pick it above) to replay them here."
+        )
+        return
+    epoch = len(snapshots)
+    if len(snapshots) > 1:
+        epoch = st.slider(
+            "After epoch",
+            min_value=1,
+            max_value=len(snapshots),
+            value=len(snapshots),
+            key="inside_snapshot_epoch",
+            help="Slide back to epoch 1 and forward again: the filters start as random noise and turn into "
+            "edge and blob detectors as training goes on.",
+        )
+    st.plotly_chart(
+        filter_grid_figure(
+            filter_images(snapshots[epoch - 1], 0),
+            title=f"conv_1 after epoch {epoch} of {len(snapshots)}",
+            value_range=snapshot_range(snapshots),
+        ),
+        key="inside_snapshot",
+    )
+    st.caption("Every epoch is drawn on the same colour scale, so a filter that grows stronger gets darker colours.")
+
+
+def saliency_section(picked: PickedModel, dataset: Dataset | None) -> None:
+    """Gradient saliency and Grad-CAM of one image, for the predicted class and one chosen class."""
+    class_names = picked.class_names
+    chosen = choose_image(dataset, class_names)
+    if chosen is None:
+        return
+    probabilities = cached_probabilities(picked.model, picked.version, chosen.image)
+    predicted = top_guesses(probabilities, class_names, k=1)[0].index
+    other = st.selectbox(
+        "Also explain class",
+        range(len(class_names)),
+        index=contrast_class(predicted, chosen.true_class, len(class_names)),
+        format_func=lambda index: f"{class_names[index]} ({probabilities[index]:.1%})",
+        key="inside_saliency_class",
+        help="Ask why the model might (or might not) see another class: which pixels would raise that "
+        "class's score? Try the true class when the model is wrong.",
+    )
+    explain(
+        "What am I looking at?",
+        "**Gradient saliency** asks, for every pixel: if this pixel were a bit brighter, how much would "
+        "the class's score change? Bright pixels matter most. It is sharp but noisy. **Grad-CAM** looks "
+        "at the last conv layer instead: it weights each feature map by how much it raises the class's "
+        "score and keeps the positive total, so it is coarser (the conv layer's resolution, stretched to "
+        "28x28) but shows *regions* the model used. Both explain the class's score before softmax.",
+    )
+    for class_index, heading in ((predicted, "Predicted class"), (int(other), "Chosen class")):
+        pair = cached_saliency(picked.model, picked.version, chosen.image, class_index)
+        maps = {"Gradient saliency": pair.gradient.heatmap}
+        if pair.grad_cam is not None:
+            maps["Grad-CAM"] = pair.grad_cam.heatmap
+        title = f"{heading}: {class_names[class_index]} ({pair.gradient.probability:.1%}) for {chosen.label}"
+        st.plotly_chart(saliency_figure(chosen.image, maps, title=title), key=f"inside_saliency_{heading}")
+        if pair.grad_cam is None:
+            st.caption(f"No Grad-CAM: {pair.grad_cam_problem}")
+
+
+def _on_cell_click() -> None:
+    cell = last_selected_ints(st.session_state.get("inside_confusion"), 2)
+    if cell is not None:
+        st.session_state["inside_cell_true"], st.session_state["inside_cell_predicted"] = cell
+
+
+def _on_pca_select() -> None:
+    point = last_selected_ints(st.session_state.get("inside_pca"), 1)
+    if point is not None:
+        st.session_state["inside_pca_index"] = point[0]
+
+
+def evaluation_section(picked: PickedModel, dataset: Dataset | None) -> None:
+    """Accuracy, the per-class table, a clickable confusion matrix, the worst mistakes and a PCA of the last layer."""
+    if dataset is None:
+        st.info("The evaluation needs the test split, which could not be loaded.")
+        return
+    class_names = picked.class_names
+    evaluation, pca = cached_test_results(picked.model, picked.version, picked.dataset)
+    first, second, third = st.columns(3)
+    first.metric("Test accuracy", f"{evaluation.accuracy:.2%}", help="The share of test images classified correctly.")
+    second.metric("Test images", f"{len(evaluation.y_true):,}", help="Images the model never saw while training.")
+    third.metric("Mistakes", f"{evaluation.mistakes:,}", help="Test images whose most probable class is wrong.")
+    st.caption(f"**Data source:** {dataset.source}")
+    _per_class_table(evaluation, class_names)
+    _confusion_matrix(evaluation, class_names, dataset)
+    _most_confident_mistakes(evaluation, class_names, dataset)
+    _pca(evaluation, pca, class_names, dataset)
+
+
+def _per_class_table(evaluation: Evaluation, class_names: Sequence[str]) -> None:
+    st.subheader("Per class")
+    metrics = evaluation.per_class
+    st.dataframe(
+        {
+            "class": list(class_names),
+            "precision": metrics.precision,
+            "recall": metrics.recall,
+            "F1": metrics.f1,
+            "test images": metrics.support,
+        },
+        column_config={
+            name: st.column_config.NumberColumn(name, format="percent") for name in ("precision", "recall", "F1")
+        },
+        hide_index=True,
+        key="inside_metrics_table",
+    )
+    explain(
+        "What do precision, recall and F1 mean?",
+        "**Precision** of a class: of the images the model *called* that class, the share that really are. "
+        "**Recall**: of the images that really *are* that class, the share the model found. "
+        "**F1** is their harmonic mean: high only when both are high.",
+    )
+
+
+def _confusion_matrix(evaluation: Evaluation, class_names: Sequence[str], dataset: Dataset) -> None:
+    st.subheader("Confusion matrix")
+    keys = ("inside_cell_true", "inside_cell_predicted")
+    cell = cell_or_most_confused((st.session_state.get(keys[0]), st.session_state.get(keys[1])), evaluation.confusion)
+    for key, value in zip(keys, cell, strict=True):
+        if st.session_state.get(key) != value:
+            st.session_state[key] = value
+    matrix_column, cell_column = st.columns([3, 2])
+    with matrix_column:
+        st.plotly_chart(
+            confusion_matrix_figure(evaluation.confusion, class_names, selected=cell),
+            key="inside_confusion",
+            on_select=_on_cell_click,
+            selection_mode="points",
+        )
+        st.caption(
+            "Rows are the true classes, columns what the model predicted; the diagonal holds the correct "
+            "answers and the colour is each cell's share of its row. **Click a cell** (or use the two boxes "
+            "beside it) to see its images. It starts on the most common mistake."
+        )
+    with cell_column:
+        left, right = st.columns(2)
+        true_class = left.selectbox(
+            "True class",
+            range(len(class_names)),
+            format_func=lambda index: class_names[index],
+            key=keys[0],
+            help="The row of the confusion matrix: what the images really are.",
+        )
+        predicted_class = right.selectbox(
+            "Predicted class",
+            range(len(class_names)),
+            format_func=lambda index: class_names[index],
+            key=keys[1],
+            help="The column: what the model said they are.",
+        )
+        true_class, predicted_class = int(true_class), int(predicted_class)
+        indices = cell_indices(evaluation, true_class, predicted_class)
+        st.markdown(cell_sentence(len(indices), true_class, predicted_class, class_names))
+        if len(indices):
+            shown = indices[:CELL_IMAGES]
+            captions = cell_captions(evaluation, shown, true_class, predicted_class, class_names)
+            st.plotly_chart(
+                image_gallery_figure(dataset.x_test[shown], captions, cols=4), key="inside_cell_images"
+            )
+            st.caption(cell_note(len(shown), len(indices), correct=true_class == predicted_class))
+
+
+def _most_confident_mistakes(evaluation: Evaluation, class_names: Sequence[str], dataset: Dataset) -> None:
+    st.subheader("Most confident mistakes")
+    worst = most_confident_mistakes(evaluation, MISTAKES_SHOWN)
+    if len(worst) == 0:
+        st.success("The model got every test image right.")
+        return
+    captions = mistake_captions(evaluation, worst, class_names)
+    st.plotly_chart(image_gallery_figure(dataset.x_test[worst], captions), key="inside_mistakes")
+    st.caption(
+        "True class → predicted class, with the model's confidence. Some of these are honest mistakes "
+        "by the model; some are badly written or mislabelled images that would fool a person too."
+    )
+
+
+def _pca(evaluation: Evaluation, pca: PcaResult, class_names: Sequence[str], dataset: Dataset) -> None:
+    st.subheader("What the last layer sees (PCA)")
+    subset = pca.indices
+    st.plotly_chart(
+        pca_figure(
+            pca.projection.points,
+            evaluation.y_true[subset],
+            evaluation.y_pred[subset],
+            class_names,
+            subset,
+            explained=pca.projection.explained_variance_ratio,
+        ),
+        key="inside_pca",
+        on_select=_on_pca_select,
+        selection_mode="points",
+    )
+    explain(
+        "What am I looking at?",
+        f"Every dot is a test image ({len(subset):,} of them), placed by the {pca.feature_size} numbers the "
+        "last layer receives, squeezed to 2-D with **principal component analysis** (the two directions "
+        "along which those numbers vary most). Colour is the true class; an **x** marks a mistake. If the "
+        "network has learned well, each class forms its own cluster; mistakes sit between clusters. "
+        "**Click a dot** to see its image.",
+    )
+    index = st.session_state.get("inside_pca_index")
+    if index is None or not 0 <= int(index) < len(evaluation.y_true):
+        return
+    index = int(index)
+    image_column, bars_column = st.columns([1, 3])
+    image_column.plotly_chart(
+        image_gallery_figure(dataset.x_test[[index]], [f"test image #{index}"], cols=1, cell_height=220),
+        key="inside_pca_image",
+    )
+    bars_column.plotly_chart(
+        probability_figure(
+            evaluation.probabilities[index],
+            class_names,
+            title=pca_point_title(evaluation, index, class_names),
+            true_class=int(evaluation.y_true[index]),
+        ),
+        key="inside_pca_probs",
+    )
