@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from cnnviz.inside.figures import confusion_matrix_figure, feature_maps_figure, pca_figure, saliency_figure
     from cnnviz.core.datasets import load_dataset
-    from cnnviz.inside.evaluation import pca_2d, sample_indices
     from cnnviz.inside.activations import compute_activations
+    from cnnviz.inside.evaluation import pca_2d, sample_indices
+    from cnnviz.inside.figures import confusion_matrix_figure, feature_maps_figure, pca_figure, saliency_figure
     from cnnviz.inside.saliency import grad_cam, gradient_saliency
 
     shipped = args.models_dir / "default_mnist.keras"
@@ -61,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {origin}, {model.count_params():,} parameters; test split: {len(dataset.y_test):,} images")
     image = dataset.x_test[0]
 
-    activations = timed("activations of every layer (one image)", lambda: compute_activations(model, image), args.repeats)
+    activations = timed(
+        "activations of every layer (one image)", lambda: compute_activations(model, image), args.repeats
+    )
     timed("gradient saliency (one image, one class)", lambda: gradient_saliency(model, image), args.repeats)
     timed("Grad-CAM (one image, one class)", lambda: grad_cam(model, image), args.repeats)
     from cnnviz.inside.evaluation import evaluate_predictions, predict_with_features
@@ -76,13 +77,21 @@ def main(argv: list[str] | None = None) -> int:
         f"evaluation + PCA, one pass ({len(dataset.y_test):,} images)", test_results, max(1, args.repeats // 2)
     )
     conv = next(a for a in activations if a.is_spatial)
-    timed(f"figure: {conv.name} feature maps (16 of {conv.shape[-1]})", lambda: feature_maps_figure(conv, max_maps=16), args.repeats)
+    timed(
+        f"figure: {conv.name} feature maps (16 of {conv.shape[-1]})",
+        lambda: feature_maps_figure(conv, max_maps=16),
+        args.repeats,
+    )
     timed(
         "figure: saliency (input + 2 maps + overlays)",
         lambda: saliency_figure(image, {"a": np.zeros((28, 28)), "b": np.zeros((28, 28))}),
         args.repeats,
     )
-    timed("figure: confusion matrix", lambda: confusion_matrix_figure(evaluation.confusion, dataset.class_names), args.repeats)
+    timed(
+        "figure: confusion matrix",
+        lambda: confusion_matrix_figure(evaluation.confusion, dataset.class_names),
+        args.repeats,
+    )
     timed(
         "figure: PCA scatter",
         lambda: pca_figure(

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.metrics import confusion_matrix
 
-from tools.browser import assert_no_exception, choose_option, open_page, wait_for_idle
 from tests.support.models import tiny_cnn
+from tools.browser import assert_no_exception, choose_option, open_page, wait_for_idle
 
 MODEL_NAME = "inside-e2e-tiny"
 
