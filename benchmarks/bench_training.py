@@ -5,7 +5,7 @@ Run with ``python benchmarks/bench_training.py`` (options: ``--dataset``, ``--tr
 data in the same process, alternately:
 
 * **bare**: ``compile`` + ``model.fit(verbose=0)`` + ``evaluate`` on the test split;
-* **cnnviz**: :func:`cnnviz.train.loop.train_model`, which does the same with its progress callback, fed
+* **cnnviz**: :func:`cnnviz.train.loop.train_model`, which does the same with its callbacks, fed
   by the live-chart callables the Train page uses: after every epoch both Plotly history figures are
   rebuilt and serialised, and a few times a second the progress text is formatted.
 
@@ -21,15 +21,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnnviz.train.figures import history_figure
 from cnnviz.core.datasets import load_dataset
-from cnnviz.train.spec import ModelSpec, build_model
+from cnnviz.train.figures import history_figure
 from cnnviz.train.loop import (
     BatchProgress,
     EpochProgress,
@@ -38,6 +35,7 @@ from cnnviz.train.loop import (
     prepare_data,
     train_model,
 )
+from cnnviz.train.spec import ModelSpec, build_model
 from cnnviz.train.worker import train_model_isolated
 
 TARGET_RATIO = 0.95
@@ -86,14 +84,14 @@ def main() -> int:
             for metric in ("loss", "accuracy"):
                 figures.append(history_figure(progress.history, metric, epochs=progress.epochs).to_json())
 
-        result = train_model(model, dataset, config, on_batch=on_batch, on_epoch=on_epoch, data=data)
+        result = train_model(model, data, config, on_batch=on_batch, on_epoch=on_epoch)
         assert result.epochs_done == config.epochs and len(figures) == 2 * config.epochs and texts
 
     # Warm up once, untimed: TensorFlow's runtime and Plotly's figure machinery cost seconds on first use,
     # once per process (in the app, long before anyone trains), not once per training.
     warm_config = TrainConfig(train_size=256, epochs=1, validation_split=0.25)
     warm_data = prepare_data(dataset, warm_config)
-    train_model(build_model(spec, num_classes, seed=0), dataset, warm_config, data=warm_data,
+    train_model(build_model(spec, num_classes, seed=0), warm_data, warm_config,
                 on_epoch=lambda progress: history_figure(progress.history, "loss").to_json())
     warm_model = build_model(spec, num_classes, seed=0)
     compile_model(warm_model, warm_config)
@@ -126,7 +124,7 @@ def main() -> int:
     # The Train page runs this same training in a child process (cnnviz.train.worker, so that TensorFlow's
     # per-fit memory is returned); that adds a fixed start-up cost per training, reported here, no target.
     wall_start = time.perf_counter()
-    isolated = train_model_isolated(build_model(spec, num_classes, seed=config.seed), dataset, config, data=data)
+    isolated = train_model_isolated(build_model(spec, num_classes, seed=config.seed), data, config)
     isolated_wall = time.perf_counter() - wall_start
     assert isolated.epochs_done == config.epochs
     print(f"wall child process (page path): {isolated_wall:6.2f} s in all, {isolated.samples_per_s:8.0f} images/s "

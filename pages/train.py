@@ -2,12 +2,8 @@
 
 import streamlit as st
 
-from cnnviz.train.spec import SpecError, layer_table
 from cnnviz.train.loop import TrainingConfigError, validate_config
-from cnnviz.ui.datasets import dataset_picker, get_dataset
-from cnnviz.ui.layout import require_router
-from cnnviz.ui.models import save_model_form
-from cnnviz.ui.state import get_session_model
+from cnnviz.train.spec import SpecError, layer_table
 from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
@@ -18,6 +14,10 @@ from cnnviz.train.widgets import (
     spec_controls,
     train_live,
 )
+from cnnviz.ui.datasets import dataset_picker, get_dataset
+from cnnviz.ui.layout import require_router
+from cnnviz.ui.models import save_model_form
+from cnnviz.ui.state import get_session_model
 
 require_router()
 

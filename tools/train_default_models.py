@@ -117,7 +117,7 @@ def train_one(name: str, models_dir: Path, recipe: Recipe) -> dict[str, Any]:
     def report(progress: Any) -> None:
         print(f"  {name} epoch {progress.epoch + 1}: {progress.logs}", flush=True)
 
-    result = train_model(model, dataset, config, data=prepared, on_epoch=report)
+    result = train_model(model, prepared, config, on_epoch=report)
     seconds = time.perf_counter() - started
     trained = TrainedModel(
         model=model,

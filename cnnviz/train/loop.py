@@ -1,16 +1,18 @@
-"""Training a CNN on a dataset, with live progress, a stop request, NaN detection and one lock per process.
+"""Training a CNN on prepared arrays, with live progress, a stop request, NaN detection and one lock per process.
 
-:func:`train_model` is a thin layer over ``model.fit(verbose=0)``: it prepares
-the arrays, compiles, and adds one Keras callback (:class:`TrainingMonitor`)
-that reports progress through plain callables, keeps the history of *finished*
-epochs only, keeps a copy of the weights after each finished epoch, and stops
-on request or on a NaN loss. The callback holds no UI; the Train page passes
+:func:`prepare_data` picks the seeded training subset, splits off the validation part and scales to
+[0, 1]. :func:`train_model` is a thin layer over ``model.fit(verbose=0)``: it compiles and adds the
+small Keras callbacks of :mod:`cnnviz.train.callbacks`, one job each, which report progress through
+plain callables, keep the history and the weights of *finished* epochs only, copy the first conv
+layer's filters after each epoch, stop on request or on a NaN loss, and stop early (Keras's
+``EarlyStopping``, restricted to finished epochs). The callbacks hold no UI; the Train page passes
 callables that draw.
 
 Stopping keeps what was finished: if training ends in the middle of an epoch
 (a stop request, a NaN, or an exception such as Streamlit interrupting the
 script), the model is put back to its weights at the end of the last finished
-epoch, so the weights always match the history.
+epoch (the best one, when early stopping restores the best weights), so the
+weights always match the history.
 
 Only one training runs at a time in a process (:func:`training_lock`): on 2 CPU
 cores, several concurrent trainings would all crawl.
@@ -229,184 +231,6 @@ class EpochProgress:
     seconds: float
 
 
-def _as_float(value: Any) -> float:
-    try:
-        return float(np.asarray(value))
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def make_monitor(
-    *,
-    steps_per_epoch: int,
-    batch_size: int,
-    train_samples: int,
-    on_batch: Callable[[BatchProgress], None] | None = None,
-    on_epoch: Callable[[EpochProgress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    batch_interval_s: float = 0.25,
-    snapshot_layer: str | None = "conv_1",
-    early_stopping_patience: int | None = None,
-    monitor: str = "val_loss",
-) -> Any:
-    """Return a Keras callback that reports progress, stops on request or NaN, and keeps finished epochs.
-
-    Args:
-        steps_per_epoch: batches in one epoch (an epoch is "finished" when all of them ran).
-        batch_size: images per batch; ``train_samples`` images per epoch (for samples/s).
-        on_batch: called with a :class:`BatchProgress` at most every ``batch_interval_s`` seconds, and after
-            the last batch of each epoch.
-        on_epoch: called with an :class:`EpochProgress` after each finished epoch (never a partial one).
-        should_stop: polled after every batch; ``True`` ends training after that batch.
-        snapshot_layer: the layer whose kernel is copied after each epoch (skipped if absent).
-        early_stopping_patience: if set, stop after this many finished epochs without improvement of
-            ``monitor`` and remember the best epoch's weights.
-
-    The callback's attributes after ``fit``: ``history``, ``epochs_done``, ``stopped_by_user``,
-    ``nan_detected``, ``nan_message``, ``early_stopped``, ``best_epoch``, ``best_weights``,
-    ``last_finished_weights``, ``filter_snapshots``, ``partial_epoch`` (an epoch ended unfinished),
-    ``train_seconds`` (time inside training batches).
-    """
-    import keras
-
-    class _Monitor(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.on_train_begin()
-
-        # Reset everything so one instance can be reused for another fit.
-        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-            self.history: dict[str, list[float]] = {}
-            self.epochs_done = 0
-            self.stopped_by_user = False
-            self.nan_detected = False
-            self.nan_message = ""
-            self.early_stopped = False
-            self.best_epoch: int | None = None
-            self.best_value = math.inf
-            self.best_weights: list[np.ndarray] | None = None
-            self.wait = 0
-            self.last_finished_weights: list[np.ndarray] | None = None
-            self.filter_snapshots: list[np.ndarray] = []
-            self.partial_epoch = False
-            self.train_seconds = 0.0
-            self._epoch = 0
-            self._steps_seen = 0
-            self._epoch_start = 0.0
-            self._batch_time = 0.0
-            self._batch_start = 0.0
-            self._last_report = 0.0
-
-        def _kept(self) -> str:
-            """What a NaN leaves the learner: the last finished epoch's weights, or nothing."""
-            if self.epochs_done:
-                return f"the weights of the last finished epoch ({self.epochs_done}) were kept"
-            return "no epoch had finished, so no trained weights were kept"
-
-        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            self._epoch = epoch
-            self._steps_seen = 0
-            self._batch_time = 0.0
-            self._epoch_start = time.perf_counter()
-            self._last_report = self._epoch_start
-
-        def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            self._batch_start = time.perf_counter()
-
-        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            now = time.perf_counter()
-            self._batch_time += now - self._batch_start
-            self.train_seconds += now - self._batch_start
-            self._steps_seen = batch + 1
-            logs = logs or {}
-            loss = _as_float(logs.get("loss"))
-            if not math.isfinite(loss):
-                self.nan_detected = True
-                self.nan_message = (
-                    f"The training loss became {loss} at batch {batch + 1} of epoch {self._epoch + 1}: the "
-                    "weights blew up, usually because the learning rate is too large for this optimizer. "
-                    f"Training was stopped; {self._kept()}. Try a learning rate 10 times smaller."
-                )
-                self.model.stop_training = True
-                return
-            if should_stop is not None and should_stop():
-                self.stopped_by_user = True
-                self.model.stop_training = True
-            last = self._steps_seen >= steps_per_epoch
-            if on_batch is not None and (last or now - self._last_report >= batch_interval_s):
-                self._last_report = now
-                seen = min(self._steps_seen * batch_size, train_samples)
-                rate = seen / self._batch_time if self._batch_time > 0 else 0.0
-                left = (train_samples - seen) / rate if rate > 0 else float("nan")
-                on_batch(
-                    BatchProgress(
-                        epoch=self._epoch,
-                        epochs=self.params.get("epochs", 0) if self.params else 0,
-                        step=self._steps_seen,
-                        steps=steps_per_epoch,
-                        loss=loss,
-                        accuracy=_as_float(logs.get("accuracy")),
-                        samples_per_s=rate,
-                        seconds_left=max(left, 0.0),
-                    )
-                )
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            if self._steps_seen < steps_per_epoch or self.nan_detected:
-                # Keras still calls on_epoch_end after a stop mid-epoch; that epoch is not finished.
-                self.partial_epoch = True
-                return
-            values = {name: _as_float(value) for name, value in (logs or {}).items()}
-            if not all(math.isfinite(value) for value in values.values()):
-                self.nan_detected = True
-                self.nan_message = (
-                    f"Epoch {epoch + 1} ended with a non-finite metric ({values}): the weights blew up, usually "
-                    f"because the learning rate is too large. Training was stopped; {self._kept()}. Try a "
-                    "learning rate 10 times smaller."
-                )
-                self.partial_epoch = True
-                self.model.stop_training = True
-                return
-            for name, value in values.items():
-                self.history.setdefault(name, []).append(value)
-            self.epochs_done = epoch + 1
-            self.last_finished_weights = self.model.get_weights()
-            filters = None
-            if snapshot_layer is not None:
-                try:
-                    layer = self.model.get_layer(snapshot_layer)
-                except ValueError:
-                    layer = None
-                if layer is not None and getattr(layer, "kernel", None) is not None:
-                    filters = np.array(layer.kernel.numpy(), dtype=np.float32)
-                    self.filter_snapshots.append(filters)
-            if early_stopping_patience is not None:
-                current = values.get(monitor, values.get("loss", math.inf))
-                if current < self.best_value:
-                    self.best_value = current
-                    self.best_epoch = epoch
-                    self.best_weights = self.last_finished_weights
-                    self.wait = 0
-                else:
-                    self.wait += 1
-                    if self.wait >= early_stopping_patience:
-                        self.early_stopped = True
-                        self.model.stop_training = True
-            if on_epoch is not None:
-                on_epoch(
-                    EpochProgress(
-                        epoch=epoch,
-                        epochs=self.params.get("epochs", 0) if self.params else 0,
-                        logs=values,
-                        history={name: list(series) for name, series in self.history.items()},
-                        filters=filters,
-                        seconds=time.perf_counter() - self._epoch_start,
-                    )
-                )
-
-    return _Monitor()
-
-
 @dataclass
 class TrainResult:
     """What a training produced. The model itself is trained in place.
@@ -451,143 +275,143 @@ class TrainResult:
         return "finished"
 
 
+def _test_metrics(
+    model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, batch_size: int = 256
+) -> dict[str, float]:
+    """``{"loss", "accuracy"}`` of a compiled model on float32 (N, 28, 28, 1) images; ``{}`` when N is 0."""
+    if len(x_test) == 0:
+        return {}
+    from cnnviz.train.callbacks import as_float
+
+    values = model.evaluate(x_test, y_test, batch_size=batch_size, verbose=0, return_dict=True)
+    return {name: as_float(value) for name, value in values.items() if name in ("loss", "accuracy")}
+
+
 def train_model(
     model: keras.Model,
-    dataset: TrainingData,
+    data: PreparedData,
     config: TrainConfig,
     *,
     on_batch: Callable[[BatchProgress], None] | None = None,
     on_epoch: Callable[[EpochProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     batch_interval_s: float = 0.25,
-    data: PreparedData | None = None,
 ) -> TrainResult:
-    """Compile and train ``model`` in place on a subset of ``dataset``, then evaluate it on the test split.
+    """Compile and train ``model`` in place on prepared arrays, then evaluate it on their test split.
 
     Args:
         model: an uncompiled or compiled Keras model, input (28, 28, 1) float32, softmax output.
-        dataset: uint8 (N, 28, 28) images and int labels (see :class:`TrainingData`).
-        config: the settings (validated; :class:`TrainingConfigError` if out of range).
-        on_batch: progress inside an epoch (see :func:`make_monitor`), at most every ``batch_interval_s``.
-        on_epoch: called after every finished epoch; the model then has that epoch's weights.
+        data: the arrays from :func:`prepare_data` (its ``x_train`` has at least one image).
+        config: the settings (validated; :class:`TrainingConfigError` if out of range). Its ``train_size``
+            and ``validation_split`` were used by :func:`prepare_data`; the rest is used here.
+        on_batch: progress inside an epoch (:class:`BatchProgress`), at most every ``batch_interval_s``
+            seconds and after the last batch of each epoch.
+        on_epoch: called after every finished epoch (:class:`EpochProgress`); the model then has that
+            epoch's weights.
         should_stop: polled after every batch; returning ``True`` stops after the current batch.
-        data: arrays from :func:`prepare_data`, to reuse them across trainings (computed if ``None``).
 
     Returns:
         A :class:`TrainResult`. If training ended inside an epoch (stop, NaN), the model holds the
-        weights of the last finished epoch; if no epoch finished, ``test_metrics`` is empty.
-        If anything raises during ``fit`` (for example Streamlit interrupting the script), the weights
-        of the last finished epoch are restored before the exception propagates.
+        weights of the last finished epoch (of the best one, when early stopping restores the best
+        weights); if no epoch finished, ``test_metrics`` is empty. If anything raises during ``fit``
+        (for example Streamlit interrupting the script), those weights are restored before the
+        exception propagates.
     """
     validate_config(config)
     import keras
 
+    from cnnviz.train import callbacks as cb
+
     started = time.perf_counter()
-    prepared = data if data is not None else prepare_data(dataset, config)
     keras.utils.set_random_seed(config.seed)
     compile_model(model, config)
-    train_samples = len(prepared.x_train)
-    steps = math.ceil(train_samples / config.batch_size)
-    has_validation = len(prepared.x_val) > 0
-    monitor = make_monitor(
-        steps_per_epoch=steps,
-        batch_size=config.batch_size,
-        train_samples=train_samples,
-        on_batch=on_batch,
-        on_epoch=on_epoch,
-        should_stop=should_stop,
-        batch_interval_s=batch_interval_s,
-        early_stopping_patience=config.patience if config.early_stopping else None,
-        monitor="val_loss" if has_validation else "loss",
-    )
+    train_samples = len(data.x_train)
+    has_validation = len(data.x_val) > 0
+
+    finished = cb.FinishedEpochs()
+    nan_guard = cb.StopOnNaN()
+    snapshots = cb.FilterSnapshots("conv_1", keep=finished.is_finished)
+    batches = cb.BatchReporter(on_batch, batch_size=config.batch_size, train_samples=train_samples,
+                               interval_s=batch_interval_s)
+    # Order matters at the end of an epoch: the NaN check and the finished-epoch bookkeeping come first, the
+    # report sees that epoch's filters, and early stopping (which may restore the best weights) comes last.
+    callbacks: list[keras.callbacks.Callback] = [nan_guard, finished, snapshots]
+    if on_epoch is not None:
+        callbacks.append(cb.EpochReporter(on_epoch, finished, snapshots))
+    early = None
+    if config.early_stopping:
+        early = cb.BestFinishedEpochStopping(
+            finished.is_finished, monitor="val_loss" if has_validation else "loss", patience=config.patience,
+            restore_best_weights=config.restore_best_weights,
+        )
+        callbacks.append(early)
+    stop = cb.StopOnRequest(should_stop) if should_stop is not None else None
+    callbacks += [callback for callback in (stop, batches) if callback is not None]
+
     initial_weights = model.get_weights()
     finished_normally = False
     try:
         model.fit(
-            prepared.x_train,
-            prepared.y_train,
+            data.x_train,
+            data.y_train,
             batch_size=config.batch_size,
             epochs=config.epochs,
-            validation_data=(prepared.x_val, prepared.y_val) if has_validation else None,
+            validation_data=(data.x_val, data.y_val) if has_validation else None,
             shuffle=True,
-            callbacks=[monitor],
+            callbacks=callbacks,
             verbose=0,
         )
         finished_normally = True
     finally:
         # Put back weights that match the kept history: the best epoch's when early stopping restores them,
         # else the last finished epoch's (a partial epoch, or one that ended in NaN, is thrown away).
-        restore_best = config.early_stopping and config.restore_best_weights and monitor.best_weights is not None
-        if restore_best:
-            model.set_weights(monitor.best_weights)
-        elif not finished_normally or monitor.partial_epoch:
-            weights = monitor.last_finished_weights
-            if weights is None and monitor.nan_detected:
+        if early is not None and early.best_weights is not None:
+            model.set_weights(early.best_weights)
+        elif not finished_normally or finished.partial:
+            weights = finished.last_weights
+            if weights is None and nan_guard.detected:
                 weights = initial_weights
             if weights is not None:
                 model.set_weights(weights)
-    best_epoch = monitor.best_epoch if config.early_stopping and config.restore_best_weights else None
-
-    test_metrics: dict[str, float] = {}
-    if monitor.epochs_done > 0 and len(prepared.x_test) > 0:
-        values = model.evaluate(prepared.x_test, prepared.y_test, batch_size=256, verbose=0, return_dict=True)
-        test_metrics = {name: _as_float(value) for name, value in values.items() if name in ("loss", "accuracy")}
-    seen = monitor.epochs_done * train_samples
+    best_epoch = early.best_epoch if early is not None and early.best_weights is not None else None
+    test_metrics = _test_metrics(model, data.x_test, data.y_test) if finished.epochs_done > 0 else {}
+    seen = finished.epochs_done * train_samples
     return TrainResult(
-        history=monitor.history,
-        epochs_done=monitor.epochs_done,
-        stopped_by_user=monitor.stopped_by_user,
-        nan_detected=monitor.nan_detected,
-        nan_message=monitor.nan_message,
-        early_stopped=monitor.early_stopped,
+        history=finished.history,
+        epochs_done=finished.epochs_done,
+        stopped_by_user=stop is not None and stop.stopped,
+        nan_detected=nan_guard.detected,
+        nan_message=nan_guard.message(finished.epochs_done),
+        early_stopped=early is not None and early.stopped_epoch > 0,
         best_epoch=best_epoch,
         test_metrics=test_metrics,
         duration_s=time.perf_counter() - started,
-        samples_per_s=seen / monitor.train_seconds if monitor.train_seconds > 0 and seen else 0.0,
-        filter_snapshots=monitor.filter_snapshots,
+        samples_per_s=seen / batches.train_seconds if batches.train_seconds > 0 and seen else 0.0,
+        filter_snapshots=snapshots.snapshots,
         train_size=train_samples,
-        val_size=len(prepared.x_val),
-        test_size=len(prepared.x_test),
+        val_size=len(data.x_val),
+        test_size=len(data.x_test),
     )
 
 
 def evaluate_model(model: keras.Model, dataset: TrainingData, *, batch_size: int = 256) -> dict[str, float]:
-    """Return ``{"loss", "accuracy"}`` of a model compiled by :func:`train_model` on the test split.
+    """Return ``{"loss", "accuracy"}`` of a model compiled by :func:`train_model` on ``dataset``'s test split.
 
     Args:
         model: compiled with a loss and an ``"accuracy"`` metric.
-        dataset: its ``x_test`` uint8 (N, 28, 28) and ``y_test`` int labels are used.
+        dataset: its ``x_test`` uint8 (N, 28, 28) and ``y_test`` int labels are used; ``{}`` when N is 0.
     """
-    if len(dataset.x_test) == 0:
-        return {}
-    values = model.evaluate(
-        to_model_batch(np.asarray(dataset.x_test)), np.asarray(dataset.y_test).astype(np.int64),
-        batch_size=batch_size, verbose=0, return_dict=True,
-    )
-    return {name: _as_float(value) for name, value in values.items() if name in ("loss", "accuracy")}
+    return _test_metrics(model, to_model_batch(np.asarray(dataset.x_test)),
+                         np.asarray(dataset.y_test).astype(np.int64), batch_size)
 
 
 # One training at a time per process: on 2 CPU cores parallel trainings all crawl.
 _LOCK = threading.Lock()
-_HOLDER_LOCK = threading.Lock()
-_holder: dict[str, Any] = {}
-
-
-def is_training_elsewhere() -> bool:
-    """Return ``True`` while some training in this process holds the lock."""
-    return _LOCK.locked()
-
-
-def current_holder() -> dict[str, Any]:
-    """Return a copy of what the current lock holder said about itself (``{}`` when free)."""
-    with _HOLDER_LOCK:
-        return dict(_holder)
 
 
 @contextmanager
 def training_lock(
     *,
-    owner: str = "",
     on_wait: Callable[[float], None] | None = None,
     poll_s: float = 0.5,
     timeout_s: float | None = None,
@@ -595,7 +419,6 @@ def training_lock(
     """Hold the process-wide training lock for the ``with`` body, waiting for it if needed.
 
     Args:
-        owner: a label for the holder (e.g. a session id), see :func:`current_holder`.
         on_wait: called every ``poll_s`` seconds with the seconds waited so far while another training
             holds the lock (the page shows "waiting for another training to finish"). It may raise to
             give up waiting (Streamlit does, when the user clicks a button).
@@ -619,11 +442,6 @@ def training_lock(
             if _LOCK.acquire(timeout=poll_s):
                 break
     try:
-        with _HOLDER_LOCK:
-            _holder.clear()
-            _holder.update(owner=owner, since=time.time())
         yield waited
     finally:
-        with _HOLDER_LOCK:
-            _holder.clear()
         _LOCK.release()

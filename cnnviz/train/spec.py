@@ -456,7 +456,7 @@ def keras_code(
             f'    x = layers.Dense({units}, activation="{spec.dense_activation}", name="dense_{index}")(x)'
         )
     model_lines.append(
-        f'    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)'
+        '    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)'
     )
     model_lines.append('    return keras.Model(inputs=inputs, outputs=outputs, name="cnnviz_cnn")')
 
@@ -476,7 +476,7 @@ def keras_code(
     else:
         callbacks = "[]"
     validation = (
-        f"validation_split=VALIDATION_SPLIT," if config.validation_split > 0 else "# no validation split"
+        "validation_split=VALIDATION_SPLIT," if config.validation_split > 0 else "# no validation split"
     )
 
     return f'''"""Train a small CNN on {dataset} with plain Keras: the model designed on cnnviz's Train page.

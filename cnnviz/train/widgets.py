@@ -23,20 +23,20 @@ from typing import Any
 
 import streamlit as st
 
+from cnnviz.core.records import RunRecord, TrainedModel, new_version, runs_table
 from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
-from cnnviz.core.records import RunRecord, runs_table
-from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, build_model, keras_code
-from cnnviz.core.records import TrainedModel, new_version
 from cnnviz.train.loop import (
     OPTIMIZERS,
     BatchProgress,
     EpochProgress,
     TrainConfig,
     evaluate_model,
+    prepare_data,
     training_lock,
 )
-from cnnviz.ui.state import get_runs, get_session_model, set_session_model
+from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, build_model, keras_code
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
+from cnnviz.ui.state import get_runs, get_session_model, set_session_model
 
 #: Session key: the id of the run being trained; present after a rerun means that run was interrupted.
 ACTIVE_RUN_KEY = "train_active_run"
@@ -229,13 +229,6 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
         st.code(script, language="python")
 
 
-def _session_id() -> str:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else ""
-
-
 def _find_run(run_id: int) -> RunRecord | None:
     return next((run for run in get_runs() if isinstance(run, RunRecord) and run.run_id == run_id), None)
 
@@ -271,7 +264,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
         status.info(f"⏳ Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
                     "run one at a time; yours starts as soon as the other one ends.")
 
-    with training_lock(owner=_session_id(), on_wait=on_wait) as waited:
+    with training_lock(on_wait=on_wait) as waited:
         waited_s = time.monotonic() - wait_start if waited else 0.0
         status.info(f"Training {run.label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
         model = build_model(spec, len(dataset.class_names), seed=config.seed)
@@ -305,7 +298,8 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
 
         failure = ""
         try:
-            result = train_model_isolated(model, dataset, config, on_batch=on_batch, on_epoch=on_epoch)
+            result = train_model_isolated(model, prepare_data(dataset, config), config, on_batch=on_batch,
+                                          on_epoch=on_epoch)
         except TrainingProcessError as error:
             result = None
             failure = str(error)

@@ -44,9 +44,7 @@ from cnnviz.train.loop import (
     PreparedData,
     TrainConfig,
     TrainingConfigError,
-    TrainingData,
     TrainResult,
-    prepare_data,
     validate_config,
 )
 
@@ -82,9 +80,8 @@ def _child_main(job_fd: int, message_fd: int) -> None:
 
         result = train_model(
             model,
-            None,  # type: ignore[arg-type]  # ``data`` is given, the dataset is not read
+            job["data"],
             job["config"],
-            data=job["data"],
             on_batch=lambda progress: messages.send(("batch", progress)),
             on_epoch=lambda progress: messages.send(("epoch", progress, model.get_weights())),
             should_stop=should_stop,
@@ -118,14 +115,13 @@ def _end_child(process: subprocess.Popen, *, grace_s: float) -> None:
 
 def train_model_isolated(
     model: keras.Model,
-    dataset: TrainingData,
+    data: PreparedData,
     config: TrainConfig,
     *,
     on_batch: Callable[[BatchProgress], None] | None = None,
     on_epoch: Callable[[EpochProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     batch_interval_s: float = 0.25,
-    data: PreparedData | None = None,
     poll_s: float = 0.05,
 ) -> TrainResult:
     """Train ``model`` like :func:`cnnviz.train.loop.train_model`, but inside a child process.
@@ -146,7 +142,6 @@ def train_model_isolated(
     from cnnviz.train.loop import compile_model
 
     started = time.perf_counter()
-    prepared = data if data is not None else prepare_data(dataset, config)
     compile_model(model, config)
     job_read, job_write = os.pipe()
     message_read, message_write = os.pipe()
@@ -165,7 +160,7 @@ def train_model_isolated(
     result: TrainResult | None = None
     try:
         try:
-            jobs.send({"model_json": model.to_json(), "weights": model.get_weights(), "data": prepared,
+            jobs.send({"model_json": model.to_json(), "weights": model.get_weights(), "data": data,
                        "config": config, "batch_interval_s": batch_interval_s})
         except OSError:
             pass  # the child died before reading its job; reading its messages reports how

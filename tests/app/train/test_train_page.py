@@ -6,8 +6,7 @@ import threading
 
 import pytest
 
-from cnnviz.core.records import RunRecord
-from cnnviz.core.records import TrainedModel
+from cnnviz.core.records import RunRecord, TrainedModel
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 from tests.support.apptest import app_test
 
@@ -34,8 +33,8 @@ def test_page_shows_summary_params_diagram_and_code_before_training():
     code = [block.value for block in app.code if "def build_model" in block.value]
     assert code and 'name="conv_1"' in code[0]
     # On first view the controls show exactly the library's defaults.
-    from cnnviz.train.spec import ModelSpec, keras_code
     from cnnviz.train.loop import TrainConfig
+    from cnnviz.train.spec import ModelSpec, keras_code
 
     assert code[0].strip() == keras_code(ModelSpec(), TrainConfig(), dataset="mnist", num_classes=10).strip()
     assert not app.button(key="train_start").disabled
@@ -117,7 +116,7 @@ def test_a_second_training_waits_for_the_first_and_says_so():
     held, release = threading.Event(), threading.Event()
 
     def other_tab() -> None:
-        with training_lock(owner="another tab"):
+        with training_lock():
             held.set()
             release.wait(10)
 
@@ -142,13 +141,13 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
     from cnnviz.train.worker import train_model_isolated
     from tests.support.training import training_children as _children
 
-    def killed_after_first_epoch(model, dataset, config, *, on_epoch, **kwargs):
+    def killed_after_first_epoch(model, data, config, *, on_epoch, **kwargs):
         def on_epoch_then_kill(progress):
             on_epoch(progress)
             for pid in _children():
                 os.kill(pid, signal.SIGKILL)
 
-        return train_model_isolated(model, dataset, config, on_epoch=on_epoch_then_kill, **kwargs)
+        return train_model_isolated(model, data, config, on_epoch=on_epoch_then_kill, **kwargs)
 
     monkeypatch.setattr(train_ui, "train_model_isolated", killed_after_first_epoch)
     app = small_settings(app_test("pages/train.py").run())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
 from cnnviz.core.records import RunRecord, describe_spec, runs_table
+from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
 from cnnviz.train.spec import ConvBlockSpec, ModelSpec, layer_table
 
 HISTORY = {"loss": [0.9, 0.4], "accuracy": [0.7, 0.9], "val_loss": [0.5, 0.3], "val_accuracy": [0.85, 0.92]}

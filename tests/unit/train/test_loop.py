@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -14,16 +13,12 @@ from cnnviz.train.loop import (
     TrainConfig,
     TrainingBusyError,
     TrainingConfigError,
-    current_holder,
-    is_training_elsewhere,
-    make_monitor,
     prepare_data,
     train_model,
     training_lock,
     validate_config,
 )
-from tests.support.training import TINY_SPEC, TinyData, fresh_model, make_tiny
-
+from tests.support.training import TinyData, fresh_model, make_tiny
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +45,8 @@ def test_training_learns_and_reports_every_epoch(tiny: TinyData) -> None:
     config = TrainConfig(epochs=3, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01,
                          early_stopping=False)
     model = fresh_model()
-    result = train_model(model, tiny, config, on_batch=batches.append, on_epoch=epochs.append, batch_interval_s=0.0)
+    result = train_model(model, prepare_data(tiny, config), config, on_batch=batches.append, on_epoch=epochs.append,
+                         batch_interval_s=0.0)
 
     assert result.epochs_done == 3 and result.status == "finished"
     assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -59,8 +55,6 @@ def test_training_learns_and_reports_every_epoch(tiny: TinyData) -> None:
     assert epochs[-1].history == result.history
     # With batch_interval_s=0 every batch is reported: 72 training images / 16 = 5 batches per epoch.
     assert len(batches) == 15 and batches[-1].step == batches[-1].steps == 5
-    assert all(progress.samples_per_s > 0 and progress.seconds_left >= 0 for progress in batches)
-    assert batches[4].seconds_left == 0.0
     assert len(result.filter_snapshots) == 3 and result.filter_snapshots[0].shape == (3, 3, 1, 4)
     assert not np.array_equal(result.filter_snapshots[0], result.filter_snapshots[-1])
     assert result.test_metrics["accuracy"] >= 0.9
@@ -68,14 +62,6 @@ def test_training_learns_and_reports_every_epoch(tiny: TinyData) -> None:
     assert result.test_metrics["accuracy"] == pytest.approx(evaluated["accuracy"])
     assert (result.train_size, result.val_size, result.test_size) == (72, 24, 32)
     assert result.samples_per_s > 0 and result.duration_s > 0
-
-
-def test_batch_reports_are_throttled(tiny: TinyData) -> None:
-    batches: list[BatchProgress] = []
-    config = TrainConfig(epochs=1, batch_size=8, train_size=96, validation_split=0.0)
-    train_model(fresh_model(), tiny, config, on_batch=batches.append, batch_interval_s=60.0)
-    # Only the last batch of the epoch is reported when the interval is never reached.
-    assert [progress.step for progress in batches] == [12]
 
 
 def test_stop_mid_epoch_keeps_finished_epochs_and_their_weights(tiny: TinyData) -> None:
@@ -93,7 +79,7 @@ def test_stop_mid_epoch_keeps_finished_epochs_and_their_weights(tiny: TinyData) 
         # 72 training images / 8 = 9 batches per epoch: stop at batch 4 of epoch 3.
         return batches_seen == 2 * 9 + 4
 
-    result = train_model(model, tiny, config, on_epoch=on_epoch, should_stop=should_stop)
+    result = train_model(model, prepare_data(tiny, config), config, on_epoch=on_epoch, should_stop=should_stop)
     assert result.stopped_by_user and result.status == "stopped"
     assert result.epochs_done == 2
     assert all(len(series) == 2 for series in result.history.values())
@@ -105,7 +91,7 @@ def test_stop_mid_epoch_keeps_finished_epochs_and_their_weights(tiny: TinyData) 
 
 def test_stop_during_first_epoch_keeps_nothing(tiny: TinyData) -> None:
     config = TrainConfig(epochs=3, batch_size=8, train_size=96, validation_split=0.0)
-    result = train_model(fresh_model(), tiny, config, should_stop=lambda: True)
+    result = train_model(fresh_model(), prepare_data(tiny, config), config, should_stop=lambda: True)
     assert result.stopped_by_user and result.epochs_done == 0
     assert result.history == {} and result.test_metrics == {}
 
@@ -119,24 +105,19 @@ def test_exception_inside_fit_restores_last_finished_epoch(tiny: TinyData) -> No
     config = TrainConfig(epochs=4, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
     model = fresh_model()
     saved: list[list[np.ndarray]] = []
-    calls = 0
 
     def on_batch(progress: BatchProgress) -> None:
-        nonlocal calls
-        calls += 1
         if progress.epoch == 1 and progress.step == 5:
             raise Interrupted
 
     with pytest.raises(Interrupted):
         train_model(
-            model, tiny, config, on_batch=on_batch, on_epoch=lambda p: saved.append(model.get_weights()),
-            batch_interval_s=0.0,
+            model, prepare_data(tiny, config), config, on_batch=on_batch,
+            on_epoch=lambda p: saved.append(model.get_weights()), batch_interval_s=0.0,
         )
     assert len(saved) == 1
     for kept, expected in zip(model.get_weights(), saved[0]):
         np.testing.assert_array_equal(kept, expected)
-    # The lock-free design means nothing is left held after the exception.
-    assert not is_training_elsewhere()
 
 
 def test_huge_learning_rate_stops_on_nan_with_an_explanation(tiny: TinyData) -> None:
@@ -144,17 +125,15 @@ def test_huge_learning_rate_stops_on_nan_with_an_explanation(tiny: TinyData) -> 
                          validation_split=0.0)
     model = fresh_model()
     initial = model.get_weights()
-    result = train_model(model, tiny, config)
+    result = train_model(model, prepare_data(tiny, config), config)
     assert result.nan_detected and result.status == "NaN"
     assert "learning rate" in result.nan_message and "smaller" in result.nan_message
     assert all(np.isfinite(series).all() for series in result.history.values())
     assert all(np.isfinite(weights).all() for weights in model.get_weights())
-    if result.epochs_done == 0:
-        for kept, expected in zip(model.get_weights(), initial):
-            np.testing.assert_array_equal(kept, expected)
-        assert "no epoch had finished" in result.nan_message
-    else:
-        assert f"last finished epoch ({result.epochs_done}) were kept" in result.nan_message
+    # SGD at 1e12 blows up within the first epoch: the untrained weights are put back.
+    assert result.epochs_done == 0 and "no epoch had finished" in result.nan_message
+    for kept, expected in zip(model.get_weights(), initial):
+        np.testing.assert_array_equal(kept, expected)
 
 
 def test_early_stopping_restores_best_epoch(tiny: TinyData) -> None:
@@ -162,23 +141,14 @@ def test_early_stopping_restores_best_epoch(tiny: TinyData) -> None:
                          patience=1, learning_rate=0.05, seed=1)
     model = fresh_model()
     weights: list[list[np.ndarray]] = []
-    result = train_model(model, tiny, config, on_epoch=lambda p: weights.append(model.get_weights()))
+    result = train_model(model, prepare_data(tiny, config), config,
+                         on_epoch=lambda p: weights.append(model.get_weights()))
     assert result.early_stopped and result.status == "early-stopped"
     assert result.epochs_done < 30
     best = int(np.argmin(result.history["val_loss"]))
     assert result.best_epoch == best
     for kept, expected in zip(model.get_weights(), weights[best]):
         np.testing.assert_array_equal(kept, expected)
-
-
-def test_monitor_resets_when_reused(tiny: TinyData) -> None:
-    data = prepare_data(tiny, TrainConfig(train_size=32, validation_split=0.0))
-    monitor = make_monitor(steps_per_epoch=2, batch_size=16, train_samples=32)
-    model = fresh_model()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    for _ in range(2):
-        model.fit(data.x_train, data.y_train, batch_size=16, epochs=2, callbacks=[monitor], verbose=0)
-        assert monitor.epochs_done == 2 and len(monitor.history["loss"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -211,7 +181,7 @@ def test_training_lock_queues_and_says_who_waits() -> None:
     release = threading.Event()
 
     def first() -> None:
-        with training_lock(owner="tab-1") as waited:
+        with training_lock() as waited:
             assert waited is False
             order.append("first in")
             entered.set()
@@ -221,19 +191,20 @@ def test_training_lock_queues_and_says_who_waits() -> None:
     thread = threading.Thread(target=first)
     thread.start()
     entered.wait(5)
-    assert is_training_elsewhere() and current_holder()["owner"] == "tab-1"
 
     def on_wait(seconds: float) -> None:
         waits.append(seconds)
         if len(waits) == 2:
             release.set()
 
-    with training_lock(owner="tab-2", on_wait=on_wait, poll_s=0.05) as waited:
+    with training_lock(on_wait=on_wait, poll_s=0.05) as waited:
         assert waited is True
         order.append("second in")
     thread.join(5)
     assert order == ["first in", "first out", "second in"]
-    assert len(waits) >= 2 and not is_training_elsewhere() and current_holder() == {}
+    assert len(waits) >= 2
+    with training_lock() as waited:  # released again: the next one does not wait
+        assert waited is False
 
 
 def test_training_lock_times_out_and_can_be_abandoned() -> None:
@@ -248,11 +219,9 @@ def test_training_lock_times_out_and_can_be_abandoned() -> None:
     thread = threading.Thread(target=holder)
     thread.start()
     held.wait(5)
-    started = time.monotonic()
     with pytest.raises(TrainingBusyError, match="try again"):
         with training_lock(timeout_s=0.1, poll_s=0.02):
             pass
-    assert time.monotonic() - started < 2
 
     class GiveUp(Exception):
         pass
@@ -265,7 +234,8 @@ def test_training_lock_times_out_and_can_be_abandoned() -> None:
             pass
     done.set()
     thread.join(5)
-    assert not is_training_elsewhere()
+    with training_lock() as waited:  # neither the timeout nor the abandoned wait left the lock held
+        assert waited is False
 
 
 def test_interrupted_training_with_early_stopping_ends_on_the_best_epoch(tiny: TinyData) -> None:
@@ -287,7 +257,8 @@ def test_interrupted_training_with_early_stopping_ends_on_the_best_epoch(tiny: T
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        train_model(model, tiny, config, on_batch=on_batch, on_epoch=on_epoch, batch_interval_s=0.0)
+        train_model(model, prepare_data(tiny, config), config, on_batch=on_batch, on_epoch=on_epoch,
+                    batch_interval_s=0.0)
     best = int(np.argmin(history["val_loss"]))
     for kept, expected in zip(model.get_weights(), saved[best]):
         np.testing.assert_array_equal(kept, expected)
