@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from tests.support.apptest import app_test
 
 
@@ -30,6 +34,25 @@ def test_data_page_switches_to_digits():
     app.selectbox(key="data_dataset").set_value("digits").run()
     assert not app.exception
     assert [m.value for m in app.metric][:2] == ["1,438", "359"]
+
+
+def _chart_text(chart) -> str:
+    """Everything a Plotly chart of the page says, as text (its JSON spec, Unicode unescaped)."""
+    return json.dumps(json.loads(chart.proto.spec), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("name", "class_name"), [("fashion_mnist", "Ankle boot"), ("kmnist", "お (o)")])
+def test_data_page_names_the_classes_of_each_dataset(name: str, class_name: str):
+    # The sample grid (first chart) and the class counts (second) are labelled with the class names.
+    # In Chromium, tests/e2e/app/test_navigation_e2e.py checks that Kuzushiji's labels render.
+    app = app_test("pages/data.py").run()
+    app.selectbox(key="data_dataset").set_value(name).run()
+    assert not app.exception
+    if app.error:
+        pytest.skip(f"{name} is not available on this machine: {app.error[0].value[:200]}")
+    samples, counts = app.get("plotly_chart")[:2]
+    assert class_name in _chart_text(samples)
+    assert class_name in _chart_text(counts)
 
 
 def test_data_page_explains_a_missing_dataset_and_offers_digits(no_dataset_files):
