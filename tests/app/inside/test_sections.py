@@ -148,6 +148,25 @@ def test_evaluation_matches_scikit_learn_and_a_chosen_cell_lists_its_images(mode
     assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(16, reference[3, predicted_class])
 
 
+def test_the_evaluation_is_computed_once_per_model_version(model, digits, monkeypatch) -> None:
+    import cnnviz.inside.widgets as widgets
+
+    calls: list[int] = []
+    original = widgets.predict_with_features
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(widgets, "predict_with_features", counting)
+    widgets.cached_test_results.clear()
+    app = _run(_evaluation, _picked(model, version="first"), digits)
+    app.selectbox(key="inside_cell_true").set_value(0).run()  # a rerun with the same model
+    assert len(calls) == 1
+    _run(_evaluation, _picked(model, version="retrained"), digits)  # a new version is never served stale
+    assert len(calls) == 2
+
+
 def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
     odd = one_pixel_dense()
     app = _run(_filters, odd, [])
