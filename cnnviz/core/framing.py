@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 #: Side of the square field the model sees.
 FIELD_SIZE = 28
@@ -27,19 +27,8 @@ BOX_SIZE = 20
 FIELD_CENTRE = (14.0, 14.0)
 
 
-#: How the ink was told apart from the background.
-Background = Literal["transparent", "dark", "light"]
-
-#: Inputs are first shrunk so their longer side is at most this many pixels (the result is 28x28 anyway).
-MAX_WORKING_SIDE = 1024
-#: Inputs with more pixels than this are refused rather than decoded into memory.
-MAX_INPUT_PIXELS = 50_000_000
-#: A sketch whose strongest ink differs from the background by fewer grey levels (of 255) counts as empty.
-MIN_INK_CONTRAST = 24.0
-#: Ink weaker than this fraction of the strongest ink is treated as background noise (canvas path).
-INK_NOISE_FLOOR = 0.1
-#: A photo's ink must be at least this much darker than the paper (fraction of the paper's brightness).
-MIN_PHOTO_CONTRAST = 0.15
+#: The largest box :func:`scale_into_box` scales into: a guard against absurd sizes (the field is 28 pixels).
+MAX_BOX_SIDE = 1024
 
 
 class SketchInputError(ValueError):
@@ -151,8 +140,8 @@ def scale_into_box(ink: np.ndarray, box: int = BOX_SIZE) -> np.ndarray:
         (h', w') float32 in [0, 1] with ``max(h', w') == box`` and ``h'/w'`` close to ``h/w``
         (the shorter side is at least 1 pixel).
     """
-    if not 1 <= box <= MAX_WORKING_SIDE:
-        raise SketchInputError(f"Expected a box size between 1 and {MAX_WORKING_SIDE} pixels, got {box}.")
+    if not 1 <= box <= MAX_BOX_SIDE:
+        raise SketchInputError(f"Expected a box size between 1 and {MAX_BOX_SIDE} pixels, got {box}.")
     array = _check_ink(ink)
     peak = float(array.max())
     if peak <= 0:

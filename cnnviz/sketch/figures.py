@@ -1,4 +1,7 @@
-"""Figures for the Sketch page: the preprocessing steps and the model's class probabilities."""
+"""Figures for the Sketch page: the preprocessing steps and the 28x28 image the model sees.
+
+The class probabilities are :func:`cnnviz.core.figures.probability_figure`, the chart the Inside page uses too.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,6 @@ from PIL import Image
 from cnnviz.core.figures import image_figure, image_grid_figure
 from cnnviz.sketch.preprocess import Step
 
-#: Colour of the most probable class's bar, and of the others.
-TOP_COLOUR = "#d62728"
-OTHER_COLOUR = "#1f77b4"
 #: Pictures larger than this (e.g. the 280x280 canvas) are shrunk for display, so the figure stays light.
 THUMBNAIL_SIDE = 84
 
@@ -60,43 +60,3 @@ def model_input_figure(image: np.ndarray, *, height: int = 300) -> go.Figure:
     if array.shape != (28, 28):
         raise ValueError(f"Expected the (28, 28) model input, got shape {array.shape}.")
     return image_figure(array, zmin=0.0, zmax=1.0, height=height, showscale=False)
-
-
-def probabilities_figure(
-    probabilities: np.ndarray, class_names: Sequence[str], *, unsure_below: float | None = None, height: int = 320
-) -> go.Figure:
-    """Return a bar chart of every class's probability, the most probable bar highlighted.
-
-    Args:
-        probabilities: (classes,) numbers in [0, 1].
-        class_names: one display name per class.
-        unsure_below: if given, draw a dashed line at this probability (below it the model counts as unsure).
-    """
-    values = np.asarray(probabilities, dtype=np.float64)
-    if values.ndim != 1 or values.shape[0] != len(class_names) or values.size == 0:
-        raise ValueError(
-            f"Expected one probability per class name ({len(class_names)}), got shape {values.shape}."
-        )
-    names = [str(name) for name in class_names]
-    top = int(np.argmax(values))
-    colours = [TOP_COLOUR if index == top else OTHER_COLOUR for index in range(len(names))]
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=values,
-            marker_color=colours,
-            text=[f"{value:.0%}" for value in values],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-        )
-    )
-    axis_title = "probability"
-    if unsure_below is not None:
-        # No text on the line itself: any position would sit on some bar. The axis title says what it is.
-        fig.add_hline(y=unsure_below, line_dash="dash", line_color="gray")
-        axis_title = f"probability (dashed: unsure below {unsure_below:.0%})"
-    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title=axis_title)
-    fig.update_xaxes(type="category", title="class")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)
-    return fig

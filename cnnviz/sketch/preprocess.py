@@ -20,29 +20,37 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from cnnviz.core.framing import (  # noqa: F401 (re-exported: the Sketch steps are built from these)
-    Background,
     BOX_SIZE,
-    centre_of_mass,
-    crop_to_ink,
-    EmptySketchError,
     FIELD_CENTRE,
     FIELD_SIZE,
     FILL_FRAMING,
+    MNIST_FRAMING,
+    EmptySketchError,
     Framing,
+    SketchInputError,
+    centre_of_mass,
+    crop_to_ink,
     framing_for,
     ink_bounding_box,
-    INK_NOISE_FLOOR,
-    MAX_INPUT_PIXELS,
-    MAX_WORKING_SIDE,
-    MIN_INK_CONTRAST,
-    MIN_PHOTO_CONTRAST,
-    MNIST_FRAMING,
     normalise_digit,
     place_by_centre_of_mass,
     place_centred,
     scale_into_box,
-    SketchInputError,
 )
+
+#: How the ink was told apart from the background.
+Background = Literal["transparent", "dark", "light"]
+
+#: Inputs are first shrunk so their longer side is at most this many pixels (the result is 28x28 anyway).
+MAX_WORKING_SIDE = 1024
+#: Inputs with more pixels than this are refused rather than decoded into memory.
+MAX_INPUT_PIXELS = 50_000_000
+#: A sketch whose strongest ink differs from the background by fewer grey levels (of 255) counts as empty.
+MIN_INK_CONTRAST = 24.0
+#: Ink weaker than this fraction of the strongest ink is treated as background noise (canvas path).
+INK_NOISE_FLOOR = 0.1
+#: A photo's ink must be at least this much darker than the paper (fraction of the paper's brightness).
+MIN_PHOTO_CONTRAST = 0.15
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,7 +434,9 @@ _OTSU_TEXT = (
     "Otsu's method picks the grey level that best separates two groups of pixels (ink and paper); "
     "pixels darker than it become ink (white)."
 )
-_CROP_TEXT = "Cut to the smallest rectangle holding all the ink, so the digit's position on the canvas no longer matters."
+_CROP_TEXT = (
+    "Cut to the smallest rectangle holding all the ink, so the digit's position on the canvas no longer matters."
+)
 _SCALE_TEXT = (
     "Resized so the longer side is {box} pixels, keeping the shape (a '1' stays thin). "
     "Smooth resampling turns edges into grey pixels, as in MNIST."

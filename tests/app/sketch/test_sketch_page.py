@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from cnnviz.core.store import save_model
-from tools.synthetic import draw_sketch
 from cnnviz.ui.state import SKETCH_KEY
 from tests.support.apptest import app_test
 from tests.support.paths import REPO_ROOT
+from tools.synthetic import draw_sketch
 
 PAGE = "pages/sketch.py"
 
@@ -127,8 +127,8 @@ def test_shipped_model_reads_drawn_digits(canvas: FakeCanvas, monkeypatch: pytes
     (Its accuracy is measured on 600 sketches in tests/unit/test_synthetic.py; here one per digit.)
     """
     from cnnviz.core.predict import predict_probabilities
-    from cnnviz.sketch.preprocess import sketch_to_input
     from cnnviz.core.store import load_default_model
+    from cnnviz.sketch.preprocess import sketch_to_input
 
     models = REPO_ROOT / "models"
     monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(models))
@@ -185,7 +185,8 @@ def test_a_fashion_model_gets_its_class_names_and_framing(
 ) -> None:
     folder = tmp_path / "models"
     names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-    save_model(tiny_model, "default_fashion_mnist", {"dataset": "fashion_mnist", "class_names": names}, models_dir=folder)
+    meta = {"dataset": "fashion_mnist", "class_names": names}
+    save_model(tiny_model, "default_fashion_mnist", meta, models_dir=folder)
     monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(folder))
     canvas.drawing = _canvas_drawing(0)
     at = app_test(PAGE).run()  # no default_mnist here: the picker falls back to what there is

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 
-from cnnviz.sketch.figures import model_input_figure, probabilities_figure, steps_figure, thumbnail
+from cnnviz.sketch.figures import model_input_figure, steps_figure, thumbnail
 from cnnviz.sketch.preprocess import preprocess_steps
-
-
-def test_probabilities_figure_highlights_the_top_class() -> None:
-    probabilities = np.array([0.1, 0.7, 0.2])
-    fig = probabilities_figure(probabilities, ["a", "b", "c"], unsure_below=0.6)
-    assert isinstance(fig, go.Figure)
-    bar = fig.data[0]
-    assert list(bar.x) == ["a", "b", "c"]
-    np.testing.assert_allclose(bar.y, probabilities)
-    assert bar.marker.color[1] != bar.marker.color[0] == bar.marker.color[2]
-    assert fig.layout.shapes[0].y0 == pytest.approx(0.6)
-
-
-def test_probabilities_figure_rejects_mismatch() -> None:
-    with pytest.raises(ValueError, match="one probability per class"):
-        probabilities_figure(np.ones(3) / 3, ["a", "b"])
 
 
 def test_steps_figure_has_one_picture_per_step() -> None:

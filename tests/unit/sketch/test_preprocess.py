@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -226,7 +224,8 @@ def test_extract_ink_removes_faint_noise() -> None:
         np.zeros((280, 280, 4), dtype=np.uint8),  # an untouched transparent canvas
         np.zeros((280, 280, 3), dtype=np.uint8),  # an untouched black canvas
         np.full((280, 280), 255, dtype=np.uint8),  # white paper
-        np.full((50, 60, 3), 128, dtype=np.uint8) + np.random.default_rng(0).integers(0, 5, (50, 60, 3), dtype=np.uint8),
+        np.full((50, 60, 3), 128, dtype=np.uint8)
+        + np.random.default_rng(0).integers(0, 5, (50, 60, 3), dtype=np.uint8),
     ],
 )
 def test_empty_canvas_raises_a_friendly_value_error(blank) -> None:
@@ -256,12 +255,10 @@ def test_too_many_pixels_are_refused_before_any_work() -> None:
         sketch_to_input(huge)
 
 
-def test_huge_input_is_handled_quickly_and_matches_small() -> None:
+def test_huge_input_is_shrunk_first_and_matches_small() -> None:
+    # How fast it is lives in benchmarks/bench_sketch.py; here, that a 4000-pixel photo gives the same digit.
     big = _draw_seven(size=4000, mode="L", background=255, ink=0)
-    start = time.perf_counter()
     out = sketch_to_input(big)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0
     np.testing.assert_allclose(out, sketch_to_input(_draw_seven(mode="L", background=255, ink=0)), atol=0.15)
 
 
@@ -365,7 +362,8 @@ def test_photo_with_uneven_lighting_finds_the_digit(reference_seven) -> None:
     assert found.ink[:, :40].sum() == 0
     result = preprocess_steps(photo, photo=True)
     assert result.background == "photo" and result.threshold == found.threshold
-    assert [s.title.split(" (")[0] for s in result.steps][:4] == ["Your photo", "Grayscale", "Even lighting and contrast", "Threshold"]
+    titles = [s.title.split(" (")[0] for s in result.steps][:4]
+    assert titles == ["Your photo", "Grayscale", "Even lighting and contrast", "Threshold"]
     assert np.abs(result.output - reference_seven).mean() < 0.05
 
 

@@ -1,0 +1,147 @@
+"""The Sketch page's sections: the model, the drawing with its prediction, and how the drawing was prepared.
+
+``pages/sketch.py`` calls them in order and stops where one returns ``None`` (no model, nothing
+drawn yet, or a drawing that cannot be read: each has already said why on the page).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnviz.core.figures import probability_figure
+from cnnviz.core.predict import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
+from cnnviz.sketch.figures import model_input_figure, steps_figure
+from cnnviz.sketch.preprocess import EmptySketchError, Preprocessed, SketchInputError, framing_for, preprocess_steps
+from cnnviz.sketch.widgets import photo_input, sketch_canvas
+from cnnviz.ui.layout import explain
+from cnnviz.ui.models import PickedModel, model_picker
+from cnnviz.ui.state import get_session_model, set_latest_sketch
+
+#: The shipped model the page starts with when this session has not trained one.
+DEFAULT_CHOICE = "file:default_mnist"
+#: What to draw for a model trained on each dataset.
+WHAT_TO_DRAW = {
+    "mnist": "a digit from 0 to 9",
+    "digits": "a digit from 0 to 9",
+    "fashion_mnist": "a piece of clothing: a T-shirt, trousers, a shoe, a bag...",
+    "kmnist": "one of ten hiragana characters (お き す つ な は ま や れ を)",
+}
+
+
+def model_section() -> PickedModel | None:
+    """Pick the model that reads the drawing (this session's, else the shipped MNIST one) and say what to draw."""
+    if "sketch_model" not in st.session_state and get_session_model() is None:
+        st.session_state["sketch_model"] = DEFAULT_CHOICE
+    picked = model_picker(
+        "sketch_model",
+        label="Model",
+        help="The network that reads your drawing. The shipped MNIST model reads digits; a Fashion-MNIST or "
+        "Kuzushiji-MNIST model will try to read your drawing as clothing or as a hiragana character.",
+    )
+    if picked is not None:
+        st.caption(
+            f"This model was trained on **{picked.dataset}**: draw {WHAT_TO_DRAW.get(picked.dataset, 'something')}. "
+            f"Its classes: {', '.join(picked.class_names)}."
+        )
+    return picked
+
+
+def _drawing() -> tuple[object, bool]:
+    """The canvas or the photo upload; returns (uint8 image or None, whether it is a photo)."""
+    source = st.radio(
+        "Input",
+        ["Draw", "Upload a photo"],
+        horizontal=True,
+        key="sketch_source",
+        help="Draw with the mouse (or a finger) on the canvas, or upload a photo of a digit written on paper.",
+    )
+    if source != "Draw":
+        return photo_input("sketch_photo"), True
+    brush = st.slider(
+        "Brush width",
+        5,
+        40,
+        20,
+        key="sketch_brush",
+        help="How thick the pen is, in canvas pixels. MNIST digits were written with a pen about a tenth "
+        "as thick as the digit is tall; the preprocessing copes with thinner or thicker strokes.",
+    )
+    return sketch_canvas("sketch", brush_width=brush), False
+
+
+def sketch_section(picked: PickedModel) -> Preprocessed | None:
+    """The drawing on the left, the model's answer on the right; returns the prepared drawing, or ``None``.
+
+    The prepared 28x28 image is kept for the other pages (:func:`cnnviz.ui.state.set_latest_sketch`).
+    """
+    left, right = st.columns([1, 1.4], gap="large")
+    with left:
+        image, photo = _drawing()
+    if image is None:
+        right.info("Draw a digit on the canvas (or upload a photo): the prediction appears here after each stroke.")
+        return None
+    try:
+        result = preprocess_steps(image, photo=photo, framing=framing_for(picked.dataset))  # type: ignore[arg-type]
+    except EmptySketchError as error:
+        right.info(str(error))
+        return None
+    except SketchInputError as error:
+        right.error(str(error))
+        return None
+    set_latest_sketch(result.output)
+    try:
+        probabilities = predict_probabilities(picked.model, result.output)
+        guesses = top_guesses(probabilities, picked.class_names, k=3)
+    except PredictionError as error:
+        right.error(f"This model could not make a prediction. {error}")
+        return None
+    with right:
+        best = guesses[0]
+        if is_unsure(probabilities):
+            st.subheader(f"Prediction: unsure (best guess {best.name})")
+            st.warning(
+                f"The model is unsure: its best guess, **{best.name}**, gets only {best.probability:.0%}. "
+                "Try drawing larger, more carefully, or in the middle of the canvas."
+            )
+        else:
+            st.subheader(f"Prediction: {best.name}")
+        for rank, (column, guess) in enumerate(zip(st.columns(len(guesses)), guesses, strict=True), start=1):
+            column.metric(
+                f"Guess {rank}",
+                guess.name,
+                f"{guess.probability:.1%}",
+                delta_color="off",
+                delta_arrow="off",
+                help="The model's probability for this class: how sure it is, according to its softmax output.",
+            )
+        st.plotly_chart(
+            probability_figure(probabilities, picked.class_names, unsure_below=UNSURE_BELOW, height=320),
+            key="sketch_probabilities",
+        )
+        explain(
+            "What am I looking at?",
+            "The network's last layer (softmax) turns its scores into one probability per class; they add up to "
+            f"100%. The red bar is its answer. Below the dashed line ({UNSURE_BELOW:.0%}) the page calls the model "
+            "unsure instead of pretending: a network always picks *something*, even for a scribble.",
+        )
+    return result
+
+
+def preparation_section(result: Preprocessed, dataset: str) -> None:
+    """Every preprocessing step as a picture and a sentence, and the 28x28 image the model saw."""
+    st.subheader("How your drawing was prepared")
+    st.plotly_chart(steps_figure(result.steps), key="sketch_steps")
+    st.markdown("\n".join(f"{n}. **{step.title}.** {step.explanation}" for n, step in enumerate(result.steps, 1)))
+    explain(
+        "Why prepare the drawing at all?",
+        "MNIST digits were scanned, cropped to the ink, scaled so the longer side is 20 pixels and placed in a "
+        "28x28 image with their centre of mass in the middle. A network trained on them has never seen a digit in "
+        "a corner, or filling the whole image, or drawn with a hair-thin line. Without these steps a model that is "
+        "98% accurate on MNIST guesses on real sketches. " + framing_for(dataset).description,
+    )
+    with st.expander("The 28x28 image the model sees"):
+        st.plotly_chart(model_input_figure(result.output), key="sketch_model_input")
+        st.caption(
+            "Hover a pixel to see its value (0 = black background, 1 = full ink). This image is also kept for the "
+            "Inside page, so you can look at what each layer does with your own drawing."
+        )

@@ -1,0 +1,30 @@
+"""Unit tests for cnnviz.core.figures: the charts every feature shares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnviz.core.figures import OTHER_COLOUR, TOP_COLOUR, probability_figure
+
+
+def test_probability_figure_highlights_the_top_class_and_marks_the_true_one() -> None:
+    probabilities = np.array([0.1, 0.7, 0.2])
+    fig = probability_figure(probabilities, ["a", "b", "c"], true_class=2, title="softmax output")
+    bar = fig.data[0]
+    assert list(bar.x) == ["a", "b", "c ✓"]
+    np.testing.assert_allclose(bar.y, probabilities)
+    assert list(bar.marker.color) == [OTHER_COLOUR, TOP_COLOUR, OTHER_COLOUR]
+    assert fig.layout.title.text == "softmax output"
+
+
+def test_probability_figure_draws_the_unsure_line_where_asked() -> None:
+    fig = probability_figure(np.array([0.5, 0.5]), ["a", "b"], unsure_below=0.6)
+    assert [shape.y0 for shape in fig.layout.shapes] == [pytest.approx(0.6)]
+    assert "unsure below 60%" in fig.layout.yaxis.title.text
+    assert not probability_figure(np.array([0.5, 0.5]), ["a", "b"]).layout.shapes
+
+
+def test_probability_figure_rejects_a_probability_per_class_mismatch() -> None:
+    with pytest.raises(ValueError, match="one probability per class"):
+        probability_figure(np.ones(3) / 3, ["a", "b"])
