@@ -2,16 +2,9 @@
 
 import streamlit as st
 
-from cnnviz.data.figures import (
-    class_counts_figure,
-    mean_images_figure,
-    pixel_histogram_figure,
-    sample_grid_figure,
-)
-from cnnviz.data.stats import class_montage
-from cnnviz.data.widgets import get_dataset_stats
+from cnnviz.data.widgets import overview_section, samples_section, summaries_section
 from cnnviz.ui.datasets import dataset_picker
-from cnnviz.ui.layout import explain, require_router
+from cnnviz.ui.layout import require_router
 
 require_router()
 
@@ -22,59 +15,6 @@ dataset = dataset_picker("data_dataset")
 if dataset is None:
     st.stop()
 
-st.markdown(f"**{dataset.title}.** {dataset.info.description} *{dataset.info.citation}*")
-sizes = dataset.split_sizes()
-cols = st.columns(4)
-cols[0].metric("Training images", f"{sizes['train']:,}", help="The images the network learns from.")
-cols[1].metric("Test images", f"{sizes['test']:,}", help="Held back to measure how well the trained network generalises.")
-cols[2].metric("Classes", dataset.num_classes, help="How many different labels the network must tell apart.")
-cols[3].metric("Image size", "28 x 28", help="Every image is 28x28 grey pixels, 0 (background) to 255 (full ink).")
-
-st.subheader("Samples of each class")
-per_class = st.slider(
-    "Samples per class", 4, 16, 8, key="data_per_class",
-    help="How many random training images to show in each row.",
-)
-seed = st.number_input(
-    "Shuffle", 0, 10_000, 0, key="data_seed",
-    help="Change this number to draw different random samples.",
-)
-montage = class_montage(dataset.x_train, dataset.y_train, dataset.num_classes, per_class, seed=int(seed))
-st.plotly_chart(sample_grid_figure(montage, dataset.class_names, per_class), key="data_samples")
-explain(
-    "What am I looking at?",
-    "Each row holds random training images of one class, labelled on the left. Hover a pixel to see its "
-    "value: 0 is background, 255 is full ink. Notice how differently people write the same class; the "
-    "network must learn what they have in common.",
-)
-
-stats = get_dataset_stats(dataset.name)
-left, right = st.columns(2)
-with left:
-    st.subheader("Images per class")
-    st.plotly_chart(
-        class_counts_figure(stats.train_counts, stats.test_counts, dataset.class_names), key="data_counts"
-    )
-    st.caption(
-        "A balanced dataset has about as many images of each class. If one class were rare, a network could "
-        "score well while mostly ignoring it."
-    )
-with right:
-    st.subheader("Pixel intensities")
-    st.plotly_chart(
-        pixel_histogram_figure(stats.histogram_counts, stats.histogram_edges), key="data_histogram"
-    )
-    st.caption(
-        "Most pixels are background (0) and many are full ink (near 255). Before training, pixels are divided "
-        "by 255 so the network sees values between 0 and 1."
-    )
-
-st.subheader("The average image of each class")
-st.plotly_chart(
-    mean_images_figure(stats.mean_images, dataset.class_names),
-    key="data_means",
-)
-st.caption(
-    "Each picture is the pixel-by-pixel mean of all training images of that class: the blurry 'typical' shape. "
-    "Where classes' averages look alike (a 4 and a 9, a shirt and a pullover), expect the network to confuse them."
-)
+overview_section(dataset)
+samples_section(dataset)
+summaries_section(dataset)

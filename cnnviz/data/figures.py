@@ -10,7 +10,9 @@ import plotly.graph_objects as go
 from cnnviz.core.figures import image_grid_figure
 
 
-def sample_grid_figure(montage_image: np.ndarray, class_names: Sequence[str], per_class: int, *, pad: int = 2) -> go.Figure:
+def sample_grid_figure(
+    montage_image: np.ndarray, class_names: Sequence[str], per_class: int, *, pad: int = 2
+) -> go.Figure:
     """Show a class montage (one row of samples per class) with the class names down the side.
 
     Args:

@@ -1,13 +1,18 @@
-"""Dataset summaries and the Data page's figures, checked against direct NumPy computations."""
+"""Dataset summaries for the Data page (cnnviz.data.stats), checked against direct NumPy computations."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 
-from cnnviz.data.figures import class_counts_figure, mean_images_figure, pixel_histogram_figure, sample_grid_figure
-from cnnviz.data.stats import class_counts, class_montage, mean_images, montage, pixel_histogram, sample_indices_per_class
+from cnnviz.data.stats import (
+    class_counts,
+    class_montage,
+    mean_images,
+    montage,
+    pixel_histogram,
+    sample_indices_per_class,
+)
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
@@ -51,15 +56,3 @@ def test_missing_class_gives_nan_mean_and_bad_labels_are_refused():
         class_counts(np.array([0, 5]), 3)
     with pytest.raises(ValueError, match="labels"):
         mean_images(IMAGES, LABELS[:5], 3)
-
-
-def test_figures_carry_the_class_names():
-    names = ["zero", "one", "two"]
-    grid = sample_grid_figure(class_montage(IMAGES, LABELS, 3, 4), names, 4)
-    assert isinstance(grid, go.Figure) and list(grid.layout.yaxis.ticktext) == names
-    bars = class_counts_figure(class_counts(LABELS, 3), class_counts(LABELS[:30], 3), names)
-    assert [trace.name for trace in bars.data] == ["training", "test"]
-    assert bars.layout.xaxis.type == "category" and list(bars.data[0].x) == names
-    assert len(mean_images_figure(mean_images(IMAGES, LABELS, 3), names).data) == 3
-    hist = pixel_histogram_figure(*pixel_histogram(IMAGES))
-    assert hist.layout.yaxis.type == "log" and sum(hist.data[0].y) == IMAGES.size
