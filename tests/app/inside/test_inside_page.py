@@ -114,13 +114,17 @@ def test_another_image_and_the_sketch_can_be_chosen(trained: TrainedModel) -> No
     assert any("for your sketch." in m.value for m in app.markdown)
 
 
-def test_a_model_of_another_class_count_gets_its_sketch_not_the_test_split() -> None:
-    # Two classes on a ten-class dataset: the test split is refused with a message, the sketch still works,
-    # and every section says why it has nothing to show instead of failing.
-    odd = TrainedModel(model=one_pixel_dense(), dataset="digits", class_names=("a", "b"))
+def test_a_model_of_another_class_count_gets_its_sketch_not_the_test_split(trained: TrainedModel) -> None:
+    # Two classes on a ten-class dataset: the test split is refused with a message, the sketch still works
+    # (even right after a test image was being looked at), and the evaluation says why it has nothing to show.
     app = app_test("pages/inside.py")
-    app.session_state[SESSION_MODEL_KEY] = odd
+    app.session_state[SESSION_MODEL_KEY] = trained
     app.session_state[SKETCH_KEY] = np.eye(28, dtype=np.float32)
+    app.run()
+    assert app.radio(key="inside_image_source").value == "A test image"
+    app.session_state[SESSION_MODEL_KEY] = TrainedModel(
+        model=one_pixel_dense(), dataset="digits", class_names=("a", "b")
+    )
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("predicts 2 classes" in warning.value for warning in app.warning)
