@@ -54,9 +54,12 @@ def test_clickable_map_has_a_marker_per_pixel_whose_click_reads_as_row_and_colum
 
 def test_input_figure_shows_padding_and_receptive_field():
     fig = C.input_figure(np.zeros((5, 5)), receptive_field=(-1, -1, 3, 3), padding=(1, 1, 1, 1))
-    assert tuple(fig.layout.xaxis.range) == (-1.5, 5.5)
-    rectangles = [(shape.x0, shape.y0) for shape in fig.layout.shapes]
-    assert (-1.5, -1.5) in rectangles
+    # The view is widened to show the padding pixels (-1 and 5) as well as the image (0-4).
+    left, right = fig.layout.xaxis.range
+    assert left < -1 < 5 < right
+    # One frame surrounds exactly the 3x3 window starting on the padding at (-1, -1).
+    windows = [s for s in fig.layout.shapes if s.x1 - s.x0 == 3 and s.y1 - s.y0 == 3]
+    assert len(windows) == 1 and windows[0].x0 < -1 < 1 < windows[0].x1 and windows[0].y0 < -1 < 1 < windows[0].y1
 
 
 def test_arithmetic_figure_writes_pad_and_numbers():
