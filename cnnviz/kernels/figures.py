@@ -201,7 +201,8 @@ def clickable_map_figure(
     """Return a map whose pixels can be clicked with ``st.plotly_chart(on_select="rerun")``.
 
     Plotly does not report clicks on heatmaps, so an invisible marker sits on every pixel centre:
-    clicking a pixel selects its marker, whose ``x`` is the column and ``y`` the row.
+    clicking a pixel selects its marker, whose ``x`` is the column and ``y`` the row (read them with
+    ``cnnviz.core.figures.last_selected_ints(event, 2, fields=("y", "x"))``).
 
     Args:
         values: (H, W) float.
@@ -230,23 +231,6 @@ def clickable_map_figure(
     if outline is not None:
         _outline(fig, *outline)
     return _clean_axes(fig)
-
-
-def selected_pixel(event: object) -> tuple[int, int] | None:
-    """Return (row, col) of the pixel clicked in a :func:`clickable_map_figure`, or ``None``.
-
-    Args:
-        event: what ``st.plotly_chart(..., on_select="rerun")`` returned (a dict-like selection state).
-    """
-    try:
-        points = event["selection"]["points"]  # type: ignore[index]
-    except (KeyError, TypeError):
-        return None
-    for point in points or []:
-        x, y = point.get("x"), point.get("y")
-        if x is not None and y is not None:
-            return int(round(float(y))), int(round(float(x)))
-    return None
 
 
 def arithmetic_figure(explanation: ConvExplanation, *, height: int = 260) -> go.Figure:
