@@ -1,2 +1,2 @@
-"""The Data page: dataset statistics, their figures and widgets.
+"""The Data page: dataset ``stats``, their ``figures``, and ``widgets`` (cached summaries and the page's sections).
 """

@@ -1,2 +1,3 @@
-"""The Sketch page: MNIST-style preprocessing of drawings and photos, figures and widgets.
+"""The Sketch page: MNIST-style ``preprocess``ing of drawings and photos, ``figures``, the canvas and
+upload ``widgets`` and the page's ``sections``.
 """
