@@ -42,7 +42,7 @@ import uuid
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -411,7 +411,7 @@ def save_model(
             meta.update(
                 {
                     "name": safe_name,
-                    "created": meta.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "created": meta.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
                     "default": bool(meta.get("default", False)),
                     "cnnviz_version": __version__,
                     "store_format": STORE_FORMAT,
@@ -436,6 +436,159 @@ def save_model(
             _remove_quietly(keras_temp)
             _remove_quietly(json_temp)
     return keras_path
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading sidecars: one strict schema
+# ---------------------------------------------------------------------------------------------
+
+#: Largest sidecar read (a sidecar with a 1,000-epoch history is ~100 KB); larger files are unreadable.
+MAX_SIDECAR_BYTES: Final[int] = 1024 * 1024
+#: Deepest nesting of lists and objects a sidecar may have (cnnviz writes 4); checked before parsing,
+#: so that ``[[[[...]]]]`` cannot exhaust the parser's recursion.
+MAX_SIDECAR_DEPTH: Final[int] = 12
+#: Longest text kept in a sidecar's short fields (names, dates, notes).
+_MAX_TEXT: Final[int] = 2000
+_SHA256_PATTERN: Final = re.compile(r"[0-9a-f]{64}")
+_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET: Final = re.compile(r"[\[\]{}]")
+
+
+class SidecarError(ModelStoreError):
+    """A ``.json`` sidecar that does not follow the schema; the message is one line saying what is wrong."""
+
+
+def _nesting_depth(text: str, limit: int) -> int:
+    """How deep lists and objects nest in JSON ``text`` (strings ignored); stops counting past ``limit``."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        else:
+            depth -= 1
+    return deepest
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise SidecarError(f"the .json sidecar holds a number too large to use ({text[:20]}).")
+    return value
+
+
+def _refuse_constant(text: str) -> float:
+    raise SidecarError(f"the .json sidecar holds {text}, which is not a number cnnviz writes.")
+
+
+def _shown(value: object) -> str:
+    """A short description of a value for a one-line reason (type and a clipped repr)."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:30] + '...' if len(text) > 30 else text}"
+
+
+def _text(meta: Mapping[str, Any], key: str, *, required: bool = False, pattern: re.Pattern[str] | None = None) -> None:
+    if key not in meta and not required:
+        return
+    value = meta.get(key)
+    if not isinstance(value, str) or len(value) > _MAX_TEXT or (pattern is not None and not pattern.fullmatch(value)):
+        raise SidecarError(f"the .json sidecar's '{key}' is not valid ({_shown(value)}).")
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _number_or_null(value: object) -> bool:
+    return value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e300
+    )
+
+
+def _check_sidecar(meta: object) -> dict[str, Any]:
+    """Check the parsed sidecar against the schema written by :func:`save_model`; returns it unchanged.
+
+    Required: ``dataset`` (a plain dataset name), ``class_names`` (1-1000 short texts), ``keras_sha256``
+    (64 hex digits), ``keras_bytes`` (a whole number of bytes). Optional fields, when present, must have
+    the types :func:`save_model` writes; unknown fields may hold any (depth-limited) JSON.
+
+    Raises:
+        SidecarError: the first problem found, in one line.
+    """
+    if not isinstance(meta, dict):
+        raise SidecarError(f"the .json sidecar does not hold a JSON object (it holds a {type(meta).__name__}).")
+    missing = [key for key in ("dataset", "class_names", "keras_sha256", "keras_bytes") if key not in meta]
+    if missing:
+        raise SidecarError(f"the .json sidecar lacks {', '.join(missing)}; not written by this cnnviz.")
+    _text(meta, "dataset", pattern=_DATASET_PATTERN)
+    _text(meta, "keras_sha256", pattern=_SHA256_PATTERN)
+    if not _whole(meta["keras_bytes"], 1, 1 << 40):
+        raise SidecarError(f"the .json sidecar's 'keras_bytes' is not a file size ({_shown(meta['keras_bytes'])}).")
+    class_names = meta["class_names"]
+    if (
+        not isinstance(class_names, list)
+        or not 1 <= len(class_names) <= 1000
+        or not all(isinstance(name, str) and len(name) <= 200 for name in class_names)
+    ):
+        raise SidecarError(f"the .json sidecar's 'class_names' is not a list of class names ({_shown(class_names)}).")
+    for key in ("name", "created", "data_source", "data_note", "cnnviz_version", "made_by", "augmentation"):
+        _text(meta, key)
+    if "default" in meta and not isinstance(meta["default"], bool):
+        raise SidecarError(f"the .json sidecar's 'default' is not true or false ({_shown(meta['default'])}).")
+    if "store_format" in meta and not _whole(meta["store_format"], 0, 1000):
+        raise SidecarError(f"the .json sidecar's 'store_format' is not valid ({_shown(meta['store_format'])}).")
+    for key in ("spec", "test_metrics", "history", "split"):
+        if key in meta and not isinstance(meta[key], dict):
+            raise SidecarError(f"the .json sidecar's '{key}' is not a JSON object ({_shown(meta[key])}).")
+    for metric, value in meta.get("test_metrics", {}).items():
+        if not _number_or_null(value) or (metric == "accuracy" and value is not None and not 0 <= value <= 1):
+            raise SidecarError(f"the .json sidecar's test metric '{metric[:40]}' is not valid ({_shown(value)}).")
+    for metric, values in meta.get("history", {}).items():
+        if not isinstance(values, list) or len(values) > 100_000 or not all(map(_number_or_null, values)):
+            raise SidecarError(f"the .json sidecar's history of '{metric[:40]}' is not a list of numbers.")
+    for part, count in meta.get("split", {}).items():
+        if not _whole(count, 0, 1 << 40):
+            raise SidecarError(f"the .json sidecar's split '{part[:40]}' is not a count ({_shown(count)}).")
+    return meta
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    """Read and check a ``.json`` sidecar: size and nesting limited before parsing, then the schema.
+
+    Args:
+        path: the ``<name>.json`` file.
+
+    Returns:
+        dict: the metadata, with the types :func:`save_model` writes (see :func:`_check_sidecar`).
+
+    Raises:
+        SidecarError: unreadable, too large, too deeply nested, not JSON, or not following the schema;
+            the message is one line.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as error:
+        raise SidecarError(f"the .json sidecar cannot be read ({error.strerror or type(error).__name__}).") from error
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise SidecarError(
+            f"the .json sidecar is larger than {MAX_SIDECAR_BYTES // 1024:,} KB; cnnviz writes a few KB."
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SidecarError("the .json sidecar is not UTF-8 text.") from error
+    if _nesting_depth(text, MAX_SIDECAR_DEPTH) > MAX_SIDECAR_DEPTH:
+        raise SidecarError(f"the .json sidecar nests lists or objects more than {MAX_SIDECAR_DEPTH} deep.")
+    try:
+        meta = json.loads(text, parse_float=_finite_float, parse_constant=_refuse_constant)
+    except SidecarError:
+        raise
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, an integer of thousands of digits
+        raise SidecarError(f"the .json sidecar is not valid JSON ({type(error).__name__}).") from error
+    return _check_sidecar(meta)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,13 +636,13 @@ def _recover_interrupted_saves(directory: Path) -> None:
             continue
         if temp.suffix == ".json":
             try:
-                meta = json.loads(temp.read_text(encoding="utf-8"))
+                meta = read_sidecar(temp)
                 name = sanitize_model_name(meta["name"])
                 keras_path = directory / f"{name}.keras"
                 if meta["name"] == name and keras_path.is_file() and _sha256(keras_path) == meta["keras_sha256"]:
                     os.replace(temp, directory / f"{name}.json")
                     continue
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError):  # SidecarError is a ValueError
                 pass
         _remove_quietly(temp)
 
@@ -509,17 +662,9 @@ def _read_record(directory: Path, name: str) -> ModelRecord:
     if not keras_path.is_file():
         return broken("the .keras model file is missing (only its .json sidecar is there).")
     try:
-        raw = json_path.read_text(encoding="utf-8")
-        meta = json.loads(raw)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return broken(f"the .json sidecar is unreadable ({type(error).__name__}).")
-    if not isinstance(meta, dict):
-        return broken("the .json sidecar does not hold a JSON object.")
-    missing = [key for key in ("dataset", "class_names", "keras_sha256", "keras_bytes") if key not in meta]
-    if missing:
-        return broken(f"the .json sidecar lacks {', '.join(missing)}; not written by this cnnviz.", meta)
-    if not isinstance(meta["class_names"], list) or not meta["class_names"]:
-        return broken("the .json sidecar has no class names.", meta)
+        meta = read_sidecar(json_path)
+    except SidecarError as error:
+        return broken(str(error))
     try:
         size = keras_path.stat().st_size
     except OSError as error:
@@ -534,12 +679,23 @@ def _read_record(directory: Path, name: str) -> ModelRecord:
     return ModelRecord(name, keras_path, json_path, meta, is_default or meta.get("default") is True, None)
 
 
+def _read_record_safely(directory: Path, name: str) -> ModelRecord:
+    """:func:`_read_record`, but anything unforeseen also becomes an unreadable entry: listing never raises."""
+    try:
+        return _read_record(directory, name)
+    except Exception as error:  # A file system or Python surprise must not break every model picker.
+        return ModelRecord(
+            name, directory / f"{name}.keras", directory / f"{name}.json", {}, False,
+            f"the model files could not be checked ({type(error).__name__}).",
+        )
+
+
 #: The order in which shipped models are offered: MNIST is where every tutorial starts.
 _DEFAULT_ORDER = {"mnist": 0, "fashion_mnist": 1, "kmnist": 2, "digits": 3}
 
 
 def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
-    """List every saved model, readable or not; never raises for bad files.
+    """List every saved model, readable or not; never raises.
 
     Interrupted saves of dead processes are completed or cleaned up first. A pair that cannot
     be loaded (corrupt ``.keras``, unreadable or missing ``.json``, a ``.keras`` without sidecar)
@@ -553,18 +709,18 @@ def list_models(models_dir: Path | str | None = None) -> list[ModelRecord]:
         learner meets them), then the rest newest first.
     """
     directory = resolve_models_dir(models_dir)
-    if not directory.is_dir():
-        return []
     try:
+        if not directory.is_dir():
+            return []
         _recover_interrupted_saves(directory)
         stems = {
             path.stem
             for path in directory.iterdir()
             if path.suffix in (".keras", ".json") and not path.name.startswith(".") and path.is_file()
         }
-    except OSError:
+    except (OSError, ValueError):
         return []
-    records = [_read_record(directory, stem) for stem in stems]
+    records = [_read_record_safely(directory, stem) for stem in stems]
     records.sort(key=lambda record: record.name)
     records.sort(key=lambda record: str(record.meta.get("created", "")), reverse=True)
     records.sort(key=lambda record: (not record.is_default,
@@ -741,6 +897,7 @@ __all__ = [
     "ModelNameError",
     "ModelRecord",
     "ModelStoreError",
+    "SidecarError",
     "default_model_path",
     "history_to_csv",
     "is_reserved_name",
@@ -749,6 +906,7 @@ __all__ = [
     "load_model",
     "metadata_from_trained",
     "model_to_bytes",
+    "read_sidecar",
     "resolve_models_dir",
     "sanitize_model_name",
     "save_model",
