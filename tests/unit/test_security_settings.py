@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT
+
+REPO = REPO_ROOT
 SOURCES = sorted([*REPO.joinpath("cnnviz").rglob("*.py"), *REPO.joinpath("pages").glob("*.py"), REPO / "app.py"])
 IMAGE_EXTENSIONS = {"png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"}
 #: Minimum versions without known advisories (issue 7): Streamlit >= 1.54, Keras >= 3.13.2.
@@ -98,37 +100,104 @@ def _call_name(call: ast.Call) -> str:
     return ""
 
 
+#: Framework entry points that turn a file or a config into a model (and so can run code a file brings along).
+DESERIALISERS = {"load_model", "model_from_json", "model_from_yaml", "model_from_config", "TFSMLayer"}
+FRAMEWORKS = ("keras", "tensorflow", "tf_keras")
+#: Deserialisations outside the store, each with why it is safe.
+ALLOWED_OUTSIDE_THE_STORE = {
+    # The training child rebuilds the architecture its parent made with build_model and sent down a pipe as
+    # JSON (no weights, no file, nothing a user uploaded); Keras 3 deserialises it in safe mode.
+    "cnnviz/train/worker.py": {"keras.models.model_from_json"},
+}
+
+
+def _import_aliases(tree: ast.AST) -> dict[str, str]:
+    """Local name -> the dotted name it stands for, from every import in the module (also inside functions)."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for name in node.names:
+                if name.asname:
+                    aliases[name.asname] = name.name
+                else:
+                    root = name.name.split(".")[0]
+                    aliases[root] = root
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for name in node.names:
+                aliases[name.asname or name.name] = f"{node.module}.{name.name}"
+    return aliases
+
+
+def _resolved(call: ast.Call, aliases: dict[str, str]) -> str:
+    """The dotted name a call's function stands for, its first part resolved through the imports."""
+    head, _, rest = ast.unparse(call.func).partition(".")
+    head = aliases.get(head, head)
+    return f"{head}.{rest}" if rest else head
+
+
+def _model_loads(source: str) -> list[tuple[str, bool]]:
+    """Every call in ``source`` that deserialises a model through Keras or TensorFlow, however it is imported
+    or aliased, with whether it passes ``safe_mode=True``."""
+    tree = ast.parse(source)
+    aliases = _import_aliases(tree)
+    found = []
+    for call in _calls(tree):
+        name = _resolved(call, aliases)
+        parts = name.split(".")
+        framework = parts[0] in FRAMEWORKS
+        if (framework and parts[-1] in DESERIALISERS) or name == "tensorflow.saved_model.load":
+            safe = next((k.value for k in call.keywords if k.arg == "safe_mode"), None)
+            found.append((name, isinstance(safe, ast.Constant) and safe.value is True))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import keras\nkeras.models.load_model(p)", [("keras.models.load_model", False)]),
+        ("import keras\nkeras.saving.load_model(p, safe_mode=True)", [("keras.saving.load_model", True)]),
+        ("from keras.models import load_model as lm\nlm(p)", [("keras.models.load_model", False)]),
+        ("import tensorflow as tf\ntf.keras.models.load_model(p)", [("tensorflow.keras.models.load_model", False)]),
+        ("def f():\n    from keras import saving\n    return saving.load_model(p)",
+         [("keras.saving.load_model", False)]),
+        ("import tensorflow as tf\ntf.saved_model.load(p)", [("tensorflow.saved_model.load", False)]),
+        ("import keras\nkeras.models.model_from_json(text)", [("keras.models.model_from_json", False)]),
+        ("from cnnviz.core.store import load_model\nload_model(record)", []),
+    ],
+)
+def test_the_model_load_finder_sees_every_spelling(source: str, expected: list[tuple[str, bool]]) -> None:
+    assert _model_loads(source) == expected
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO)))
 def test_only_the_store_deserialises_models(path: Path) -> None:
-    """No module but the store loads a Keras model, and the store loads only with safe_mode=True.
+    """No module but the store deserialises a model, and the store does so only with ``safe_mode=True``.
 
-    It reads every call in the source (the AST, not text): ``keras.models.load_model``,
-    ``keras.saving.load_model`` and ``models.load_model`` are seen however they are written.
+    Every call in the source is read (the AST, not text) with its name resolved through the module's
+    imports, so ``from keras.models import load_model as lm; lm(path)`` is seen as well as
+    ``keras.saving.load_model(path)`` (the finder's own test above shows which spellings it sees).
+    Pickle-style loaders are refused everywhere, and ``np.load`` never allows pickles.
     """
     is_store = path == REPO / "cnnviz" / "core" / "store.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    store_loads = 0
+    source = path.read_text(encoding="utf-8")
+    loads = _model_loads(source)
+    if is_store:
+        assert loads, "the store no longer loads models through keras ... load_model(safe_mode=True)"
+        assert all(safe for _, safe in loads), f"the store loads without safe_mode=True: {loads}"
+    else:
+        allowed = ALLOWED_OUTSIDE_THE_STORE.get(path.relative_to(REPO).as_posix(), set())
+        loads = [(name, safe) for name, safe in loads if name not in allowed]
+        assert not loads, f"{path.name} calls {loads}: load models only through cnnviz.core.store.load_model"
+    tree = ast.parse(source)
     for call in _calls(tree):
-        text = ast.unparse(call.func)
-        keywords = {keyword.arg: keyword.value for keyword in call.keywords}
-        if re.search(r"(keras|saving|models)\.load_model$", text):
-            assert is_store, (
-                f"{path.name} calls {text}: load models only through cnnviz.core.store.load_model "
-                "(checksum + safe_mode)"
-            )
-            safe = keywords.get("safe_mode")
-            assert isinstance(safe, ast.Constant) and safe.value is True, f"store calls {text} without safe_mode=True"
-            store_loads += 1
-        elif not is_store:
-            assert "safe_mode" not in keywords, f"{path.name} passes safe_mode"
+        if not is_store:
+            assert "safe_mode" not in {keyword.arg for keyword in call.keywords}, f"{path.name} passes safe_mode"
         if _call_name(call) in {"load", "loads"} and isinstance(call.func, ast.Attribute):
             owner = ast.unparse(call.func.value)
             assert owner not in {"pickle", "joblib", "dill", "marshal"}, f"{path.name} unpickles data"
         for keyword in call.keywords:
             if keyword.arg == "allow_pickle":
                 assert isinstance(keyword.value, ast.Constant) and keyword.value.value is False
-    if is_store:
-        assert store_loads >= 1, "the store no longer loads models through keras ... load_model(safe_mode=True)"
 
 
 def _literal(tree: ast.Module, node: ast.expr) -> object:
