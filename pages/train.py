@@ -50,7 +50,8 @@ with preview:
     except (SpecError, TrainingConfigError) as error:
         st.error(f"**This network cannot be built.** {error}")
     if rows is not None:
-        show_preview(rows, spec, config, dataset=dataset.name, num_classes=dataset.num_classes)
+        show_preview(rows, spec, config, dataset=dataset.name, num_classes=dataset.num_classes,
+                     split_of_test=dataset.split_from_test)
 
 start = st.button(
     "Train", key="train_start", type="primary", icon="▶️", disabled=rows is None,

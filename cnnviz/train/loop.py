@@ -37,8 +37,15 @@ from cnnviz.core.images import to_model_batch
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import keras
 
-#: Optimizers offered to learners; SGD uses momentum 0.9.
-OPTIMIZERS: tuple[str, ...] = ("adam", "sgd", "rmsprop", "adadelta")
+#: Optimizers offered to learners: name -> (class in ``keras.optimizers``, its arguments besides the learning
+#: rate). The one table :func:`make_optimizer` and the generated script (:mod:`cnnviz.train.script`) read.
+OPTIMIZER_CLASSES: dict[str, tuple[str, dict[str, Any]]] = {
+    "adam": ("Adam", {}),
+    "sgd": ("SGD", {"momentum": 0.9}),
+    "rmsprop": ("RMSprop", {}),
+    "adadelta": ("Adadelta", {}),
+}
+OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
 
 
 class TrainingConfigError(ValueError):
@@ -120,19 +127,24 @@ def validate_config(config: TrainConfig) -> None:
         )
 
 
+def optimizer_call(name: str, learning_rate: float) -> tuple[str, dict[str, Any]]:
+    """Return the ``keras.optimizers`` class name and keyword arguments of optimizer ``name``.
+
+    Raises:
+        TrainingConfigError: ``name`` is not one of :data:`OPTIMIZERS`.
+    """
+    if name not in OPTIMIZER_CLASSES:
+        raise TrainingConfigError(f"Optimizer must be one of {list(OPTIMIZERS)}, got {name!r}.")
+    kind, extra = OPTIMIZER_CLASSES[name]
+    return kind, {"learning_rate": learning_rate, **extra}
+
+
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
     """Return a fresh Keras optimizer by name (``"sgd"`` gets momentum 0.9)."""
     import keras
 
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=learning_rate)
-    if name == "adadelta":
-        return keras.optimizers.Adadelta(learning_rate=learning_rate)
-    raise TrainingConfigError(f"Optimizer must be one of {list(OPTIMIZERS)}, got {name!r}.")
+    kind, arguments = optimizer_call(name, learning_rate)
+    return getattr(keras.optimizers, kind)(**arguments)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
 """A small CNN described as data: the spec, its shape arithmetic, and the Keras model it builds.
 
-The Train page turns sliders into a :class:`ModelSpec`. Everything a learner
+The Train page turns sliders into a :class:`ModelSpec`. :func:`layer_plan` turns
+a spec into the list of Keras layers to call, the one description of the
+architecture: :func:`build_model` instantiates it, the generated script
+(:mod:`cnnviz.train.script`) writes it out, and :func:`layer_table` folds the
+output-size arithmetic of :mod:`cnnviz.core.shapes` over it. Everything a learner
 sees before training (the summary table, the layer diagram, the parameter
-count) is computed here by plain arithmetic, not by asking Keras, so that the
+count) is so computed by plain arithmetic, not by asking Keras, so that the
 numbers can be explained and are cross-checked against Keras in the tests.
 
 The architecture follows the Keras MNIST tutorials::
@@ -18,14 +22,14 @@ Importing this module does not import TensorFlow; :func:`build_model` does.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from cnnviz.core.shapes import conv_output_size
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import keras
-
-    from cnnviz.train.loop import TrainConfig
 
 #: Every model takes one 28x28 greyscale image, float32 in [0, 1].
 INPUT_SHAPE: tuple[int, int, int] = (28, 28, 1)
@@ -144,6 +148,25 @@ def _block_from_dict(data: Any) -> ConvBlockSpec:
 
 
 @dataclass(frozen=True)
+class LayerCall:
+    """One layer of the plan: what :func:`build_model` instantiates and :func:`keras_code` writes out.
+
+    Attributes:
+        kind: the Keras layer class in ``keras.layers`` (``"Conv2D"``, ``"MaxPooling2D"``...); ``"InputLayer"``
+            stands for ``keras.Input``.
+        name: the Keras layer name (``"conv_1"``, ``"pool_1"``, ``"predictions"``...).
+        kwargs: the constructor's keyword arguments besides ``name``, e.g. ``{"filters": 32, "kernel_size": 3}``.
+        detail: what the layer does, in words, for the summary table. ``{0}``, ``{1}``, ``{2}`` stand for the
+            height, width and channels the layer receives (Flatten says what it flattens).
+    """
+
+    kind: str
+    name: str
+    kwargs: Mapping[str, Any]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class LayerRow:
     """One row of the model summary.
 
@@ -162,35 +185,6 @@ class LayerRow:
     detail: str = ""
 
 
-def conv_output_size(size: int, kernel_size: int, stride: int, padding: str) -> int:
-    """Return the output side of a convolution (or pooling) along one axis.
-
-    ``valid``: ``floor((size - kernel_size) / stride) + 1``, which can be < 1;
-    ``same`` (TensorFlow's rule): ``ceil(size / stride)``.
-
-    Raises:
-        SpecError: a stride below 1 (the formula divides by it).
-    """
-    try:
-        whole = int(stride) == stride and stride >= 1
-    except (TypeError, ValueError, OverflowError):
-        whole = False
-    if not whole:
-        raise SpecError(f"The stride must be a whole number of at least 1, got {stride!r}.")
-    if padding == "same":
-        return math.ceil(size / stride)
-    return (size - kernel_size) // stride + 1
-
-
-def _formula(size: int, kernel_size: int, stride: int, padding: str) -> str:
-    out = conv_output_size(size, kernel_size, stride, padding)
-    if padding == "same":
-        return f"out = ceil(in / stride) = ceil({size} / {stride}) = {out}"
-    return (
-        f"out = floor((in + 2*pad - k) / stride) + 1 = floor(({size} + 2*0 - {kernel_size}) / {stride}) + 1 = {out}"
-    )
-
-
 def _check_int(value: Any, name: str, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise SpecError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
@@ -199,16 +193,6 @@ def _check_int(value: Any, name: str, low: int, high: int) -> None:
 def _check_choice(value: Any, name: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise SpecError(f"{name} must be one of {list(choices)}, got {value!r}.")
-
-
-def validate_spec(spec: ModelSpec, num_classes: int = 10) -> None:
-    """Check that ``spec`` describes a model that can be built; return ``None`` if it does.
-
-    Raises:
-        SpecError: a setting is out of range, or the image shrinks below 1x1 pixel. In that case the
-            message shows the output-size formula with the numbers and suggests a fix.
-    """
-    layer_table(spec, num_classes)
 
 
 def _check_settings(spec: ModelSpec, num_classes: int) -> None:
@@ -240,8 +224,119 @@ def _check_settings(spec: ModelSpec, num_classes: int) -> None:
         raise SpecError(f"batch_norm must be True or False, got {spec.batch_norm!r}.")
 
 
+#: The pooling choice of a conv block -> its Keras layer class.
+_POOLING_LAYERS = {"max": "MaxPooling2D", "average": "AveragePooling2D"}
+
+
+def layer_plan(spec: ModelSpec, num_classes: int = 10) -> list[LayerCall]:
+    """Return the model as the list of layers to call, input first: the one description of the architecture.
+
+    :func:`build_model` instantiates it, :func:`cnnviz.train.script.keras_code` writes it out and
+    :func:`layer_table` folds the shapes over it, so a new layer (or a new setting of one) is added here only.
+
+    Raises:
+        SpecError: a setting is out of range (the shapes are checked by :func:`layer_table`).
+    """
+    _check_settings(spec, num_classes)
+    plan = [LayerCall("InputLayer", "input", {"shape": INPUT_SHAPE}, "28x28 greyscale image, values in [0, 1]")]
+    for index, block in enumerate(spec.conv_blocks, start=1):
+        k = block.kernel_size
+        plan.append(LayerCall(
+            "Conv2D", f"conv_{index}",
+            {"filters": block.filters, "kernel_size": k, "strides": block.stride, "padding": block.padding,
+             "activation": block.activation},
+            f"{block.filters} filters {k}x{k}, stride {block.stride}, {block.padding}, {block.activation}",
+        ))
+        if spec.batch_norm:
+            plan.append(LayerCall("BatchNormalization", f"bn_{index}", {},
+                                  "normalise each channel (2 learned + 2 running statistics per channel)"))
+        if block.pooling != "none":
+            size = block.pool_size
+            plan.append(LayerCall(_POOLING_LAYERS[block.pooling], f"pool_{index}", {"pool_size": size},
+                                  f"{size}x{size} {block.pooling} pooling, stride {size}"))
+    plan.append(LayerCall("Flatten", "flatten", {}, "{0}x{1}x{2} maps -> one vector"))
+    if spec.dropout > 0:
+        plan.append(LayerCall("Dropout", "dropout", {"rate": spec.dropout}, f"drop {spec.dropout:.0%} while training"))
+    for index, units in enumerate(spec.dense_units, start=1):
+        plan.append(LayerCall("Dense", f"dense_{index}", {"units": units, "activation": spec.dense_activation},
+                              f"{units} units, {spec.dense_activation}"))
+    plan.append(LayerCall("Dense", "predictions", {"units": num_classes, "activation": "softmax"},
+                          f"{num_classes} classes, softmax"))
+    return plan
+
+
+def _formula(size: int, kernel_size: int, stride: int, padding: str, out: int) -> str:
+    if padding == "same":
+        return f"out = ceil(in / stride) = ceil({size} / {stride}) = {out}"
+    return (
+        f"out = floor((in + 2*pad - k) / stride) + 1 = floor(({size} + 2*0 - {kernel_size}) / {stride}) + 1 = {out}"
+    )
+
+
+def _side(call: LayerCall, size: int, kernel_size: int, stride: int, padding: str) -> int:
+    """The output side of a sliding window layer; :class:`SpecError` saying why and what to do when below 1."""
+    try:
+        out = conv_output_size(size, kernel_size, stride, padding)
+    except ValueError as error:
+        raise SpecError(f"{call.name}: {error}") from error
+    if out >= 1:
+        return out
+    formula = _formula(size, kernel_size, stride, padding, out)
+    if call.kind == "Conv2D":
+        raise SpecError(
+            f"{call.name} ({kernel_size}x{kernel_size}, stride {stride}, {padding} padding) gets a {size}x{size} "
+            f"input, so its output would be {out}x{out} pixels: {formula}. "
+            "Use 'same' padding, a smaller kernel or stride, less pooling, or fewer conv blocks."
+        )
+    raise SpecError(
+        f"{call.name} ({call.detail}) gets a {size}x{size} input, so its output would be {out}x{out} pixels: "
+        f"{formula}. Remove this pooling, use 'same' padding or a stride of 1 earlier, or fewer conv blocks."
+    )
+
+
+def _conv(call: LayerCall, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    height, _, channels = shape
+    kw = call.kwargs
+    side = _side(call, height, kw["kernel_size"], kw["strides"], kw["padding"])
+    return (side, side, kw["filters"]), kw["kernel_size"] ** 2 * channels * kw["filters"] + kw["filters"]
+
+
+def _pool(call: LayerCall, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    size = call.kwargs["pool_size"]
+    side = _side(call, shape[0], size, size, "valid")
+    return (side, side, shape[2]), 0
+
+
+def _dense(call: LayerCall, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    units = call.kwargs["units"]
+    return (units,), shape[0] * units + units
+
+
+#: Output shape (without the batch axis) and parameter count of each layer class, from its input shape.
+_SHAPE_RULES: dict[str, Callable[[LayerCall, tuple[int, ...]], tuple[tuple[int, ...], int]]] = {
+    "InputLayer": lambda call, shape: (tuple(call.kwargs["shape"]), 0),
+    "Conv2D": _conv,
+    "BatchNormalization": lambda call, shape: (shape, 4 * shape[-1]),  # 2 learned + 2 running per channel
+    "MaxPooling2D": _pool,
+    "AveragePooling2D": _pool,
+    "Flatten": lambda call, shape: ((math.prod(shape),), 0),
+    "Dropout": lambda call, shape: (shape, 0),
+    "Dense": _dense,
+}
+
+
+def validate_spec(spec: ModelSpec, num_classes: int = 10) -> None:
+    """Check that ``spec`` describes a model that can be built; return ``None`` if it does.
+
+    Raises:
+        SpecError: a setting is out of range, or the image shrinks below 1x1 pixel. In that case the
+            message shows the output-size formula with the numbers and suggests a fix.
+    """
+    layer_table(spec, num_classes)
+
+
 def layer_table(spec: ModelSpec, num_classes: int = 10) -> list[LayerRow]:
-    """Return the model summary (one row per layer, input first) computed by shape arithmetic.
+    """Return the model summary (one row per layer, input first) computed by shape arithmetic over the plan.
 
     Args:
         spec: the architecture.
@@ -254,65 +349,12 @@ def layer_table(spec: ModelSpec, num_classes: int = 10) -> list[LayerRow]:
     Raises:
         SpecError: see :func:`validate_spec`.
     """
-    _check_settings(spec, num_classes)
-    height, width, channels = INPUT_SHAPE
-    rows = [LayerRow("input", "InputLayer", INPUT_SHAPE, 0, "28x28 greyscale image, values in [0, 1]")]
-    for index, block in enumerate(spec.conv_blocks, start=1):
-        k, stride = block.kernel_size, block.stride
-        new_height = conv_output_size(height, k, stride, block.padding)
-        if new_height < 1:
-            raise SpecError(
-                f"conv_{index} ({k}x{k}, stride {stride}, {block.padding} padding) gets a {height}x{width} input, "
-                f"so its output would be {new_height}x{new_height} pixels: {_formula(height, k, stride, block.padding)}. "
-                "Use 'same' padding, a smaller kernel or stride, less pooling, or fewer conv blocks."
-            )
-        params = k * k * channels * block.filters + block.filters
-        height = width = new_height
-        channels = block.filters
-        rows.append(
-            LayerRow(
-                f"conv_{index}",
-                "Conv2D",
-                (height, width, channels),
-                params,
-                f"{block.filters} filters {k}x{k}, stride {stride}, {block.padding}, {block.activation}",
-            )
-        )
-        if spec.batch_norm:
-            rows.append(
-                LayerRow(f"bn_{index}", "BatchNormalization", (height, width, channels), 4 * channels,
-                         "normalise each channel (2 learned + 2 running statistics per channel)")
-            )
-        if block.pooling != "none":
-            size = block.pool_size
-            new_height = conv_output_size(height, size, size, "valid")
-            if new_height < 1:
-                raise SpecError(
-                    f"pool_{index} ({size}x{size} {block.pooling} pooling, stride {size}) gets a {height}x{width} "
-                    f"input, so its output would be {new_height}x{new_height} pixels: "
-                    f"{_formula(height, size, size, 'valid')}. "
-                    "Remove this pooling, use 'same' padding or a stride of 1 earlier, or fewer conv blocks."
-                )
-            height = width = new_height
-            kind = "MaxPooling2D" if block.pooling == "max" else "AveragePooling2D"
-            rows.append(
-                LayerRow(f"pool_{index}", kind, (height, width, channels), 0,
-                         f"{size}x{size} {block.pooling} pooling, stride {size}")
-            )
-    features = height * width * channels
-    rows.append(LayerRow("flatten", "Flatten", (features,), 0, f"{height}x{width}x{channels} maps -> one vector"))
-    if spec.dropout > 0:
-        rows.append(LayerRow("dropout", "Dropout", (features,), 0, f"drop {spec.dropout:.0%} while training"))
-    inputs = features
-    for index, units in enumerate(spec.dense_units, start=1):
-        rows.append(
-            LayerRow(f"dense_{index}", "Dense", (units,), inputs * units + units, f"{units} units, {spec.dense_activation}")
-        )
-        inputs = units
-    rows.append(
-        LayerRow("predictions", "Dense", (num_classes,), inputs * num_classes + num_classes,
-                 f"{num_classes} classes, softmax")
-    )
+    rows = []
+    shape: tuple[int, ...] = ()
+    for call in layer_plan(spec, num_classes):
+        detail = call.detail.format(*shape)
+        shape, params = _SHAPE_RULES[call.kind](call, shape)
+        rows.append(LayerRow(call.name, call.kind, shape, params, detail))
     return rows
 
 
@@ -322,7 +364,7 @@ def total_params(spec: ModelSpec, num_classes: int = 10) -> int:
 
 
 def build_model(spec: ModelSpec, num_classes: int = 10, *, seed: int | None = None) -> keras.Model:
-    """Build the (uncompiled) Functional Keras model described by ``spec``.
+    """Build the (uncompiled) Functional Keras model described by ``spec``: the layers of :func:`layer_plan`.
 
     Args:
         spec: the architecture; validated first.
@@ -342,197 +384,9 @@ def build_model(spec: ModelSpec, num_classes: int = 10, *, seed: int | None = No
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    inputs = keras.Input(shape=INPUT_SHAPE, dtype="float32", name="input")
+    first, *rest = layer_plan(spec, num_classes)
+    inputs = keras.Input(**first.kwargs, dtype="float32", name=first.name)
     x = inputs
-    for index, block in enumerate(spec.conv_blocks, start=1):
-        x = keras.layers.Conv2D(
-            block.filters,
-            block.kernel_size,
-            strides=block.stride,
-            padding=block.padding,
-            activation=block.activation,
-            name=f"conv_{index}",
-        )(x)
-        if spec.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"bn_{index}")(x)
-        if block.pooling == "max":
-            x = keras.layers.MaxPooling2D(block.pool_size, name=f"pool_{index}")(x)
-        elif block.pooling == "average":
-            x = keras.layers.AveragePooling2D(block.pool_size, name=f"pool_{index}")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    if spec.dropout > 0:
-        x = keras.layers.Dropout(spec.dropout, name="dropout")(x)
-    for index, units in enumerate(spec.dense_units, start=1):
-        x = keras.layers.Dense(units, activation=spec.dense_activation, name=f"dense_{index}")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs=inputs, outputs=outputs, name="cnnviz_cnn")
-
-
-#: How the generated script loads each dataset, given the data-layer name.
-_DATA_LOADERS: dict[str, str] = {
-    "mnist": '''def load_data():
-    """Return (x_train, y_train), (x_test, y_test): uint8 (N, 28, 28) images and int labels."""
-    return keras.datasets.mnist.load_data()
-''',
-    "fashion_mnist": '''def load_data():
-    """Return (x_train, y_train), (x_test, y_test): uint8 (N, 28, 28) images and int labels."""
-    return keras.datasets.fashion_mnist.load_data()
-''',
-    "kmnist": '''KMNIST_URL = "http://codh.rois.ac.jp/kmnist/dataset/kmnist/"
-
-
-def load_data():
-    """Return (x_train, y_train), (x_test, y_test): uint8 (N, 28, 28) images and int labels."""
-    arrays = []
-    for part in ("train-imgs", "train-labels", "test-imgs", "test-labels"):
-        path = keras.utils.get_file(f"kmnist-{part}.npz", KMNIST_URL + f"kmnist-{part}.npz")
-        with np.load(path) as data:
-            arrays.append(data["arr_0"])
-    return (arrays[0], arrays[1]), (arrays[2], arrays[3])
-''',
-    "digits": '''def load_data():
-    """Return (x_train, y_train), (x_test, y_test): scikit-learn's 8x8 digits scaled up to uint8 28x28."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    images = np.kron(digits.images / 16.0, np.ones((3, 3)))  # 8x8 -> 24x24
-    images = np.pad(images, ((0, 0), (2, 2), (2, 2)))  # centred in 28x28
-    images = (images * 255).round().astype("uint8")
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, digits.target, test_size=0.2, random_state=0, stratify=digits.target
-    )
-    return (x_train, y_train), (x_test, y_test)
-''',
-}
-
-
-def keras_code(
-    spec: ModelSpec,
-    config: TrainConfig | None = None,
-    *,
-    dataset: str = "mnist",
-    num_classes: int = 10,
-) -> str:
-    """Return a runnable, self-contained Python script that builds and trains this model with plain Keras.
-
-    The script defines ``load_data()``, ``build_model()`` and ``main()`` and only trains under
-    ``if __name__ == "__main__"``, so it can also be imported.
-
-    Args:
-        spec: the architecture (validated).
-        config: the training settings (:class:`cnnviz.train.loop.TrainConfig`); defaults if ``None``.
-        dataset: which dataset ``load_data()`` downloads (``"mnist"``, ``"fashion_mnist"``, ``"kmnist"``,
-            ``"digits"``).
-        num_classes: units of the output layer.
-
-    Raises:
-        SpecError: the spec cannot be built, or the dataset is unknown.
-    """
-    validate_spec(spec, num_classes)
-    if dataset not in _DATA_LOADERS:
-        raise SpecError(f"No download recipe for dataset {dataset!r}; expected one of {sorted(_DATA_LOADERS)}.")
-    if config is None:
-        from cnnviz.train.loop import TrainConfig
-
-        config = TrainConfig()
-
-    model_lines = ['    inputs = keras.Input(shape=(28, 28, 1), name="input")', "    x = inputs"]
-    for index, block in enumerate(spec.conv_blocks, start=1):
-        model_lines.append(
-            f"    x = layers.Conv2D({block.filters}, {block.kernel_size}, strides={block.stride}, "
-            f'padding="{block.padding}", activation="{block.activation}", name="conv_{index}")(x)'
-        )
-        if spec.batch_norm:
-            model_lines.append(f'    x = layers.BatchNormalization(name="bn_{index}")(x)')
-        if block.pooling != "none":
-            kind = "MaxPooling2D" if block.pooling == "max" else "AveragePooling2D"
-            model_lines.append(f'    x = layers.{kind}({block.pool_size}, name="pool_{index}")(x)')
-    model_lines.append('    x = layers.Flatten(name="flatten")(x)')
-    if spec.dropout > 0:
-        model_lines.append(f'    x = layers.Dropout({spec.dropout!r}, name="dropout")(x)')
-    for index, units in enumerate(spec.dense_units, start=1):
-        model_lines.append(
-            f'    x = layers.Dense({units}, activation="{spec.dense_activation}", name="dense_{index}")(x)'
-        )
-    model_lines.append(
-        '    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)'
-    )
-    model_lines.append('    return keras.Model(inputs=inputs, outputs=outputs, name="cnnviz_cnn")')
-
-    optimizer = {
-        "adam": f"keras.optimizers.Adam(learning_rate={config.learning_rate!r})",
-        "sgd": f"keras.optimizers.SGD(learning_rate={config.learning_rate!r}, momentum=0.9)",
-        "rmsprop": f"keras.optimizers.RMSprop(learning_rate={config.learning_rate!r})",
-        "adadelta": f"keras.optimizers.Adadelta(learning_rate={config.learning_rate!r})",
-    }[config.optimizer]
-    if config.early_stopping:
-        callbacks = (
-            "[\n        keras.callbacks.EarlyStopping(\n"
-            f'            monitor="{"val_loss" if config.validation_split > 0 else "loss"}", '
-            f"patience={config.patience}, restore_best_weights={config.restore_best_weights}\n"
-            "        )\n    ]"
-        )
-    else:
-        callbacks = "[]"
-    validation = (
-        "validation_split=VALIDATION_SPLIT," if config.validation_split > 0 else "# no validation split"
-    )
-
-    return f'''"""Train a small CNN on {dataset} with plain Keras: the model designed on cnnviz's Train page.
-
-Run with:  python train_cnn.py   (needs tensorflow and keras; downloads the dataset on first use)
-"""
-
-import numpy as np
-import keras
-from keras import layers
-
-NUM_CLASSES = {num_classes}
-TRAIN_SIZE = {config.train_size}  # a random subset keeps training short
-VALIDATION_SPLIT = {config.validation_split!r}
-BATCH_SIZE = {config.batch_size}
-EPOCHS = {config.epochs}
-SEED = {config.seed}
-
-
-{_DATA_LOADERS[dataset]}
-
-def build_model():
-    """Return the Functional model: (batch, 28, 28, 1) float32 in [0, 1] -> (batch, NUM_CLASSES) probabilities."""
-{chr(10).join(model_lines)}
-
-
-def main():
-    keras.utils.set_random_seed(SEED)
-    (x_train, y_train), (x_test, y_test) = load_data()
-    # Scale pixels to [0, 1] and add the channel axis: (N, 28, 28) uint8 -> (N, 28, 28, 1) float32.
-    x_train = (x_train.astype("float32") / 255.0)[..., np.newaxis]
-    x_test = (x_test.astype("float32") / 255.0)[..., np.newaxis]
-    # Train on a random subset so that one run takes about a minute on a laptop.
-    subset = np.random.default_rng(SEED).permutation(len(x_train))[:TRAIN_SIZE]
-    x_train, y_train = x_train[subset], y_train[subset]
-
-    model = build_model()
-    model.summary()
-    model.compile(
-        optimizer={optimizer},
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(
-        x_train,
-        y_train,
-        batch_size=BATCH_SIZE,
-        epochs=EPOCHS,
-        {validation}
-        callbacks={callbacks},
-    )
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
-    print(f"Test loss {{test_loss:.4f}}, test accuracy {{test_accuracy:.2%}}")
-    model.save("cnn.keras")
-
-
-if __name__ == "__main__":
-    main()
-'''
+    for call in rest:
+        x = getattr(keras.layers, call.kind)(**call.kwargs, name=call.name)(x)
+    return keras.Model(inputs=inputs, outputs=x, name="cnnviz_cnn")

@@ -34,7 +34,8 @@ from cnnviz.train.loop import (
     prepare_data,
     training_lock,
 )
-from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, build_model, keras_code
+from cnnviz.train.script import keras_code
+from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, build_model
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
 from cnnviz.ui.state import get_runs, get_session_model, set_session_model
 
@@ -195,8 +196,11 @@ def config_controls(key: str = "train", *, max_train_size: int) -> TrainConfig:
 
 
 def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, dataset: str,
-                 num_classes: int) -> None:
-    """Show the model before training: summary table, total parameters, layer diagram and Keras script."""
+                 num_classes: int, split_of_test: bool = False) -> None:
+    """Show the model before training: summary table, total parameters, layer diagram and Keras script.
+
+    ``split_of_test``: the dataset is its official test split, divided (the script then divides it too).
+    """
     total = sum(row.params for row in rows)
     st.metric("Parameters", f"{total:,}", help="Every weight and bias the optimizer adjusts (plus batch-norm "
               "running statistics). Most of them usually sit in the first dense layer.")
@@ -221,7 +225,7 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
         st.caption("The tensor after each layer, left to right: box height is the image size, box width the "
                    "number of channels. Hover a box for its settings and parameter count.")
     with code:
-        script = keras_code(spec, config, dataset=dataset, num_classes=num_classes)
+        script = keras_code(spec, config, dataset=dataset, num_classes=num_classes, split_of_test=split_of_test)
         st.download_button("Download train_cnn.py", script, file_name="train_cnn.py", mime="text/x-python",
                            on_click="ignore", key="train_download_script",
                            help="The same model and settings as a plain Keras script you can run on your own "

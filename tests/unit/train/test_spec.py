@@ -13,8 +13,7 @@ from cnnviz.train.spec import (
     ModelSpec,
     SpecError,
     build_model,
-    conv_output_size,
-    keras_code,
+    layer_plan,
     layer_table,
     total_params,
     validate_spec,
@@ -91,14 +90,6 @@ def test_seed_makes_initial_weights_reproducible() -> None:
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize(
-    "size,kernel,stride,padding,expected",
-    [(28, 3, 1, "valid", 26), (28, 5, 2, "valid", 12), (28, 3, 2, "same", 14), (7, 3, 3, "same", 3), (2, 3, 1, "valid", 0)],
-)
-def test_conv_output_size(size: int, kernel: int, stride: int, padding: str, expected: int) -> None:
-    assert conv_output_size(size, kernel, stride, padding) == expected
-
-
 def test_too_many_valid_convolutions_explain_the_formula() -> None:
     block = ConvBlockSpec(filters=4, kernel_size=5, padding="valid", pooling="max")
     spec = ModelSpec(conv_blocks=(block,) * 3, dense_units=())
@@ -157,21 +148,13 @@ def test_dict_round_trip_through_json() -> None:
         ModelSpec.from_dict({"conv_blocks": [{"filter": 3}]})
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "kmnist", "digits"])
-def test_keras_code_is_a_script_building_the_same_model(dataset: str) -> None:
-    from cnnviz.train.loop import TrainConfig
-
-    spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4, pooling="average"),), batch_norm=True, dense_units=(8,))
-    config = TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=3, early_stopping=True)
-    source = keras_code(spec, config, dataset=dataset, num_classes=10)
-    assert "momentum=0.9" in source and "EarlyStopping" in source and "EPOCHS = 3" in source
-    namespace: dict[str, object] = {"__name__": "generated"}
-    exec(compile(source, "train_cnn.py", "exec"), namespace)  # defines functions only; main() is not run
-    model = namespace["build_model"]()  # type: ignore[operator]
-    assert model.count_params() == total_params(spec, 10)
-    assert [layer.name for layer in model.layers] == [row.name for row in layer_table(spec, 10)]
-
-
-def test_keras_code_rejects_unknown_dataset() -> None:
-    with pytest.raises(SpecError, match="No download recipe"):
-        keras_code(ModelSpec(), dataset="cifar10")
+def test_build_model_instantiates_the_layer_plan() -> None:
+    spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=8, kernel_size=5, stride=2, pooling="average"),),
+                     batch_norm=True, dropout=0.25, dense_units=(16,), dense_activation="tanh")
+    plan = layer_plan(spec, 3)
+    model = build_model(spec, 3)
+    assert [type(layer).__name__ for layer in model.layers] == [call.kind for call in plan]
+    for call, layer in zip(plan[1:], model.layers[1:]):
+        config = layer.get_config()
+        for key, value in call.kwargs.items():
+            assert config[key] in (value, (value, value)), (call.name, key)  # Keras keeps 5 as (5, 5)
