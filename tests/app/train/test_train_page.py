@@ -33,10 +33,14 @@ def test_page_shows_summary_params_diagram_and_code_before_training():
     code = [block.value for block in app.code if "def build_model" in block.value]
     assert code and 'name="conv_1"' in code[0]
     # On first view the controls show exactly the library's defaults.
+    from cnnviz.core.datasets import load_dataset
     from cnnviz.train.loop import TrainConfig
-    from cnnviz.train.spec import ModelSpec, keras_code
+    from cnnviz.train.script import keras_code
+    from cnnviz.train.spec import ModelSpec
 
-    assert code[0].strip() == keras_code(ModelSpec(), TrainConfig(), dataset="mnist", num_classes=10).strip()
+    split_of_test = load_dataset("mnist").split_from_test  # the page's script says what the page loaded
+    expected = keras_code(ModelSpec(), TrainConfig(), dataset="mnist", num_classes=10, split_of_test=split_of_test)
+    assert code[0].strip() == expected.strip()
     assert not app.button(key="train_start").disabled
 
 
