@@ -50,6 +50,7 @@ import numpy as np
 
 from cnnviz.core import __version__
 from cnnviz.core.paths import MODELS_DIR
+from cnnviz.core.shipped import SHIPPED_MODELS, is_shipped, shipped_lookalike
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from cnnviz.core.records import TrainedModel
@@ -112,7 +113,8 @@ class ModelRecord:
         keras_path: path of the ``.keras`` file (may not exist when ``error`` is set).
         json_path: path of the ``.json`` sidecar (may not exist when ``error`` is set).
         meta: the parsed sidecar (empty when it could not be read).
-        is_default: a model shipped with cnnviz (``default_<dataset>``).
+        is_default: a model shipped with cnnviz: its name and the SHA-256 of its ``.keras`` file are in
+            :data:`cnnviz.core.shipped.SHIPPED_MODELS` (a sidecar's ``"default": true`` does not count).
         error: why this pair cannot be loaded, in words; ``None`` when it looks loadable.
     """
 
@@ -189,8 +191,30 @@ def sanitize_model_name(name: str) -> str:
 
 
 def is_reserved_name(name: str) -> bool:
-    """True for names of the shipped models (``default_...``), which users should not overwrite."""
-    return name.startswith(DEFAULT_PREFIX)
+    """True for the names of the shipped models and their look-alikes, which user models may not take.
+
+    ``default_mnist``, ``default-mnist``, ``Default_MNIST``, full-width ``ｄｅｆａｕｌｔ＿ｍｎｉｓｔ`` and
+    anything starting with ``default_`` (case and separators folded); see
+    :func:`cnnviz.core.shipped.shipped_lookalike`.
+    """
+    return shipped_lookalike(name) is not None
+
+
+def reserved_name_message(name: str) -> str | None:
+    """Why a user model may not be called ``name`` (one sentence), or ``None`` when it may."""
+    lookalike = shipped_lookalike(name)
+    if lookalike is None:
+        return None
+    if lookalike in SHIPPED_MODELS:
+        what = "is" if name == lookalike else "looks like"
+        return (
+            f"The name '{name}' {what} the name of the model shipped with the studio, '{lookalike}'. "
+            "Choose another name, for example 'my_mnist_cnn'."
+        )
+    return (
+        f"Names starting with '{DEFAULT_PREFIX}' (in any case, with '-' or '_') belong to the models shipped "
+        f"with the studio. Choose another name than '{name}'."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,6 +312,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_SHA_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def _sha256_cached(path: Path) -> str:
+    """:func:`_sha256`, remembered per (path, modification time, size): listing runs on every rerun."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    digest = _SHA_CACHE.get(key)
+    if digest is None:
+        if len(_SHA_CACHE) > 64:
+            _SHA_CACHE.clear()
+        digest = _SHA_CACHE[key] = _sha256(path)
+    return digest
+
+
 def _fsync_file(path: Path) -> None:
     with path.open("rb+") as handle:
         os.fsync(handle.fileno())
@@ -367,12 +406,18 @@ def save_model(
         Path: the ``.keras`` file written.
 
     Raises:
-        ModelNameError: the name is unusable.
+        ModelNameError: the name is unusable, or looks like a shipped model's without being one of
+            their exact names as given (``default-mnist``, ``Default_MNIST``, ``default_cifar``: see
+            :func:`is_reserved_name`). The exact shipped names stay writable for
+            ``tools/train_default_models.py``; what is
+            written under them is still not "shipped" unless its checksum is in the manifest.
         ModelExistsError: a model with this name exists and ``overwrite`` is False.
         ModelStoreError: bad metadata, or the folder cannot be written (full, read-only);
             the message says which, and earlier files are left as they were.
     """
     safe_name = sanitize_model_name(name)
+    if name not in SHIPPED_MODELS and (refusal := reserved_name_message(safe_name)) is not None:
+        raise ModelNameError(refusal)
     meta = _check_metadata(metadata)
     directory = resolve_models_dir(models_dir)
     keras_path = directory / f"{safe_name}.keras"
@@ -650,10 +695,9 @@ def _recover_interrupted_saves(directory: Path) -> None:
 def _read_record(directory: Path, name: str) -> ModelRecord:
     keras_path = directory / f"{name}.keras"
     json_path = directory / f"{name}.json"
-    is_default = name.startswith(DEFAULT_PREFIX)
 
     def broken(error: str, meta: dict[str, Any] | None = None) -> ModelRecord:
-        return ModelRecord(name, keras_path, json_path, meta or {}, is_default, error)
+        return ModelRecord(name, keras_path, json_path, meta or {}, False, error)
 
     if name != sanitize_model_name(name):
         return broken(f"'{name}' is not a name cnnviz writes (it would be '{sanitize_model_name(name)}'); not loaded.")
@@ -676,7 +720,8 @@ def _read_record(directory: Path, name: str) -> ModelRecord:
         )
     if not zipfile.is_zipfile(keras_path):
         return broken("the .keras file is corrupt (not a zip archive).", meta)
-    return ModelRecord(name, keras_path, json_path, meta, is_default or meta.get("default") is True, None)
+    shipped = name in SHIPPED_MODELS and is_shipped(name, _sha256_cached(keras_path))
+    return ModelRecord(name, keras_path, json_path, meta, shipped, None)
 
 
 def _read_record_safely(directory: Path, name: str) -> ModelRecord:
@@ -907,6 +952,7 @@ __all__ = [
     "metadata_from_trained",
     "model_to_bytes",
     "read_sidecar",
+    "reserved_name_message",
     "resolve_models_dir",
     "sanitize_model_name",
     "save_model",

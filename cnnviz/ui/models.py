@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from cnnviz.core.records import TrainedModel
 from cnnviz.core.store import (
     ModelExistsError,
     ModelRecord,
@@ -27,11 +28,12 @@ from cnnviz.core.store import (
     load_model,
     metadata_from_trained,
     model_to_bytes,
+    reserved_name_message,
     resolve_models_dir,
     sanitize_model_name,
     save_model,
 )
-from cnnviz.core.records import TrainedModel
+from cnnviz.core.text import md_code, md_escape
 from cnnviz.ui.state import get_session_model
 
 #: What a picker says when there is nothing to choose from.
@@ -122,7 +124,9 @@ def model_picker(
     """Let the user choose a model: this session's, a shipped one, or a saved one.
 
     Unreadable files in ``models/`` are listed under an expander as unreadable and are not
-    offered. The choice is remembered in the session (also across page switches).
+    offered. The choice is remembered in the session (also across page switches); when the
+    chosen file is deleted (or breaks) while a page shows it, the picker switches to the first
+    model offered and says so. File names and reasons are escaped before they reach Markdown.
 
     Args:
         key: a widget key unique on the page.
@@ -137,6 +141,7 @@ def model_picker(
     """
     trained = get_session_model()
     records = list_models(resolve_models_dir(models_dir))
+    listed = {record.name: record for record in records}
     if datasets is not None:
         allowed = set(datasets)
         records = [record for record in records if record.dataset in allowed or (record.error and not record.dataset)]
@@ -161,10 +166,14 @@ def model_picker(
 
     options = list(labels)
     remembered_key = f"cnnviz_picker_last_{key}"
-    if st.session_state.get(key) not in options:
+    previous = st.session_state.get(key)
+    notice = None
+    if previous not in options:
         st.session_state.pop(key, None)
         remembered = st.session_state.get(remembered_key)
         st.session_state[key] = remembered if remembered in options else options[0]
+        notice = _vanished_notice(previous if previous is not None else remembered, st.session_state[key],
+                                  labels, by_option, listed)
     choice = st.selectbox(
         label,
         options,
@@ -175,6 +184,8 @@ def model_picker(
         "'Shipped' models come with the studio; 'Saved' models were saved by someone from the Train page.",
     )
     st.session_state[remembered_key] = choice
+    if notice:
+        st.warning(notice)
     _show_unreadable(broken)
 
     if choice == SESSION_OPTION and trained is not None:
@@ -192,7 +203,7 @@ def model_picker(
         stat = record.keras_path.stat()
         model = _load_saved_model(str(record.keras_path), stat.st_mtime_ns, str(record.meta["keras_sha256"]))
     except (ModelStoreError, OSError) as error:
-        st.error(f"This model could not be loaded, so it is skipped. {error}")
+        st.error(f"This model could not be loaded, so it is skipped. {md_escape(error)}")
         return None
     return PickedModel(
         model=model,
@@ -205,6 +216,36 @@ def model_picker(
     )
 
 
+def _vanished_notice(
+    gone: object,
+    shown: str,
+    labels: Mapping[str, str],
+    by_option: Mapping[str, ModelRecord],
+    listed: Mapping[str, ModelRecord],
+) -> str | None:
+    """What to say when the saved model a user was looking at is no longer offered (``None``: nothing).
+
+    Deleted, or no longer readable, while a page showed it: the picker switches to ``shown`` and says
+    so, instead of switching silently (issue 16, finding 6). A model only hidden by the page's
+    dataset filter is not mentioned.
+    """
+    if not isinstance(gone, str) or not gone.startswith("file:") or gone == shown:
+        return None
+    name = gone.removeprefix("file:")
+    record = listed.get(name)
+    if record is not None and record.ok:
+        return None  # still there, only not offered on this page
+    what = "was deleted" if record is None else "can no longer be read"
+    fallback = by_option.get(shown)
+    if fallback is not None and fallback.is_default:
+        instead = f"the shipped {_dataset_title(fallback.dataset).split(' ')[0]} model"  # "MNIST", not its subtitle
+    elif shown == SESSION_OPTION:
+        instead = "this session's model"
+    else:
+        instead = f"'{labels.get(shown, shown)}'"
+    return f"The model you were looking at, {md_code(name)}, {what}; showing {md_escape(instead)} instead."
+
+
 def _show_unreadable(broken: list[ModelRecord]) -> None:
     if not broken:
         return
@@ -214,7 +255,7 @@ def _show_unreadable(broken: list[ModelRecord]) -> None:
             "Save the model again, or ask your teacher to remove the files."
         )
         for record in broken:
-            st.markdown(f"- `{record.name}`: {record.error}")
+            st.markdown(f"- {md_code(record.name)}: {md_escape(record.error)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,8 +303,8 @@ def _attempt_save(
     st.session_state[keys["result"]] = (
         "success",
         safe_name,
-        f"Saved as `{path.name}` (and `{safe_name}.json`). It now appears in every model picker as "
-        f"'Saved: {safe_name}'.",
+        f"Saved as {md_code(path.name)} (and {md_code(safe_name + '.json')}). It now appears in every model "
+        f"picker as 'Saved: {md_escape(safe_name)}'.",
     )
 
 
@@ -297,16 +338,13 @@ def save_model_form(
     try:
         safe_name = sanitize_model_name(typed)
     except ModelStoreError as error:
-        st.error(str(error))
+        st.error(md_escape(error))  # the message echoes what was typed
         safe_name = ""
     if safe_name and safe_name != typed:
-        st.caption(f"It will be saved as `{safe_name}`.")
+        st.caption(f"It will be saved as {md_code(safe_name)}.")
     reserved = bool(safe_name) and is_reserved_name(safe_name)
     if reserved:
-        st.error(
-            f"Names starting with 'default_' belong to the models shipped with the studio. "
-            f"Choose another name than '{safe_name}'."
-        )
+        st.error(md_escape(reserved_name_message(safe_name) or ""))
 
     columns = st.columns(3)
     clicked = columns[0].button(
@@ -323,7 +361,7 @@ def save_model_form(
 
     pending = st.session_state.get(keys["confirm"])
     if pending and pending == safe_name:
-        st.warning(f"A model named '{pending}' is already saved. Replace it with this one?")
+        st.warning(f"A model named '{md_escape(pending)}' is already saved. Replace it with this one?")
         confirm_columns = st.columns(2)
         if confirm_columns[0].button(f"Replace '{pending}'", key=keys["replace"]):
             _attempt_save(trained, safe_name, keys, overwrite=True, **save_options)
@@ -335,7 +373,7 @@ def save_model_form(
     result = st.session_state.get(keys["result"])
     if result and result[1] == safe_name:
         kind, _, message = result
-        (st.success if kind == "success" else st.error)(message)
+        (st.success if kind == "success" else st.error)(message if kind == "success" else md_escape(message))
 
     file_stem = safe_name or "model"
     columns[1].download_button(

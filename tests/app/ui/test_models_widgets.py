@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.core.store import list_models, save_model
 from cnnviz.core.records import TrainedModel
+from cnnviz.core.store import list_models, save_model
 from cnnviz.ui.state import SESSION_MODEL_KEY
+from tests.support.paths import REPO_ROOT
 
 TIMEOUT = 60
 
@@ -34,7 +38,6 @@ def picker_app() -> None:
 
 
 def save_app() -> None:
-    import streamlit as st
 
     from cnnviz.ui.models import save_model_form
     from cnnviz.ui.state import get_session_model
@@ -70,6 +73,21 @@ def _texts(at: AppTest) -> list[str]:
     return [element.value for element in at.text]
 
 
+def _plain(markdown: str) -> str:
+    """Markdown source without its backslash escapes: the text a reader sees."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def _html(markdown: str) -> str:
+    """How a CommonMark renderer shows ``markdown`` (Streamlit's Markdown follows CommonMark)."""
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def _copy_shipped_mnist(models_dir: Path) -> None:
+    for suffix in (".keras", ".json"):
+        shutil.copy2(REPO_ROOT / "models" / f"default_mnist{suffix}", models_dir / f"default_mnist{suffix}")
+
+
 def test_picker_without_any_model_says_how_to_get_one(models_dir: Path) -> None:
     at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
     assert not at.exception
@@ -79,20 +97,23 @@ def test_picker_without_any_model_says_how_to_get_one(models_dir: Path) -> None:
 
 
 def test_picker_offers_saved_and_skips_unreadable(models_dir: Path, tiny_model: Any) -> None:
-    save_model(tiny_model, "default_digits", {**_meta(0.95), "default": True}, models_dir=models_dir)
+    _copy_shipped_mnist(models_dir)
+    # A sidecar that claims to be shipped is still only "Saved": the package's manifest decides.
+    save_model(tiny_model, "forged", {**_meta(0.95), "default": True}, models_dir=models_dir)
     save_model(tiny_model, "mine", _meta(0.5), models_dir=models_dir)
     (models_dir / "broken.keras").write_bytes(b"not a zip")
     (models_dir / "broken.json").write_text("{")
     at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
     assert not at.exception
     labels = at.selectbox[0].options
-    assert labels[0].startswith("Shipped: default_digits") and "95.0%" in labels[0]
+    assert labels[0].startswith("Shipped: default_mnist") and "test accuracy" in labels[0]
+    assert any(label.startswith("Saved: forged") and "95.0%" in label for label in labels)
     assert any(label.startswith("Saved: mine") for label in labels)
     assert not any("broken" in label for label in labels)
     assert "unreadable" in at.expander[0].label
     assert any("broken" in markdown.value for markdown in at.markdown)
     texts = _texts(at)
-    assert "dataset: digits" in texts and "classes: 10" in texts and "trained: False" in texts
+    assert "dataset: mnist" in texts and "classes: 10" in texts and "trained: False" in texts
     assert "layers: predictions" in texts
     shipped_version = next(t for t in texts if t.startswith("version:"))
 
@@ -100,6 +121,36 @@ def test_picker_offers_saved_and_skips_unreadable(models_dir: Path, tiny_model: 
     assert not at.exception
     assert any(t.startswith("picked: Saved: mine") for t in _texts(at))
     assert next(t for t in _texts(at) if t.startswith("version:")) != shipped_version
+
+
+def test_unreadable_file_names_are_shown_as_text(models_dir: Path, tiny_model: Any) -> None:
+    save_model(tiny_model, "mine", _meta(), models_dir=models_dir)
+    hostile = "[click me](https:evil.example) **bold** <b>x<b>"  # a file name: no slash
+    (models_dir / f"{hostile}.keras").write_bytes(b"PK")
+    at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    [entry] = [markdown.value for markdown in at.expander[0].markdown if "click me" in markdown.value]
+    rendered = _html(entry)
+    assert "<a" not in rendered and "<strong>" not in rendered and "<b>" not in rendered, rendered
+    assert "<code>[click me](https:evil.example) **bold** &lt;b&gt;x&lt;b&gt;</code>" in rendered
+
+
+def test_a_model_deleted_while_shown_is_announced(models_dir: Path, tiny_model: Any) -> None:
+    _copy_shipped_mnist(models_dir)
+    save_model(tiny_model, "mine", _meta(), models_dir=models_dir)
+    at = AppTest.from_function(picker_app, default_timeout=TIMEOUT).run()
+    at.selectbox[0].set_value("file:mine").run()
+    assert any(t.startswith("picked: Saved: mine") for t in _texts(at)) and not at.warning
+    for suffix in (".keras", ".json"):
+        (models_dir / f"mine{suffix}").unlink()
+    at.run()
+    assert not at.exception
+    assert [_plain(w.value) for w in at.warning] == [
+        "The model you were looking at, `mine`, was deleted; showing the shipped MNIST model instead."
+    ]
+    assert any(t.startswith("picked: Shipped: default_mnist") for t in _texts(at))
+    at.run()
+    assert not at.warning  # said once, when it happened
 
 
 def test_picker_prefers_this_sessions_model(models_dir: Path, tiny_model: Any, trained: TrainedModel) -> None:
@@ -153,7 +204,15 @@ def test_save_form_saves_confirms_before_replacing(models_dir: Path, trained: Tr
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("///", "no usable characters"), ("default_mnist", "shipped"), ("\x00\x01", "no usable characters")],
+    [
+        ("///", "no usable characters"),
+        ("default_mnist", "is the name of the model shipped with the studio, 'default_mnist'"),
+        ("default-mnist", "looks like the name of the model shipped with the studio, 'default_mnist'"),
+        ("ｄｅｆａｕｌｔ－ｍｎｉｓｔ", "looks like the name of the model shipped"),  # full-width
+        ("Default_Cifar", "belong to the models shipped"),
+        ("\x00\x01", "no usable characters"),
+        ("**[]()** <>", "no usable characters"),
+    ],
 )
 def test_save_form_refuses_bad_names(models_dir: Path, trained: TrainedModel, typed: str, message: str) -> None:
     at = AppTest.from_function(save_app, default_timeout=TIMEOUT)
@@ -161,7 +220,9 @@ def test_save_form_refuses_bad_names(models_dir: Path, trained: TrainedModel, ty
     at.run()
     at.text_input(key="save_name").set_value(typed).run()
     assert not at.exception
-    assert message in at.error[0].value
+    assert message in _plain(at.error[0].value)
+    rendered = _html(at.error[0].value)  # what was typed is echoed as text, not Markdown
+    assert "<strong>" not in rendered and "<a" not in rendered and "<b>" not in rendered, rendered
     assert at.button(key="save_button").disabled
     assert list_models(models_dir) == []
 
@@ -185,7 +246,7 @@ def test_save_form_reports_a_read_only_folder(
     at.run()
     at.button(key="save_button").click().run()
     assert not at.exception
-    assert "read-only" in at.error[0].value and "untouched" in at.error[0].value
+    assert "read-only" in _plain(at.error[0].value) and "untouched" in at.error[0].value
     assert list(models_dir.iterdir()) == []
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cnnviz.core.records import TrainedModel
 from cnnviz.core.store import (
     MAX_NAME_LENGTH,
     TEMP_PREFIX,
@@ -28,7 +29,6 @@ from cnnviz.core.store import (
     sanitize_model_name,
     save_model,
 )
-from cnnviz.core.records import TrainedModel
 
 SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -152,12 +152,15 @@ def test_bad_metadata_is_refused_before_writing(tmp_path: Path, tiny_model: Any,
 
 
 def test_defaults_are_listed_first_and_loadable_by_dataset(tmp_path: Path, tiny_model: Any) -> None:
+    from cnnviz import SHIPPED_MODELS_DIR
+
     save_model(tiny_model, "zeta", _meta(), models_dir=tmp_path)
-    save_model(tiny_model, "default_digits", _meta(default=True), models_dir=tmp_path)
+    for suffix in (".keras", ".json"):
+        (tmp_path / f"default_mnist{suffix}").write_bytes((SHIPPED_MODELS_DIR / f"default_mnist{suffix}").read_bytes())
     records = list_models(tmp_path)
-    assert [record.name for record in records] == ["default_digits", "zeta"]
-    assert records[0].is_default
-    assert load_default_model("digits", models_dir=tmp_path).name == tiny_model.name
+    assert [record.name for record in records] == ["default_mnist", "zeta"]
+    assert records[0].is_default and not records[1].is_default
+    assert load_default_model("mnist", models_dir=tmp_path).output_shape == (None, 10)
 
 
 @pytest.mark.parametrize("dataset", ["../mnist", "mnist/..", "", "MNIST", None, "a" * 100])
@@ -330,7 +333,8 @@ def test_failed_save_keeps_earlier_files_and_leaves_no_partial_file(
     for overwrite in (False, True):
         name = "good" if overwrite else "new"
         with pytest.raises(ModelStoreError, match=words) as raised:
-            save_model(_FailingModel(OSError(code, os.strerror(code))), name, _meta(), models_dir=saved, overwrite=overwrite)
+            failing = _FailingModel(OSError(code, os.strerror(code)))
+            save_model(failing, name, _meta(), models_dir=saved, overwrite=overwrite)
         assert "untouched" in str(raised.value)
     assert {name: (saved / name).read_bytes() for name in _files(saved)} == before
 
