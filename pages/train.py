@@ -2,13 +2,11 @@
 
 import streamlit as st
 
-from cnnviz.train.loop import TrainingConfigError, validate_config
-from cnnviz.train.spec import SpecError, layer_table
 from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
+    show_design,
     show_outcome,
-    show_preview,
     show_result,
     show_runs,
     spec_controls,
@@ -43,21 +41,13 @@ with design:
 
 with preview:
     st.subheader("Your network")
-    rows = None
-    try:
-        validate_config(config)
-        rows = layer_table(spec, dataset.num_classes)
-    except (SpecError, TrainingConfigError) as error:
-        st.error(f"**This network cannot be built.** {error}")
-    if rows is not None:
-        show_preview(rows, spec, config, dataset=dataset.name, num_classes=dataset.num_classes,
-                     split_of_test=dataset.split_from_test)
+    buildable = show_design(spec, config, dataset)
 
 start = st.button(
-    "Train", key="train_start", type="primary", icon="▶️", disabled=rows is None,
+    "Train", key="train_start", type="primary", icon="▶️", disabled=not buildable,
     help="Build a fresh network with these settings and train it; the charts update after every epoch.",
 )
-if start and rows is not None:
+if start and buildable:
     train_live(dataset, spec, config)
 
 show_outcome()

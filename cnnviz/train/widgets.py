@@ -1,7 +1,9 @@
 """Widgets and the live-training runner of the Train page.
 
 The page script stays thin: it calls :func:`spec_controls`, :func:`config_controls`,
-:func:`show_preview`, :func:`train_live`, :func:`show_result` and :func:`show_runs`.
+:func:`show_design`, :func:`train_live`, :func:`show_result` and :func:`show_runs`. The run
+bookkeeping behind them (which run is active, what to say when one ends) is Streamlit-free, in
+:mod:`cnnviz.train.session`.
 
 How stopping works in Streamlit: clicking any button (or changing any widget)
 while the script runs makes Streamlit interrupt the running script at its next
@@ -18,33 +20,29 @@ run as stopped and measures the kept model on the test split.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from cnnviz.core.records import RunRecord, TrainedModel, new_version, runs_table
+from cnnviz.core.records import TrainedModel, runs_table
 from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
 from cnnviz.train.loop import (
     OPTIMIZERS,
     BatchProgress,
     EpochProgress,
     TrainConfig,
+    TrainingConfigError,
     evaluate_model,
     prepare_data,
     training_lock,
+    validate_config,
 )
 from cnnviz.train.script import keras_code
-from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, build_model
+from cnnviz.train.session import COMPARE_KEY, TrainSession
+from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, build_model, layer_table
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
-from cnnviz.ui.state import get_runs, get_session_model, set_session_model
-
-#: Session key: the id of the run being trained; present after a rerun means that run was interrupted.
-ACTIVE_RUN_KEY = "train_active_run"
-#: Session key: ``(kind, message)`` to show once after a run ends ("success", "warning", "error").
-OUTCOME_KEY = "train_outcome"
-#: Session key: the run id whose model is this session's model.
-MODEL_RUN_KEY = "train_model_run"
+from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 
 FILTER_CHOICES = (4, 8, 16, 32, 64, 128)
 UNIT_CHOICES = (16, 32, 64, 128, 256, 512)
@@ -135,7 +133,8 @@ def spec_controls(key: str = "train") -> ModelSpec:
                     activation=str(activation), pooling=str(pooling), pool_size=2,
                 )
             )
-    batch_norm = st.checkbox("Batch normalisation after each conv", defaults.batch_norm, key=f"{key}_bn", help=HELP["batch_norm"])
+    batch_norm = st.checkbox("Batch normalisation after each conv", defaults.batch_norm, key=f"{key}_bn",
+                             help=HELP["batch_norm"])
     dropout = st.slider("Dropout before the dense layers", 0.0, 0.7, defaults.dropout, 0.05, key=f"{key}_dropout",
                         help=HELP["dropout"])
     dense_count = st.slider("Dense layers", 0, 3, len(defaults.dense_units), key=f"{key}_dense",
@@ -143,9 +142,10 @@ def spec_controls(key: str = "train") -> ModelSpec:
     units = []
     if dense_count:
         columns = st.columns(dense_count)
+        first_units = (*defaults.dense_units, 64, 64, 64)
         for index, column in enumerate(columns, start=1):
             units.append(
-                int(column.select_slider(f"Dense {index} units", UNIT_CHOICES, (*defaults.dense_units, 64, 64, 64)[index - 1],
+                int(column.select_slider(f"Dense {index} units", UNIT_CHOICES, first_units[index - 1],
                                          key=f"{key}_units{index}", help=HELP["units"]))
             )
         dense_activation = st.selectbox(
@@ -233,8 +233,26 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
         st.code(script, language="python")
 
 
-def _find_run(run_id: int) -> RunRecord | None:
-    return next((run for run in get_runs() if isinstance(run, RunRecord) and run.run_id == run_id), None)
+def show_design(spec: ModelSpec, config: TrainConfig, dataset: Any) -> bool:
+    """Show the network before training (:func:`show_preview`), or why it cannot be built; return if it can.
+
+    Args:
+        dataset: the chosen :class:`cnnviz.core.datasets.Dataset` (its name, classes and whether it is a
+            divided official test split).
+    """
+    try:
+        validate_config(config)
+        rows = layer_table(spec, dataset.num_classes)
+    except (SpecError, TrainingConfigError) as error:
+        st.error(f"**This network cannot be built.** {error}")
+        return False
+    show_preview(rows, spec, config, dataset=dataset.name, num_classes=dataset.num_classes,
+                 split_of_test=dataset.split_from_test)
+    return True
+
+
+def _session() -> TrainSession:
+    return TrainSession(st.session_state, model_key=SESSION_MODEL_KEY, runs_key=RUNS_KEY)
 
 
 def _progress_text(progress: BatchProgress) -> str:
@@ -250,11 +268,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
 
     Waits (saying so) while another tab trains. Ends with ``st.rerun()`` so the page shows the result.
     """
-    runs = get_runs()
-    run = RunRecord(
-        run_id=1 + max((r.run_id for r in runs if isinstance(r, RunRecord)), default=0),
-        dataset=dataset.name, spec=spec.to_dict(), config=config.to_dict(), data_source=dataset.source,
-    )
+    session = _session()
     status = st.empty()
     progress_bar = st.progress(0.0, text="Preparing…")
     st.button("Stop", key="train_stop", type="primary", icon="⏹️",
@@ -270,11 +284,10 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
 
     with training_lock(on_wait=on_wait) as waited:
         waited_s = time.monotonic() - wait_start if waited else 0.0
-        status.info(f"Training {run.label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
+        label = f"Run {1 + max((run.run_id for run in session.runs), default=0)}"
+        status.info(f"Training {label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
         model = build_model(spec, len(dataset.class_names), seed=config.seed)
-        run.total_params = int(model.count_params())
-        runs.append(run)
-        st.session_state[ACTIVE_RUN_KEY] = run.run_id
+        run = session.start(dataset, spec, config, total_params=int(model.count_params()))
         started = time.perf_counter()
         snapshots: list[Any] = []
 
@@ -285,16 +298,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
         def on_epoch(progress: EpochProgress) -> None:
             if progress.filters is not None:
                 snapshots.append(progress.filters)
-            run.history = progress.history
-            run.duration_s = time.perf_counter() - started
-            set_session_model(
-                TrainedModel(
-                    model=model, dataset=dataset.name, class_names=tuple(dataset.class_names), spec=run.spec,
-                    history=progress.history, data_source=dataset.source, filter_snapshots=list(snapshots),
-                    name=f"This session's model ({run.label}, {progress.epoch + 1} epochs)",
-                )
-            )
-            st.session_state[MODEL_RUN_KEY] = run.run_id
+            session.epoch_finished(run, model, dataset, progress, snapshots, time.perf_counter() - started)
             loss_slot.plotly_chart(history_figure(progress.history, "loss", epochs=progress.epochs),
                                    key=f"train_live_loss_{run.run_id}_{progress.epoch}")
             accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
@@ -305,54 +309,17 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
             result = train_model_isolated(model, prepare_data(dataset, config), config, on_batch=on_batch,
                                           on_epoch=on_epoch)
         except TrainingProcessError as error:
-            result = None
-            failure = str(error)
+            result, failure = None, str(error)
 
     if result is None:
         # The training process died (out of memory, killed): keep what finished, say what happened.
-        finish_interrupted_run(lambda name: dataset)
-        _, kept = st.session_state[OUTCOME_KEY]
-        st.session_state[OUTCOME_KEY] = ("error", f"{failure} {kept}")
-        st.rerun()
-    run.status = result.status
-    run.history = result.history
-    run.test_metrics = result.test_metrics
-    run.duration_s = result.duration_s
-    run.samples_per_s = result.samples_per_s
-    if result.epochs_done:
-        trained = get_session_model()
-        if trained is not None and st.session_state.get(MODEL_RUN_KEY) == run.run_id:
-            set_session_model(replace(trained, history=result.history, test_metrics=result.test_metrics,
-                                      filter_snapshots=result.filter_snapshots, version=new_version(),
-                                      name=f"This session's model ({run.label})"))
-    st.session_state.pop(ACTIVE_RUN_KEY, None)
-    kind, message = _outcome(run, result.nan_message, result.best_epoch)
-    if waited_s:
-        message += f" It first waited {waited_s:.0f} s for another training to finish."
-    st.session_state[OUTCOME_KEY] = (kind, message)
+        session.fail(failure, lambda kept, name: evaluate_model(kept, dataset))
+    else:
+        session.finish(run, result, waited_s=waited_s)
     st.rerun()
 
 
-def _outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None) -> tuple[str, str]:
-    planned = run.config.get("epochs", "?")
-    accuracy = run.test_metrics.get("accuracy")
-    tested = f" Test accuracy {accuracy:.2%}, test loss {run.test_metrics['loss']:.4f}." if accuracy is not None else ""
-    if run.status == "NaN":
-        return "error", f"{run.label} stopped: {nan_message}{tested}"
-    if run.status == "stopped":
-        if run.epochs_done == 0:
-            return "warning", f"{run.label} was stopped before its first epoch finished, so nothing was kept."
-        return "warning", (f"{run.label} stopped after {run.epochs_done} of {planned} epochs; the finished epochs "
-                           f"and their weights are kept.{tested}")
-    best = ""
-    if best_epoch is not None and best_epoch + 1 != run.epochs_done:
-        best = f" The weights of epoch {best_epoch + 1} (best validation loss) were restored."
-    if run.status == "early-stopped":
-        return "success", f"{run.label} stopped early after {run.epochs_done} epochs.{best}{tested}"
-    return "success", f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{best}{tested}"
-
-
-def finish_interrupted_run(dataset_loader: Any) -> None:
+def finish_interrupted_run(dataset_loader: Callable[[str], Any]) -> None:
     """If the last training was interrupted (Stop, a changed control, leaving the page), wrap it up.
 
     Marks its run record "stopped", and measures the kept model (the last finished epoch) on the test split.
@@ -360,24 +327,12 @@ def finish_interrupted_run(dataset_loader: Any) -> None:
     Args:
         dataset_loader: ``name -> Dataset`` (the cached loader), to evaluate on the run's test split.
     """
-    run_id = st.session_state.pop(ACTIVE_RUN_KEY, None)
-    if run_id is None:
-        return
-    run = _find_run(run_id)
-    if run is None:
-        return
-    run.status = "stopped"
-    trained = get_session_model()
-    if run.epochs_done and trained is not None and st.session_state.get(MODEL_RUN_KEY) == run_id:
-        run.test_metrics = evaluate_model(trained.model, dataset_loader(run.dataset))
-        set_session_model(replace(trained, test_metrics=run.test_metrics, version=new_version(),
-                                  name=f"This session's model ({run.label})"))
-    st.session_state[OUTCOME_KEY] = _outcome(run)
+    _session().wrap_up_interrupted(lambda model, name: evaluate_model(model, dataset_loader(name)))
 
 
 def show_outcome() -> None:
     """Show the message about the last run once (success, warning or error)."""
-    outcome = st.session_state.get(OUTCOME_KEY)
+    outcome = _session().outcome
     if outcome:
         kind, message = outcome
         {"success": st.success, "warning": st.warning, "error": st.error}[kind](message)
@@ -407,18 +362,15 @@ def show_result(trained: TrainedModel) -> None:
 
 def show_runs() -> None:
     """Show this session's runs as a table and overlay the curves of chosen runs."""
-    runs = [run for run in get_runs() if isinstance(run, RunRecord)]
+    session = _session()
+    runs = session.runs
     if not runs:
         st.caption("Every training you start is listed here, so you can compare settings.")
         return
     st.dataframe(runs_table(runs), hide_index=True, key="train_runs_table")
-    labels = [run.label for run in runs]
-    if st.session_state.get("train_compare_seen") != len(labels):
-        # A new run joined the list: compare the latest three (the user's choice is kept otherwise).
-        st.session_state["train_compare_seen"] = len(labels)
-        st.session_state["train_compare_runs"] = labels[-3:]
+    labels = session.compare_labels()  # a new run joined: compare the latest three (else the user's choice)
     left, right = st.columns([3, 1])
-    chosen = left.multiselect("Runs to compare", labels, key="train_compare_runs",
+    chosen = left.multiselect("Runs to compare", labels, key=COMPARE_KEY,
                               help="Overlay the curves of these runs on one chart.")
     metric = right.selectbox("Curve", ("val_accuracy", "val_loss", "accuracy", "loss"), key="train_compare_metric",
                              help="Validation curves show how well each run generalises; training curves how "

@@ -1,0 +1,174 @@
+"""The Train page's run bookkeeping in one session: Streamlit-free, over a session-state mapping.
+
+A run is started (:meth:`TrainSession.start`), updated after every finished epoch
+(:meth:`TrainSession.epoch_finished`: the run record and this session's model then hold that
+epoch), and ended by :meth:`TrainSession.finish` with the training's result. Streamlit ends an
+interrupted script (Stop, any other click, leaving the page) without calling ``finish``; the
+next run of the page finds the run still marked active and :meth:`TrainSession.wrap_up_interrupted`
+marks it stopped and measures the kept model. Every ending leaves one message for the learner
+(:meth:`TrainSession.outcome`).
+
+The widgets pass ``st.session_state``; tests pass a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import replace
+from typing import Any
+
+from cnnviz.core.records import RunRecord, TrainedModel, new_version
+from cnnviz.train.loop import EpochProgress, TrainConfig, TrainResult
+from cnnviz.train.spec import ModelSpec
+
+#: State key: the id of the run being trained; present after a rerun means that run was interrupted.
+ACTIVE_RUN_KEY = "train_active_run"
+#: State key: ``(kind, message)`` to show once after a run ends (kind "success", "warning" or "error").
+OUTCOME_KEY = "train_outcome"
+#: State key: the run id whose model is this session's model.
+MODEL_RUN_KEY = "train_model_run"
+#: State keys of the run comparison: how many runs it has seen, and the chosen run labels (a widget's key).
+COMPARE_SEEN_KEY = "train_compare_seen"
+COMPARE_KEY = "train_compare_runs"
+
+
+def outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None) -> tuple[str, str]:
+    """Return ``(kind, message)`` saying how ``run`` ended: kind ``"success"``, ``"warning"`` or ``"error"``.
+
+    Args:
+        run: the ended run (its ``status``, ``history``, ``test_metrics`` and ``config["epochs"]`` are read).
+        nan_message: the explanation of a NaN (:attr:`TrainResult.nan_message`).
+        best_epoch: 0-based epoch whose weights early stopping restored, or ``None``.
+    """
+    planned = run.config.get("epochs", "?")
+    accuracy = run.test_metrics.get("accuracy")
+    tested = f" Test accuracy {accuracy:.2%}, test loss {run.test_metrics['loss']:.4f}." if accuracy is not None else ""
+    if run.status == "NaN":
+        return "error", f"{run.label} stopped: {nan_message}{tested}"
+    if run.status == "stopped":
+        if run.epochs_done == 0:
+            return "warning", f"{run.label} was stopped before its first epoch finished, so nothing was kept."
+        return "warning", (f"{run.label} stopped after {run.epochs_done} of {planned} epochs; the finished epochs "
+                           f"and their weights are kept.{tested}")
+    best = ""
+    if best_epoch is not None and best_epoch + 1 != run.epochs_done:
+        best = f" The weights of epoch {best_epoch + 1} (best validation loss) were restored."
+    if run.status == "early-stopped":
+        return "success", f"{run.label} stopped early after {run.epochs_done} epochs.{best}{tested}"
+    return "success", f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{best}{tested}"
+
+
+class TrainSession:
+    """One session's training runs and trained model, kept in its state mapping.
+
+    Args:
+        state: the session's state (``st.session_state``, or a dict in tests).
+        model_key: the key of this session's :class:`TrainedModel` (shared with the other pages).
+        runs_key: the key of this session's list of :class:`RunRecord`, newest last.
+    """
+
+    def __init__(self, state: MutableMapping[str, Any], *, model_key: str, runs_key: str) -> None:
+        self.state = state
+        self.model_key = model_key
+        self.runs_key = runs_key
+
+    @property
+    def runs(self) -> list[RunRecord]:
+        """This session's runs, newest last (the list kept in the state, created if needed)."""
+        runs = self.state.setdefault(self.runs_key, [])
+        return [run for run in runs if isinstance(run, RunRecord)]
+
+    @property
+    def model(self) -> TrainedModel | None:
+        """This session's trained model, or ``None``."""
+        value = self.state.get(self.model_key)
+        return value if isinstance(value, TrainedModel) else None
+
+    @property
+    def outcome(self) -> tuple[str, str] | None:
+        """``(kind, message)`` about the last run that ended, or ``None``."""
+        return self.state.get(OUTCOME_KEY)
+
+    def _find(self, run_id: Any) -> RunRecord | None:
+        return next((run for run in self.runs if run.run_id == run_id), None)
+
+    def start(self, dataset: Any, spec: ModelSpec, config: TrainConfig, *, total_params: int) -> RunRecord:
+        """Add a new active run of ``spec`` and ``config`` on ``dataset`` (its ``name`` and ``source``)."""
+        run = RunRecord(
+            run_id=1 + max((run.run_id for run in self.runs), default=0),
+            dataset=dataset.name, spec=spec.to_dict(), config=config.to_dict(), data_source=dataset.source,
+            total_params=total_params,
+        )
+        self.state.setdefault(self.runs_key, []).append(run)
+        self.state[ACTIVE_RUN_KEY] = run.run_id
+        return run
+
+    def epoch_finished(self, run: RunRecord, model: Any, dataset: Any, progress: EpochProgress,
+                       filter_snapshots: list[Any], seconds: float) -> None:
+        """Record a finished epoch: ``run`` and this session's model (``model`` holds that epoch) now have it.
+
+        Args:
+            dataset: the training data's ``name``, ``class_names`` and ``source`` are kept with the model.
+            filter_snapshots: the first conv layer's kernels after each epoch so far.
+            seconds: time since the run started.
+        """
+        run.history = progress.history
+        run.duration_s = seconds
+        self.state[self.model_key] = TrainedModel(
+            model=model, dataset=dataset.name, class_names=tuple(dataset.class_names), spec=run.spec,
+            history=progress.history, data_source=dataset.source, filter_snapshots=list(filter_snapshots),
+            name=f"This session's model ({run.label}, {progress.epoch + 1} epochs)",
+        )
+        self.state[MODEL_RUN_KEY] = run.run_id
+
+    def finish(self, run: RunRecord, result: TrainResult, *, waited_s: float = 0.0) -> None:
+        """End ``run`` with ``result``: its status and metrics, the session model's final state, the message."""
+        run.status = result.status
+        run.history = result.history
+        run.test_metrics = result.test_metrics
+        run.duration_s = result.duration_s
+        run.samples_per_s = result.samples_per_s
+        trained = self.model
+        if result.epochs_done and trained is not None and self.state.get(MODEL_RUN_KEY) == run.run_id:
+            self.state[self.model_key] = replace(
+                trained, history=result.history, test_metrics=result.test_metrics,
+                filter_snapshots=result.filter_snapshots, version=new_version(),
+                name=f"This session's model ({run.label})",
+            )
+        self.state.pop(ACTIVE_RUN_KEY, None)
+        kind, message = outcome(run, result.nan_message, result.best_epoch)
+        if waited_s:
+            message += f" It first waited {waited_s:.0f} s for another training to finish."
+        self.state[OUTCOME_KEY] = (kind, message)
+
+    def wrap_up_interrupted(self, evaluate: Callable[[Any, str], dict[str, float]]) -> None:
+        """If a run is still marked active, it was interrupted: mark it stopped and keep its finished epochs.
+
+        Args:
+            evaluate: ``(keras model, dataset name) -> {"loss", "accuracy"}`` on that dataset's test split;
+                called for the kept model when an epoch finished.
+        """
+        run = self._find(self.state.pop(ACTIVE_RUN_KEY, None))
+        if run is None:
+            return
+        run.status = "stopped"
+        trained = self.model
+        if run.epochs_done and trained is not None and self.state.get(MODEL_RUN_KEY) == run.run_id:
+            run.test_metrics = evaluate(trained.model, run.dataset)
+            self.state[self.model_key] = replace(trained, test_metrics=run.test_metrics, version=new_version(),
+                                                 name=f"This session's model ({run.label})")
+        self.state[OUTCOME_KEY] = outcome(run)
+
+    def fail(self, failure: str, evaluate: Callable[[Any, str], dict[str, float]]) -> None:
+        """The training process died: wrap the run up as interrupted, and say so first in the message."""
+        self.wrap_up_interrupted(evaluate)
+        _, kept = self.state.get(OUTCOME_KEY, ("", ""))
+        self.state[OUTCOME_KEY] = ("error", f"{failure} {kept}".strip())
+
+    def compare_labels(self) -> list[str]:
+        """The labels of every run; when a new run joined, the comparison choice becomes the latest three."""
+        labels = [run.label for run in self.runs]
+        if self.state.get(COMPARE_SEEN_KEY) != len(labels):
+            self.state[COMPARE_SEEN_KEY] = len(labels)
+            self.state[COMPARE_KEY] = labels[-3:]
+        return labels
