@@ -1,3 +1,4 @@
-"""The Train page: the CNN specification and its layer plan, the training loop and its
-child-process worker, training figures and widgets.
+"""The Train page: the CNN specification and its layer plan (spec), the equivalent Keras script (script),
+the training loop (loop) and its Keras callbacks (callbacks), the child-process worker (worker), the run
+bookkeeping (session), training figures (figures) and widgets (widgets).
 """

@@ -1,6 +1,7 @@
 """cnnviz.train.worker: training in a child process gives what in-process training gives, and survives its end.
 
-Each test starts a real ``python -m cnnviz.train.worker`` child (a TensorFlow import, a few seconds).
+Each test starts a real ``python -m cnnviz.train.worker`` child (a TensorFlow import, 10 s or more on 2 busy
+cores), so those tests are marked slow.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def _assert_same_weights(actual: list[np.ndarray], expected: list[np.ndarray]) -
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_the_callers_model_gets_every_epochs_weights_and_a_stop_request_reaches_the_child(tiny: TinyData) -> None:
     config = TrainConfig(epochs=20, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01,
                          early_stopping=False)
@@ -71,6 +73,7 @@ def test_the_callers_model_gets_every_epochs_weights_and_a_stop_request_reaches_
     assert not _children()
 
 
+@pytest.mark.slow
 def test_an_interrupted_caller_ends_the_child_and_keeps_the_last_finished_epoch(tiny: TinyData) -> None:
     """Streamlit interrupts the script by raising from a callback (here from on_batch)."""
 
@@ -93,6 +96,7 @@ def test_an_interrupted_caller_ends_the_child_and_keeps_the_last_finished_epoch(
     assert not _children(), "the training process outlived its caller"
 
 
+@pytest.mark.slow
 def test_a_killed_child_is_a_clear_error_and_the_finished_epochs_stay(tiny: TinyData) -> None:
     config = TrainConfig(epochs=50, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
     model = fresh_model()
