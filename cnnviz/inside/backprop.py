@@ -364,7 +364,7 @@ def optimizer_step(
     kernel = clone.get_layer(layer_name).kernel
     position = next(index for index, variable in enumerate(variables) if variable is kernel)
     before = np.asarray(kernel.numpy(), dtype=np.float32).copy()
-    pairs = [(gradient, variable) for gradient, variable in zip(gradients, variables, strict=True) if gradient is not None]
+    pairs = [(grad, variable) for grad, variable in zip(gradients, variables, strict=True) if grad is not None]
     keras_optimizer.apply_gradients(pairs)
     after = np.asarray(kernel.numpy(), dtype=np.float32).copy()
     loss_after = cross_entropy(clone, image, label)

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.core.figures import heatmap_trace, image_grid_figure, symmetric_range
 from cnnviz.inside.activations import LayerActivation
+from cnnviz.inside.backprop import BackpropStep, GradientBuild
 
 #: One colour per class, colour-blind friendly enough for ten classes (Plotly's "D3").
 CLASS_COLOURS = (
@@ -327,3 +328,61 @@ def image_gallery_figure(
     fig = image_grid_figure(list(images), titles=list(captions), cols=cols, cell_height=cell_height, title=title)
     fig.update_traces(zmin=0, zmax=255 if np.asarray(images).dtype == np.uint8 else 1.0)
     return fig
+
+
+def _channel(values: np.ndarray, channel: int) -> np.ndarray:
+    """A filter-shaped array (k, k) or (k, k, C) as the (k, k) slice for ``channel``."""
+    array = np.asarray(values, dtype=np.float64)
+    return array if array.ndim == 2 else array[:, :, channel]
+
+
+def backprop_step_figure(step: BackpropStep, *, channel: int = 0, title: str = "") -> go.Figure:
+    """The filter before the step, dL/dW, the step the optimizer took and the filter after it, side by side.
+
+    Args:
+        step: a :class:`cnnviz.inside.backprop.BackpropStep`.
+        channel: which input channel's (k, k) slice to draw when the filter reads several feature maps.
+
+    Weights before and after share one blue/red scale, so a change in colour is a change in weight;
+    the gradient and the step each get their own (they are much smaller numbers).
+    """
+    before, after = _channel(step.weights_before, channel), _channel(step.weights_after, channel)
+    low, high = symmetric_range(np.concatenate([before.ravel(), after.ravel()]))
+    panels = (
+        ("weights W before", before, (low, high)),
+        ("gradient dL/dW", _channel(step.gradient, channel), None),
+        (f"step ({step.optimizer}, lr {step.learning_rate:g})", _channel(step.update, channel), None),
+        ("weights after", after, (low, high)),
+    )
+    fig = make_subplots(rows=1, cols=4, subplot_titles=[name for name, _, _ in panels], horizontal_spacing=0.04)
+    for index, (name, values, bounds) in enumerate(panels):
+        zmin, zmax = bounds if bounds else symmetric_range(values)
+        trace = heatmap_trace(values, diverging=True, zmin=zmin, zmax=zmax, showscale=False, name=name)
+        fig.add_trace(trace, row=1, col=index + 1)
+        suffix = "" if index == 0 else str(index + 1)
+        fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title=title or None, height=260, margin=dict(l=5, r=5, t=60 if title else 30, b=5))
+    return fig
+
+
+def gradient_build_figure(build: GradientBuild, *, channel: int = 0, count: int = 6, title: str = "") -> go.Figure:
+    """How dL/dW is built: the gradient arriving at every output position, the strongest weighted patches, the sum.
+
+    Args:
+        build: a :class:`cnnviz.inside.backprop.GradientBuild`.
+        channel: which input channel's patches to draw.
+        count: how many of the positions with the largest |dL/dz| to show as ``g × patch``.
+    """
+    positions = build.strongest_positions(count)
+    images = [build.output_gradient]
+    titles = ["dL/dz at each output"]
+    for row, col in positions:
+        gradient = float(build.output_gradient[row, col])
+        images.append(gradient * build.patches[row, col, :, :, channel])
+        titles.append(f"({row},{col}): {gradient:.2g} × patch")
+    images.append(_channel(build.weighted_sum, channel))
+    titles.append(f"sum of all {build.output_gradient.size} = dL/dW")
+    return image_grid_figure(images, titles=titles, cols=len(images), diverging=True, cell_height=150, title=title)

@@ -19,6 +19,7 @@ from cnnviz.core.images import ModelInputError
 from cnnviz.core.layers import LayerReadError, conv_layer_names, conv_weights
 from cnnviz.core.predict import PredictionError, top_guesses
 from cnnviz.inside.activations import InspectError, filter_images
+from cnnviz.inside.backprop import OPTIMIZERS
 from cnnviz.inside.captions import (
     CELL_IMAGES,
     cell_captions,
@@ -36,10 +37,12 @@ from cnnviz.inside.evaluation import (
     most_confident_mistakes,
 )
 from cnnviz.inside.figures import (
+    backprop_step_figure,
     confusion_matrix_figure,
     dense_activation_figure,
     feature_maps_figure,
     filter_grid_figure,
+    gradient_build_figure,
     image_gallery_figure,
     pca_figure,
     saliency_figure,
@@ -50,6 +53,7 @@ from cnnviz.inside.widgets import (
     ChosenImage,
     PcaResult,
     cached_activations,
+    cached_backprop,
     cached_probabilities,
     cached_saliency,
     cached_test_results,
@@ -60,7 +64,7 @@ from cnnviz.ui.layout import explain
 from cnnviz.ui.models import PickedModel
 from cnnviz.ui.state import get_latest_sketch, remember
 
-SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation")
+SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation", "Backprop on a filter")
 #: What a section can meet with an odd model or image: said in a message, never shown as a traceback.
 COMPUTE_ERRORS = (InspectError, ModelInputError, LayerReadError, PredictionError, DatasetError)
 #: How many of the most confident mistakes the evaluation shows.
@@ -92,7 +96,8 @@ def choose_section() -> str:
         SECTIONS,
         key="inside_section",
         help="Feature maps: what each layer computes for one image. Filters: the weights it learned. "
-        "Saliency: which pixels mattered for a decision. Evaluation: how it does on every test image.",
+        "Saliency: which pixels mattered for a decision. Evaluation: how it does on every test image. "
+        "Backprop on a filter: how one training step changes one filter's weights.",
     )
     return section or SECTIONS[0]
 
@@ -104,6 +109,7 @@ def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> 
         "Filters": lambda: filters_section(picked.model, picked.trained.filter_snapshots if picked.trained else []),
         "Saliency": lambda: saliency_section(picked, dataset),
         "Evaluation": lambda: evaluation_section(picked, dataset),
+        "Backprop on a filter": lambda: backprop_section(picked, dataset),
     }
     try:
         sections.get(section, sections[SECTIONS[0]])()
@@ -435,4 +441,144 @@ def _pca(evaluation: Evaluation, pca: PcaResult, class_names: Sequence[str], dat
             true_class=int(evaluation.y_true[index]),
         ),
         key="inside_pca_probs",
+    )
+
+
+#: Learning rates the backprop section offers, small to large.
+LEARNING_RATES = (0.0001, 0.001, 0.01, 0.1, 1.0)
+
+
+def _conv_filter_choice(model: object, key: str, help_layer: str) -> tuple[str, int, int] | None:
+    """A conv layer and one of its filters: ``(layer, filter, in_channels)``; None (with a note) without conv layers."""
+    names = conv_layer_names(model)
+    if not names:
+        st.info(
+            "This model has no convolution layer, so it has no filters to look at here. "
+            "Pick a CNN, or build one on the **Train** page."
+        )
+        return None
+    left, right = st.columns(2)
+    layer = left.selectbox("Conv layer", names, key=f"{key}_layer", help=help_layer)
+    kernel = conv_weights(model, layer).kernel
+    if not 0 <= int(st.session_state.get(f"{key}_filter", 0)) < kernel.shape[3]:  # a layer with fewer filters
+        st.session_state[f"{key}_filter"] = 0
+    filter_index = right.number_input(
+        f"Filter (0 to {kernel.shape[3] - 1})",
+        min_value=0,
+        max_value=kernel.shape[3] - 1,
+        step=1,
+        key=f"{key}_filter",
+        help="One filter of the layer: a small stack of weights slid over the layer's input.",
+    )
+    return str(layer), int(filter_index), int(kernel.shape[2])
+
+
+def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
+    """One training step on one image, followed through one filter: loss, dL/dW, how it is built, the step."""
+    class_names = picked.class_names
+    choice = _conv_filter_choice(
+        picked.model,
+        "inside_backprop",
+        "The first layer's filters look at the pixels, so their gradient is easiest to read; deeper filters "
+        "look at the previous layer's feature maps.",
+    )
+    if choice is None:
+        return
+    layer, filter_index, channels = choice
+    chosen = choose_image(dataset, class_names)
+    if chosen is None:
+        return
+    probabilities = cached_probabilities(picked.model, picked.version, chosen.image)
+    default = chosen.true_class if chosen.true_class is not None else int(np.argmax(probabilities))
+    label_key = "inside_backprop_label"
+    if st.session_state.get(label_key) not in range(len(class_names)) or chosen.true_class is not None:
+        st.session_state[label_key] = default
+    optimizer_column, rate_column, label_column = st.columns(3)
+    label = label_column.selectbox(
+        "Correct answer (label)",
+        range(len(class_names)),
+        format_func=lambda index: f"{class_names[index]} ({probabilities[index]:.1%})",
+        key=label_key,
+        disabled=chosen.true_class is not None,
+        help="Training compares the output with the right answer. A test image brings its label; for your "
+        "sketch, say what you drew (it starts on the model's guess).",
+    )
+    optimizer = optimizer_column.selectbox(
+        "Optimizer",
+        OPTIMIZERS,
+        key="inside_backprop_optimizer",
+        help="The rule that turns the gradient into a change of the weights. SGD steps by learning rate × "
+        "gradient; Adam and RMSprop divide by a running size of the gradient, so their first step moves every "
+        "weight by about the learning rate.",
+    )
+    learning_rate = rate_column.select_slider(
+        "Learning rate",
+        LEARNING_RATES,
+        value=0.01,
+        key="inside_backprop_rate",
+        help="How far one step goes. Too small and training crawls; too large and the loss can go up instead "
+        "of down.",
+    )
+    step, build = cached_backprop(
+        picked.model, picked.version, chosen.image, int(label), layer, filter_index, optimizer, float(learning_rate)
+    )
+    first, second, third = st.columns(3)
+    first.metric(
+        "Loss before",
+        f"{step.loss_before:.4f}",
+        help="Cross-entropy: -log of the probability the model gives the correct answer. 0 when it is sure "
+        "and right; large when it is sure and wrong.",
+    )
+    second.metric(
+        "Loss after the step",
+        f"{step.loss_after:.4f}",
+        delta=f"{step.loss_after - step.loss_before:+.4f}",
+        delta_color="inverse",
+        help="After one step of the optimizer on every weight of the model (on a copy: the model you picked "
+        "does not change).",
+    )
+    third.metric(
+        "If only this filter moved",
+        f"{step.loss_filter_only:.4f}",
+        delta=f"{step.loss_filter_only - step.loss_before:+.4f}",
+        delta_color="inverse",
+        help="The same step applied to this filter alone, every other weight as before: its share of the change.",
+    )
+    channel = 0
+    if channels > 1:
+        channel = st.slider(
+            "Input channel",
+            min_value=0,
+            max_value=channels - 1,
+            value=0,
+            key="inside_backprop_channel",
+            help=f"A filter of {layer} has one slice per feature map of the layer before ({channels}); "
+            "pick which slice to draw.",
+        )
+    title = f"{layer}, filter {filter_index}" + (f", input channel {channel}" if channels > 1 else "")
+    st.plotly_chart(backprop_step_figure(step, channel=channel, title=title), key="inside_backprop_step")
+    explain(
+        "What am I looking at?",
+        "**Backpropagation** asks, for every weight: if it grew a little, how much would the loss grow? That "
+        "number is the **gradient dL/dW**. Red means 'growing this weight raises the loss', so the optimizer "
+        "moves it the other way: the **step** is mostly the opposite colour of the gradient. One step on one "
+        "image changes the weights only a little; training repeats it for thousands of images.",
+    )
+    st.subheader("Where dL/dW comes from")
+    st.plotly_chart(
+        gradient_build_figure(build, channel=channel, title=f"{title}: dL/dW = Σ dL/dz × input patch"),
+        key="inside_backprop_build",
+    )
+    difference = float(np.abs(build.weighted_sum - step.gradient).max())
+    st.caption(
+        f"Adding up all {build.output_gradient.size} weighted patches gives dL/dW again "
+        f"(largest difference {difference:.1e}, rounding)."
+    )
+    explain(
+        "Why patches?",
+        "While the filter slides over its input it meets one patch per output position. Backprop sends a "
+        "number **dL/dz** back to every output position: how much the loss would change if that output "
+        "grew. Each weight's gradient is the sum, over all positions, of dL/dz times the input pixel that "
+        "weight was multiplied by there. So the gradient of a convolution is itself a convolution: the input "
+        "slid against dL/dz. Positions where ReLU was off pass no gradient back (dL/dz = 0).",
     )

@@ -17,6 +17,7 @@ import streamlit as st
 
 from cnnviz.core.predict import predict_probabilities
 from cnnviz.inside.activations import InspectError, LayerActivation, compute_activations
+from cnnviz.inside.backprop import BackpropStep, GradientBuild, gradient_build, optimizer_step
 from cnnviz.inside.evaluation import (
     Evaluation,
     Projection,
@@ -69,6 +70,27 @@ def cached_saliency(_model: Any, version: str, image: np.ndarray, class_index: i
     except InspectError as error:
         return SaliencyPair(gradient=gradient, grad_cam=None, grad_cam_problem=str(error))
     return SaliencyPair(gradient=gradient, grad_cam=cam)
+
+
+@st.cache_data(max_entries=32, show_spinner="Taking one optimizer step on a copy of the model…")
+def cached_backprop(
+    _model: Any,
+    version: str,
+    image: np.ndarray,
+    label: int,
+    layer_name: str,
+    filter_index: int,
+    optimizer: str,
+    learning_rate: float,
+) -> tuple[BackpropStep, GradientBuild]:
+    """One optimizer step seen through one filter, and how its gradient is built.
+
+    See :func:`cnnviz.inside.backprop.optimizer_step` and :func:`cnnviz.inside.backprop.gradient_build`.
+    """
+    step = optimizer_step(
+        _model, image, label, layer_name, filter_index, optimizer=optimizer, learning_rate=learning_rate
+    )
+    return step, gradient_build(_model, image, label, layer_name, filter_index)
 
 
 @dataclass(frozen=True)
