@@ -169,8 +169,10 @@ def test_kernels_array_functions(data: st.DataObject) -> None:
     holds("presets.resize_kernel", lambda: presets.resize_kernel(k, stride))
     holds("kernels.convolve2d", lambda: kernels.convolve2d(x, k, stride=stride, padding=padding))
     holds("kernels.convolve_bank", lambda: kernels.convolve_bank(x, k, stride=stride, padding=padding))
-    holds("kernels.pool2d", lambda: kernels.pool2d(x, size=stride, mode=data.draw(st.sampled_from(["max", "average", "min", ""]))))
-    holds("kernels.apply_activation", lambda: kernels.apply_activation(x, data.draw(st.sampled_from(["relu", "none", "sigmoid", "tanh", "threshold", "bogus"]))))
+    modes = st.sampled_from(["max", "average", "min", ""])
+    holds("kernels.pool2d", lambda: kernels.pool2d(x, size=stride, mode=data.draw(modes)))
+    activations = st.sampled_from(["relu", "none", "sigmoid", "tanh", "threshold", "bogus"])
+    holds("kernels.apply_activation", lambda: kernels.apply_activation(x, data.draw(activations)))
     holds("kernels.pad_image", lambda: kernels.pad_image(x, (3, 3), stride, padding))
     holds(
         "explain.explain_output",
@@ -185,7 +187,9 @@ def test_kernels_array_functions(data: st.DataObject) -> None:
 
 
 @FAST
-@given(size=hostile_ints, kernel=hostile_ints, stride=hostile_ints, padding=st.sampled_from(["valid", "same", "x", None]))
+@given(
+    size=hostile_ints, kernel=hostile_ints, stride=hostile_ints, padding=st.sampled_from(["valid", "same", "x", None])
+)
 def test_kernels_size_arithmetic(size: int, kernel: int, stride: int, padding: Any) -> None:
     from cnnviz.kernels import explain
     from cnnviz.kernels import ops as kernels
@@ -203,7 +207,8 @@ def test_kernels_cells_presets_and_pipeline(data: st.DataObject) -> None:
     from cnnviz.kernels import ops as kernels
     from cnnviz.kernels import presets
 
-    cell = data.draw(st.one_of(weird_values, st.sampled_from(["1/9", "1e999", "nan", "-inf", "2**99", "__import__('os')", "", " 3 "])))
+    typed = st.sampled_from(["1/9", "1e999", "nan", "-inf", "2**99", "__import__('os')", "", " 3 "])
+    cell = data.draw(st.one_of(weird_values, typed))
     holds("presets.parse_cell", lambda: presets.parse_cell(cell, 0, 0))
     cells = data.draw(st.lists(st.lists(st.one_of(hostile_text, hostile_floats, st.none()), max_size=6), max_size=6))
     holds("presets.parse_kernel_cells", lambda: presets.parse_kernel_cells(cells))
@@ -259,10 +264,15 @@ def test_augment_and_explore(data: st.DataObject) -> None:
     n = data.draw(hostile_ints)
     rng = np.random.default_rng(0)
     holds("augment.augment_digit", lambda: augment.augment_digit(images, rng))
-    holds("augment.augment_dataset", lambda: augment.augment_dataset(images, labels, copies=data.draw(st.integers(-2, 2))))
-    holds("explore.sample_indices_per_class", lambda: explore.sample_indices_per_class(labels, n, data.draw(hostile_ints)))
-    holds("explore.montage", lambda: explore.montage(images, data.draw(st.integers(-3, 8)), data.draw(st.integers(-3, 8)), pad=data.draw(st.integers(-3, 5))))
-    holds("explore.class_montage", lambda: explore.class_montage(images, labels, data.draw(st.integers(-3, 12)), data.draw(st.integers(-3, 8))))
+    holds("augment.augment_dataset",
+          lambda: augment.augment_dataset(images, labels, copies=data.draw(st.integers(-2, 2))))
+    holds("explore.sample_indices_per_class",
+          lambda: explore.sample_indices_per_class(labels, n, data.draw(hostile_ints)))
+    holds("explore.montage",
+          lambda: explore.montage(images, data.draw(st.integers(-3, 8)), data.draw(st.integers(-3, 8)),
+                                  pad=data.draw(st.integers(-3, 5))))
+    holds("explore.class_montage",
+          lambda: explore.class_montage(images, labels, data.draw(st.integers(-3, 12)), data.draw(st.integers(-3, 8))))
     holds("explore.class_counts", lambda: explore.class_counts(labels, n))
     holds("explore.mean_images", lambda: explore.mean_images(images, labels, n))
     holds("explore.pixel_histogram", lambda: explore.pixel_histogram(images, data.draw(hostile_ints)))
@@ -276,8 +286,10 @@ def test_augment_and_explore(data: st.DataObject) -> None:
 @FAST
 @given(data=st.data())
 def test_evaluation_numpy_functions(data: st.DataObject) -> None:
-    from cnnviz.core import images, predict as prediction
-    from cnnviz.inside import activations as inspect, evaluation, saliency
+    from cnnviz.core import images
+    from cnnviz.core import predict as prediction
+    from cnnviz.inside import activations as inspect
+    from cnnviz.inside import evaluation, saliency
 
     y_true = data.draw(hostile_arrays(st.sampled_from([(0,), (4,), (5,), (4, 1), ()])))
     y_pred = data.draw(hostile_arrays(st.sampled_from([(0,), (4,), (5,)])))
@@ -310,16 +322,19 @@ NOT_MODELS = [None, "model.keras", 3, object(), np.zeros((3, 3))]
 def test_model_functions_with_hostile_images(data: st.DataObject, tiny_model: Any) -> None:
     from cnnviz.core import predict as prediction
     from cnnviz.core.layers import conv_weights
-    from cnnviz.inside import activations as inspect, evaluation, saliency
+    from cnnviz.inside import activations as inspect
+    from cnnviz.inside import evaluation, saliency
     from cnnviz.kernels import presets
 
     x = data.draw(hostile_arrays())
     layer = data.draw(st.one_of(st.none(), st.sampled_from(["conv_1", "flatten", "nope", ""]), hostile_text))
     class_index = data.draw(st.one_of(st.none(), hostile_ints))
     holds("inspect.compute_activations", lambda: inspect.compute_activations(tiny_model, x))
-    holds("inspect.compute_activations(layers)", lambda: inspect.compute_activations(tiny_model, np.zeros((28, 28)), [layer]))
+    holds("inspect.compute_activations(layers)",
+          lambda: inspect.compute_activations(tiny_model, np.zeros((28, 28)), [layer]))
     holds("prediction.predict_probabilities", lambda: prediction.predict_probabilities(tiny_model, x))
-    holds("evaluation.predict_with_features", lambda: evaluation.predict_with_features(tiny_model, x, batch_size=data.draw(st.integers(-2, 600))))
+    holds("evaluation.predict_with_features",
+          lambda: evaluation.predict_with_features(tiny_model, x, batch_size=data.draw(st.integers(-2, 600))))
     holds("saliency.gradient_saliency", lambda: saliency.gradient_saliency(tiny_model, x, class_index))
     holds("saliency.grad_cam", lambda: saliency.grad_cam(tiny_model, x, class_index, layer))
     holds("presets.learned_kernels", lambda: presets.learned_kernels(conv_weights(tiny_model)))
@@ -331,7 +346,8 @@ def test_model_functions_with_things_that_are_not_models(not_a_model: Any) -> No
     # AttributeError, IndexError or a TensorFlow error would still fail.
     from cnnviz.core import predict as prediction
     from cnnviz.core.layers import conv_weights
-    from cnnviz.inside import activations as inspect, evaluation, saliency
+    from cnnviz.inside import activations as inspect
+    from cnnviz.inside import evaluation, saliency
     from cnnviz.kernels import presets
 
     image = np.zeros((28, 28), dtype=np.float32)
@@ -387,10 +403,13 @@ def test_spec_functions(data: st.DataObject) -> None:
         holds("spec.validate_spec", lambda: spec_module.validate_spec(model_spec, num_classes))
         holds("spec.layer_table", lambda: spec_module.layer_table(model_spec, num_classes))
         holds("spec.total_params", lambda: spec_module.total_params(model_spec, num_classes))
-        holds("script.keras_code", lambda: script.keras_code(model_spec, num_classes=num_classes, dataset=data.draw(hostile_text)))
+        holds("script.keras_code",
+              lambda: script.keras_code(model_spec, num_classes=num_classes, dataset=data.draw(hostile_text)))
     raw = data.draw(
         st.one_of(
-            st.dictionaries(st.sampled_from(["conv_blocks", "dropout", "dense_units", "batch_norm", "x"]), weird_values, max_size=5),
+            st.dictionaries(
+                st.sampled_from(["conv_blocks", "dropout", "dense_units", "batch_norm", "x"]), weird_values, max_size=5
+            ),
             st.none(),
             st.lists(st.integers(), max_size=2),
         )
@@ -405,7 +424,8 @@ def test_training_configuration(data: st.DataObject) -> None:
 
     raw = data.draw(
         st.dictionaries(
-            st.sampled_from(["optimizer", "learning_rate", "batch_size", "epochs", "train_size", "validation_split", "patience", "seed", "x"]),
+            st.sampled_from(["optimizer", "learning_rate", "batch_size", "epochs", "train_size", "validation_split",
+                             "patience", "seed", "x"]),
             weird_values,
             max_size=6,
         )
@@ -440,7 +460,10 @@ def test_load_dataset_with_unknown_names(name: Any, tmp_path_factory: pytest.Tem
 
 
 @FAST
-@given(payload=st.one_of(st.binary(max_size=64), st.sampled_from([b"", b"\x00\x00\x08\x03" + b"\x00" * 12, b"\x00\x00\x08\x03\xff\xff\xff\xff\x00\x00\x00\x1c\x00\x00\x00\x1c", b"\x1f\x8b\x08\x00garbage"])))
+@given(payload=st.one_of(st.binary(max_size=64), st.sampled_from([
+    b"", b"\x00\x00\x08\x03" + b"\x00" * 12,
+    b"\x00\x00\x08\x03\xff\xff\xff\xff\x00\x00\x00\x1c\x00\x00\x00\x1c", b"\x1f\x8b\x08\x00garbage",
+])))
 def test_dataset_readers_with_corrupt_files(payload: bytes) -> None:
     import tempfile
 
@@ -451,7 +474,7 @@ def test_dataset_readers_with_corrupt_files(payload: bytes) -> None:
             path = Path(folder) / f"train-images{suffix}"
             path.write_bytes(payload)
             reader = read_npz if suffix == ".npz" else read_idx
-            holds(f"data.{reader.__name__}", lambda: reader(path))
+            holds(f"data.{reader.__name__}", lambda: reader(path))  # noqa: B023 - holds() calls it at once
 
 
 @FAST
@@ -504,7 +527,9 @@ def test_decode_image_with_hostile_bytes(data: st.DataObject) -> None:
 
 
 @FAST
-@given(name=st.one_of(st.text(max_size=600), st.sampled_from(["../x", "a/b", "a\\b", "\x00", "CON", "a" * 500, "..", "."])))
+@given(name=st.one_of(
+    st.text(max_size=600), st.sampled_from(["../x", "a/b", "a\\b", "\x00", "CON", "a" * 500, "..", "."])
+))
 def test_sanitize_model_name_always_safe(name: str) -> None:
     import re
 
@@ -527,8 +552,14 @@ class _FakeModel:
 
 
 @FAST
-@given(name=st.text(max_size=80), junk=st.dictionaries(st.text(string.ascii_letters + "._-", min_size=1, max_size=12), st.binary(max_size=40), max_size=4))
-def test_store_never_writes_outside_its_folder(name: str, junk: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> None:
+@given(
+    name=st.text(max_size=80),
+    junk=st.dictionaries(st.text(string.ascii_letters + "._-", min_size=1, max_size=12), st.binary(max_size=40),
+                         max_size=4),
+)
+def test_store_never_writes_outside_its_folder(
+    name: str, junk: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from cnnviz.core.store import list_models, save_model
 
     root = tmp_path_factory.mktemp("store")
