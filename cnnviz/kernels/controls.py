@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.figures import last_selected_ints
+from cnnviz.kernels.explain import moved_position
 from cnnviz.kernels.ops import ACTIVATIONS, POOL_MODES, PipelineConfig, to_unit_image
 from cnnviz.ui.state import remember
 
@@ -231,10 +232,19 @@ def position_picker(key: str, shape: tuple[int, int], *, label: str = "output") 
         # A new click: move the sliders there (once, so the sliders stay usable afterwards).
         st.session_state[seen_key] = clicked
         st.session_state[row_key], st.session_state[col_key] = clicked
-    for slider_key, limit in ((row_key, shape[0]), (col_key, shape[1])):
-        value = st.session_state.get(slider_key)
+    shape_key = f"{key}_shape"
+    previous = st.session_state.get(shape_key)
+    row, col = st.session_state.get(row_key), st.session_state.get(col_key)
+    if isinstance(previous, tuple) and previous != tuple(shape) and isinstance(row, int) and isinstance(col, int):
+        # The map changed size (a 5x5 kernel, another stride): keep the same place in the image, not (0, 0).
+        row, col = moved_position((row, col), previous, shape)
+    st.session_state[shape_key] = tuple(shape)
+    for slider_key, value, limit in ((row_key, row, shape[0]), (col_key, col, shape[1])):
         if not isinstance(value, int) or not 0 <= value < limit:
-            st.session_state[slider_key] = limit // 2
+            value = limit // 2
+        # Written back on every run: a slider whose range changed is a new widget, and Streamlit would
+        # otherwise start it at its minimum.
+        st.session_state[slider_key] = value
     row_col, col_col = st.columns(2)
     with row_col:
         row = st.slider(f"{label.capitalize()} row", 0, max(shape[0] - 1, 1), key=row_key, disabled=shape[0] == 1,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from cnnviz.core.text import md_escape
 from cnnviz.kernels.bank import CUSTOM, SIZES, BankState
 from cnnviz.kernels.ops import MAX_BANK, KernelError
 from cnnviz.kernels.presets import PRESETS, parse_kernel_cells
@@ -133,7 +134,8 @@ def _edit_one(key: str, index: int) -> None:
         cells = [[None if pd.isna(value) else value for value in row] for row in edited.to_numpy(dtype=object)]
         kernel = parse_kernel_cells(cells)
     except KernelError as error:
-        st.error(f"{error} Kernel {index + 1} keeps its previous values until this is fixed.", icon="⚠️")
+        # The message echoes what was typed: escaped, "**x** [y](z)" shows as typed, not as bold text and a link.
+        st.error(md_escape(f"{error} Kernel {index + 1} keeps its previous values until this is fixed."), icon="⚠️")
     else:
         if state.accept_edit(index, kernel):
             st.session_state[_preset_key(key, index)] = CUSTOM

@@ -206,7 +206,7 @@ def explain_pool(
     Raises:
         KernelError: for bad inputs or a position outside the pooled map.
     """
-    array = validate_image(x)
+    array = validate_image(x, finite=False)  # an overflowed map is explained too
     if mode not in ("max", "avg", "min"):
         raise KernelError(f"Unknown pooling mode {mode!r}; use 'max', 'avg' or 'min'.")
     stride_value = resolve_pool_stride(size, stride)
@@ -256,3 +256,70 @@ def format_sum(explanation: ConvExplanation, *, digits: int = 3) -> str:
             sum_text += f" (+ {zeros} products that are 0)"
     bias = f"({explanation.bias:.{digits}g})" if explanation.bias < 0 else f"{explanation.bias:.{digits}g}"
     return f"{sum_text} = {total}; then {total} + bias {bias} = **{explanation.value:.{digits + 1}g}**"
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs too large to read
+# --------------------------------------------------------------------------------------------
+
+#: Above this largest |output| the playground warns that the output is huge (a 0..1 image under the
+#: presets gives values below about 10; a typed 1e9 gives about 1e9).
+HUGE_OUTPUT = 1e6
+
+
+def magnitude_warnings(result: PipelineResult) -> list[str]:
+    """Return a warning (Markdown) when the pipeline's numbers overflowed or are huge; ``[]`` when they are fine.
+
+    Float64 holds magnitudes up to about 1.8e308: nine cells of 1e308 over bright pixels add up to
+    infinity, which a heatmap would draw as a blank map without a word (issue 16, finding 6).
+
+    Args:
+        result: a pipeline result; its ``conv``, ``biased``, ``activated`` and ``pooled`` stages are checked.
+
+    Returns:
+        At most one message: the overflow one (how many values of the convolution are not finite, and
+        that they are drawn at the end of the colour scale), else the huge-output one (the largest value).
+    """
+    stages = [result.conv, result.biased, result.activated] + ([result.pooled] if result.pooled is not None else [])
+    biggest_weight = float(np.max(np.abs(result.kernels)))
+    bad = int(np.count_nonzero(~np.isfinite(result.biased)))
+    if bad or any(not np.all(np.isfinite(stage)) for stage in stages):
+        return [
+            f"**The output overflowed**: {bad} of {result.biased.size} convolution values are larger than the "
+            f"largest number a computer float holds (about 1.8e308) and became infinite or undefined. They are "
+            f"drawn at the end of the colour scale; the rest of each map is shown as computed. Your largest "
+            f"weight is {biggest_weight:.3g}: use weights between about -10 and 10."
+        ]
+    largest = float(np.max(np.abs(result.biased)))
+    if largest > HUGE_OUTPUT:
+        return [
+            f"**The output is huge**: values reach {largest:.3g} because your largest weight is "
+            f"{biggest_weight:.3g} and the pixels are between 0 and 1. The maps show it with the colour scale "
+            "stretched to that range; hover a pixel for its value. Weights between about -10 and 10 keep "
+            "outputs readable."
+        ]
+    return []
+
+
+def moved_position(
+    position: tuple[int, int], old_shape: tuple[int, int], new_shape: tuple[int, int]
+) -> tuple[int, int]:
+    """Return the position in a map of ``new_shape`` at the same relative place as ``position`` in ``old_shape``.
+
+    Switching from a 3x3 to a 5x5 kernel shrinks a 26x26 output to 24x24; the explained pixel
+    should stay on the same part of the image (on the digit), not jump to a corner.
+
+    Args:
+        position: (row, col) in the old map (clipped into it first).
+        old_shape, new_shape: (H, W) of the maps, each side >= 1.
+
+    Returns:
+        (row, col) inside ``new_shape``: ``round(p * (new - 1) / (old - 1))`` per axis (the centre of a 1-pixel map
+        goes to the centre of the new one).
+    """
+    moved = []
+    for value, old, new in zip(position, old_shape, new_shape, strict=True):
+        value = min(max(int(value), 0), old - 1)
+        fraction = value / (old - 1) if old > 1 else 0.5
+        moved.append(min(max(int(round(fraction * (new - 1))), 0), new - 1))
+    return moved[0], moved[1]

@@ -27,6 +27,30 @@ def _stage_is_signed(result: PipelineResult, stage: str) -> bool:
     return result.config.activation in ("none", "relu")
 
 
+def stage_range(values: np.ndarray, signed: bool) -> tuple[float, float]:
+    """Return the colour range (zmin, zmax) of one map, the same wherever the map is drawn.
+
+    Args:
+        values: (H, W) map; non-finite values are ignored.
+        signed: the stage can hold negative values (convolution, bias, no activation or ReLU).
+
+    Returns:
+        ``(-m, m)`` with ``m`` the largest finite |value| (1 for an all-zero map) when ``signed``,
+        so zero is white; else ``(0, 1)``, the range of a sigmoid or threshold, so zero is black.
+    """
+    return symmetric_range(values) if signed else (0.0, 1.0)
+
+
+def displayable(values: np.ndarray, zmin: float, zmax: float) -> np.ndarray:
+    """Return ``values`` for a heatmap: +inf drawn as ``zmax``, -inf as ``zmin``, NaN kept (a blank pixel).
+
+    Plotly draws infinities as blanks; an overflowed output (see
+    :func:`cnnviz.kernels.explain.magnitude_warnings`) is then at least visible at the end of its scale.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    return np.where(np.isposinf(array), zmax, np.where(np.isneginf(array), zmin, array))
+
+
 def _clean_axes(fig: go.Figure) -> go.Figure:
     """Hide grid lines and zero lines, which would cross the pixels of a heatmap."""
     fig.update_xaxes(showgrid=False, zeroline=False)
@@ -86,11 +110,13 @@ def pipeline_figure(
     for row in range(count):
         for stage, title, array in stages:
             signed = _stage_is_signed(result, stage)
-            zmin, zmax = symmetric_range(array[row]) if signed else (0.0, 1.0)
+            zmin, zmax = stage_range(array[row], signed)
             # Four decimals are plenty on hover and halve what the browser has to download.
-            values = np.round(array[row], 4)
-            traces.append(heatmap_trace(values, diverging=signed, zmin=zmin, zmax=zmax, showscale=False, name=title))
-    fig = _grid(traces, titles, rows=count, cols=len(stages), row_titles=names)
+            shown = displayable(array[row], zmin, zmax)
+            with np.errstate(over="ignore", invalid="ignore"):  # rounding 1e305 overflows: such values stay as they are
+                values = np.where(np.abs(shown) < 1e12, np.round(shown, 4), shown)
+            traces.append(heatmap_trace(values, diverging=signed, zmin=zmin, zmax=zmax, showscale=True, name=title))
+    fig = _grid(traces, titles, rows=count, cols=len(stages), row_titles=names, colorbars=True)
     fig.update_layout(height=max(200, cell_height * count + 30))
     return fig
 
@@ -104,13 +130,18 @@ def _grid(
     row_titles: Sequence[str] | None = None,
     gap_x: float = 0.03,
     gap_y: float = 0.06,
+    colorbars: bool = False,
 ) -> go.Figure:
     """Lay heatmaps out in a grid with square pixels, writing the layout in one go.
+
+    With ``colorbars``, each heatmap gets a thin colour scale just right of its cell (the gaps widen to fit).
 
     Plotly's ``make_subplots`` takes about a second for a 8x4 grid on a slow machine; computing the
     axis domains directly takes milliseconds and draws the same figure.
     """
     gap_y = min(gap_y, 0.25 / rows) if rows > 1 else 0.0
+    if colorbars:
+        gap_x = max(gap_x, 0.1)
     width = (1.0 - gap_x * (cols - 1)) / cols
     height = (1.0 - gap_y * (rows - 1)) / rows
     layout: dict[str, object] = {}
@@ -130,6 +161,10 @@ def _grid(
                                         showgrid=False, zeroline=False, autorange="reversed",
                                         scaleanchor=f"x{suffix}", constrain="domain")
         trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        if colorbars:
+            trace.update(colorbar=dict(x=x_domain[1] + 0.005, xanchor="left", y=(y_domain[0] + y_domain[1]) / 2,
+                                       yanchor="middle", len=y_domain[1] - y_domain[0], thickness=8,
+                                       tickfont=dict(size=9), nticks=4, outlinewidth=0))
         if col == 0 and row_titles is not None:
             layout[f"yaxis{suffix}"]["title"] = dict(text=row_titles[row], font=dict(size=11))
         data.append(trace)
@@ -197,6 +232,7 @@ def clickable_map_figure(
     title: str = "",
     height: int = 360,
     showscale: bool = True,
+    zrange: tuple[float, float] | None = None,
 ) -> go.Figure:
     """Return a map whose pixels can be clicked with ``st.plotly_chart(on_select="rerun")``.
 
@@ -208,9 +244,14 @@ def clickable_map_figure(
         values: (H, W) float.
         diverging: blue/white/red centred on 0 (else grey).
         outline: (top, left, height, width) of a window to outline, e.g. (row, col, 1, 1) for one pixel.
+        zrange: the colour range (use :func:`stage_range` so a map looks the same as in the pipeline);
+            ``None``: symmetric around 0 when ``diverging``, else the data's range.
     """
     array = np.asarray(values, dtype=np.float64)
-    fig = image_figure(array, title=title, diverging=diverging, height=height, showscale=showscale)
+    zmin, zmax = zrange if zrange is not None else (None, None)
+    shown = displayable(array, zmin, zmax) if zrange is not None else array
+    fig = image_figure(shown, title=title, diverging=diverging, height=height, showscale=showscale, zmin=zmin,
+                       zmax=zmax)
     fig.update_traces(hoverinfo="skip", hovertemplate=None, selector=dict(type="heatmap"))
     rows, cols = np.indices(array.shape)
     fig.add_trace(
@@ -263,9 +304,20 @@ def arithmetic_figure(explanation: ConvExplanation, *, height: int = 260) -> go.
     return _clean_axes(fig)
 
 
-def pool_window_figure(explanation: PoolExplanation, *, signed: bool = True, height: int = 240) -> go.Figure:
-    """Return the pooling window with its values written in, the kept value outlined (max/min)."""
-    fig = image_figure(explanation.window, diverging=signed, height=height, showscale=False,
+def pool_window_figure(
+    explanation: PoolExplanation,
+    *,
+    signed: bool = True,
+    height: int = 240,
+    zrange: tuple[float, float] | None = None,
+) -> go.Figure:
+    """Return the pooling window with its values written in, the kept value outlined (max/min).
+
+    ``zrange``: the colour range of the map the window comes from (:func:`stage_range`), so its
+    pixels have the same colours as there; ``None``: the window's own range.
+    """
+    zmin, zmax = zrange if zrange is not None else (None, None)
+    fig = image_figure(explanation.window, diverging=signed, height=height, showscale=False, zmin=zmin, zmax=zmax,
                        title=f"{explanation.mode} of this window = {explanation.value:.4g}")
     fig.update_traces(text=_cell_text(explanation.window, digits=3), texttemplate="%{text}")
     if explanation.chosen is not None:

@@ -114,14 +114,16 @@ def validate_bank(kernels: Any) -> np.ndarray:
     return np.stack(arrays)
 
 
-def validate_image(image: Any) -> np.ndarray:
+def validate_image(image: Any, *, finite: bool = True) -> np.ndarray:
     """Return an input image as (H, W) float64, checking shape and values.
 
     Args:
         image: (H, W) or (H, W, 1) numbers (uint8 images are *not* rescaled: use :func:`to_unit_image`).
+        finite: refuse NaN and infinities (``False`` for a map computed here, which may have overflowed:
+            pooling it keeps the infinities, and the page says it overflowed).
 
     Raises:
-        KernelError: for a wrong shape, an empty image or non-finite values.
+        KernelError: for a wrong shape, an empty image or (with ``finite``) non-finite values.
     """
     try:
         array = np.asarray(image, dtype=np.float64)
@@ -133,7 +135,7 @@ def validate_image(image: Any) -> np.ndarray:
         raise KernelError(f"Expected a grayscale image (H, W) or (H, W, 1), got shape {array.shape}.")
     if array.size == 0:
         raise KernelError(f"The image is empty (shape {array.shape}). Pick a sample or upload a picture.")
-    if not np.all(np.isfinite(array)):
+    if finite and not np.all(np.isfinite(array)):
         raise KernelError("The image contains NaN or infinite values; use an image of finite numbers.")
     return array
 
@@ -267,11 +269,14 @@ def convolve2d(
     padded = pad_image(array, (kh, kw), stride, padding)
     span_h, span_w = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
     out = np.zeros((out_h, out_w), dtype=np.float64)
-    for u in range(kh):
-        for v in range(kw):
-            weight = weights[u, v]
-            if weight != 0.0:
-                out += weight * padded[u : u + span_h : stride, v : v + span_w : stride]
+    # Huge weights (1e308) may overflow to inf (or inf - inf = NaN): kept, and reported by the page
+    # (cnnviz.kernels.explain.magnitude_warnings) rather than as NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for u in range(kh):
+            for v in range(kw):
+                weight = weights[u, v]
+                if weight != 0.0:
+                    out += weight * padded[u : u + span_h : stride, v : v + span_w : stride]
     return out
 
 
@@ -315,7 +320,7 @@ def pool2d(x: np.ndarray, *, size: int = 2, stride: int | None = None, mode: Poo
     array = np.asarray(x, dtype=np.float64)
     if array.ndim == 3:
         return np.stack([pool2d(item, size=size, stride=stride, mode=mode) for item in array])
-    array = validate_image(array)
+    array = validate_image(array, finite=False)
     size = _check_stride(size, "pooling size")
     stride_value = resolve_pool_stride(size, stride)
     out_h = pool_output_size(array.shape[0], size, stride_value)
@@ -435,7 +440,8 @@ def run_pipeline(image: np.ndarray, kernels: np.ndarray, config: PipelineConfig)
         raise KernelError(f"Expected a finite bias, got {config.bias!r}.")
     conv = convolve_bank(array, bank, stride=config.stride, padding=config.padding)
     biased = conv + float(config.bias)
-    activated = apply_activation(biased, config.activation, threshold=config.threshold)
+    with np.errstate(over="ignore", invalid="ignore"):
+        activated = apply_activation(biased, config.activation, threshold=config.threshold)
     pooled = None
     if config.pool_mode != "none":
         pooled = pool2d(activated, size=config.pool_size, stride=config.pool_stride, mode=config.pool_mode)  # type: ignore[arg-type]

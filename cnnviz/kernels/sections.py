@@ -10,9 +10,10 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.layers import LayerReadError, conv_weights
+from cnnviz.core.text import md_code, plotly_escape
 from cnnviz.kernels.controls import InputImage, input_picker, pipeline_controls, position_picker
 from cnnviz.kernels.editor import kernel_editor, kernel_labels, load_kernel
-from cnnviz.kernels.explain import explain_output, explain_pool, format_sum, pipeline_formulas
+from cnnviz.kernels.explain import explain_output, explain_pool, format_sum, magnitude_warnings, pipeline_formulas
 from cnnviz.kernels.figures import (
     arithmetic_figure,
     bank_figure,
@@ -20,6 +21,7 @@ from cnnviz.kernels.figures import (
     input_figure,
     pipeline_figure,
     pool_window_figure,
+    stage_range,
 )
 from cnnviz.kernels.ops import MAX_BANK, KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
 from cnnviz.kernels.presets import learned_kernels
@@ -42,8 +44,9 @@ def input_section() -> InputImage | None:
     if picked is not None:
         image = picked.image
         with picture:
-            st.plotly_chart(input_figure(image, title=f"{picked.label} ({image.shape[0]}×{image.shape[1]})",
-                                         height=320), key="kernels_input_plot")
+            # The label can hold an uploaded file's name, which Plotly would read as HTML (<b>, <a>).
+            title = plotly_escape(f"{picked.label} ({image.shape[0]}×{image.shape[1]})")
+            st.plotly_chart(input_figure(image, title=title, height=320), key="kernels_input_plot")
             st.caption("Grey values from 0 (black) to 1 (white); hover a pixel to read its value.")
     return picked
 
@@ -73,13 +76,16 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
         st.caption("Showing the previous result until the settings work again.")
     else:
         st.session_state[RESULT_KEY] = result
+    for warning in magnitude_warnings(result):
+        st.warning(warning, icon="⚠️")
     st.markdown("**Output size**, with your numbers (⌊ ⌋ rounds down):")
     st.markdown("\n".join(f"- {line}" for line in pipeline_formulas(result)))
     st.plotly_chart(pipeline_figure(result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
     explain(
         "What am I looking at?",
         "Each row is one kernel, each column one stage. **Convolution**: the raw sums of products; red is "
-        "positive (the image looks like the kernel there), blue negative, white zero. **+ bias**: the same map "
+        "positive (the image looks like the kernel there), blue negative, white zero; the bar beside each map "
+        "is its colour scale. **+ bias**: the same map "
         "shifted by the bias. **Activation**: the non-linearity (ReLU, sigmoid or the tutorial's threshold). "
         "**Pooling**: each window summarised by one number, so the map shrinks. The shape of each map is in its "
         "title; hover any pixel for its value.",
@@ -116,7 +122,7 @@ def explain_section(result: PipelineResult, labels: list[str]) -> None:
             key="kernels_field_plot",
         )
     with right_plot:
-        st.plotly_chart(clickable_map_figure(out_map, outline=(row, col, 1, 1),
+        st.plotly_chart(clickable_map_figure(out_map, outline=(row, col, 1, 1), zrange=stage_range(out_map, True),
                                              title=f"Convolution + bias: click a pixel (now row {row}, col {col})"),
                         key="kernels_conv_chart", **CLICKS)
     st.plotly_chart(arithmetic_figure(explanation), key="kernels_arithmetic_plot")
@@ -144,18 +150,22 @@ def _pool_window(result: PipelineResult, which: int) -> None:
     window = explain_pool(activated, prow, pcol, size=config.pool_size, stride=config.pool_stride,
                           mode=config.pool_mode)  # type: ignore[arg-type]
     signed = config.activation in ("none", "relu")
+    # The same colour ranges as the pipeline's activation and pooling columns: the same map, the same colours.
+    activated_range, pooled_range = stage_range(activated, signed), stage_range(pooled, signed)
     map_col, window_col, pooled_col = st.columns(3)
     with map_col:
         st.plotly_chart(
             clickable_map_figure(activated, diverging=signed, showscale=False, title="Activated map: the window",
-                                 outline=(window.top, window.left, config.pool_size, config.pool_size)),
+                                 outline=(window.top, window.left, config.pool_size, config.pool_size),
+                                 zrange=activated_range),
             key="kernels_window_plot",
         )
     with window_col:
-        st.plotly_chart(pool_window_figure(window, signed=signed), key="kernels_window_values")
+        st.plotly_chart(pool_window_figure(window, signed=signed, zrange=activated_range),
+                        key="kernels_window_values")
     with pooled_col:
         st.plotly_chart(clickable_map_figure(pooled, diverging=signed, outline=(prow, pcol, 1, 1),
-                                             title="Pooled map: click a pixel", showscale=False),
+                                             title="Pooled map: click a pixel", showscale=False, zrange=pooled_range),
                         key="kernels_pool_chart", **CLICKS)
     st.markdown(
         f"**Pooled value at row {prow}, column {pcol}:** the {window.mode} of the "
@@ -192,7 +202,7 @@ def learned_section() -> None:
     titles = [f"#{index + 1} (bias {bias:.2f})" for index, bias in enumerate(learned.biases)]
     st.plotly_chart(bank_figure(learned.kernels, titles), key="kernels_learned_plot")
     st.caption(
-        f"The {len(learned.kernels)} kernels of layer `{learned.layer_name}`, red positive and blue negative "
+        f"The {len(learned.kernels)} kernels of layer {md_code(learned.layer_name)}, red positive and blue negative "
         "weights. Many look like blurred edge or line detectors."
     )
     pick_col, slot_col, button_col = st.columns(3)

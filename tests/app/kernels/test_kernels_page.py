@@ -265,3 +265,56 @@ def test_clicking_the_pooled_map_explains_its_window(page: AppTest) -> None:
     assert "Pooled value at row 2, column 5:" in text
     window = result.activated[0, 4:6, 10:12]
     assert f"**{window.mean():.4g}**" in text
+
+
+def _edit_all(at: AppTest, grid: str, text: str, size: int = 3) -> None:
+    rows = {row: {str(col + 1): text for col in range(size)} for row in range(size)}
+    at.session_state[grid] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    import json
+
+    (chart,) = [element for element in at.get("plotly_chart") if element.proto.id.endswith(key) or key in element.key]
+    return json.loads(chart.proto.spec)
+
+
+def test_a_hostile_kernel_cell_is_echoed_as_typed_not_as_markdown(page: AppTest) -> None:
+    _edit(page, "kernel_grid_0_0", 0, 0, "**bold** [x](https:evil.example)")
+    page.run()
+    (error,) = [str(e.value) for e in page.error]
+    # Every Markdown character is escaped: no bold text and no link can render.
+    assert r"\*\*bold\*\* \[x\]\(https\:evil\.example\)" in error
+    assert "**bold**" not in error and "](" not in error
+
+
+def test_an_uploaded_file_name_is_not_html_in_the_image_title(page: AppTest) -> None:
+    page.radio(key="kernels_input_source").set_value("Upload an image").run()
+    name = '<b>x</b><a href="https://evil.example">y</a>.png'
+    page.file_uploader(key="kernels_input_upload").set_value((name, _png(np.eye(8) * 255), "image/png")).run()
+    assert not page.exception
+    title = _chart(page, "kernels_input_plot")["layout"]["title"]["text"]
+    assert "<" not in title and "&lt;b&gt;x&lt;/b&gt;" in title
+
+
+def test_an_overflowing_kernel_says_so_and_a_huge_one_too(page: AppTest) -> None:
+    _edit_all(page, "kernel_grid_0_0", "1e308")
+    page.run()
+    assert not page.exception and not page.error
+    warnings = " ".join(str(w.value) for w in page.warning)
+    assert "overflowed" in warnings
+    assert not np.all(np.isfinite(_result(page).conv[0]))
+    _edit_all(page, "kernel_grid_0_0", "1e9")
+    page.run()
+    warnings = " ".join(str(w.value) for w in page.warning)
+    assert "huge" in warnings and "overflowed" not in warnings
+
+
+def test_a_5x5_kernel_keeps_the_explained_pixel_where_it_was(page: AppTest) -> None:
+    page.slider(key="kernels_conv_row").set_value(5).run()
+    page.slider(key="kernels_conv_col").set_value(20).run()
+    page.radio(key="kernel_size").set_value(5).run()
+    assert not page.exception
+    # 26x26 -> 24x24: the same relative place, not (0, 0) where every product is 0.
+    assert (page.slider(key="kernels_conv_row").value, page.slider(key="kernels_conv_col").value) == (5, 18)
+    assert "Output at row 5, column 18:" in _markdown(page)

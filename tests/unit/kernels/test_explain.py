@@ -87,3 +87,33 @@ def test_pipeline_formulas_cover_every_stage():
                                           E.conv_size_formula(28, 3, 1, "valid", "width")]
     assert E.pipeline_formulas(pooled)[2:] == [E.pool_size_formula(26, 2, None, "height"),
                                                E.pool_size_formula(26, 2, None, "width")]
+
+
+def _pipeline_with_weight(weight: float) -> K.PipelineResult:
+    image = np.zeros((8, 8))
+    image[2:6, 2:6] = 1.0
+    return K.run_pipeline(image, np.full((3, 3), weight), PipelineConfig(pool_mode="max"))
+
+
+def test_an_overflowed_output_says_so():
+    # Nine cells of 1e308 over bright pixels add up past float64's 1.8e308 (issue 16, finding 6).
+    result = _pipeline_with_weight(1e308)
+    assert not np.all(np.isfinite(result.biased))
+    (warning,) = E.magnitude_warnings(result)
+    bad = int(np.count_nonzero(~np.isfinite(result.biased)))
+    assert "overflowed" in warning and f"{bad} of {result.biased.size}" in warning and "1e+308" in warning
+
+
+def test_a_huge_output_says_so_and_a_normal_one_says_nothing():
+    (warning,) = E.magnitude_warnings(_pipeline_with_weight(1e9))
+    assert "huge" in warning and "9e+09" in warning  # nine bright pixels under 1e9 each
+    assert E.magnitude_warnings(_pipeline_with_weight(1.0)) == []
+
+
+@pytest.mark.parametrize(
+    "position,old,new,expected",
+    [((13, 13), (26, 26), (24, 24), (12, 12)), ((5, 25), (26, 26), (24, 24), (5, 23)), ((0, 0), (1, 1), (5, 7), (2, 3)),
+     ((30, -2), (26, 26), (13, 13), (12, 0))],
+)
+def test_moved_position_keeps_the_relative_place(position, old, new, expected):
+    assert E.moved_position(position, old, new) == expected

@@ -79,3 +79,50 @@ def test_bank_and_pool_figures():
     pool_fig = C.pool_window_figure(pooled)
     assert "max of this window = 15" in pool_fig.layout.title.text
     assert len(pool_fig.layout.shapes) == 1
+
+
+def test_every_pipeline_map_has_its_own_colour_scale_beside_it():
+    bank = np.stack([preset_kernel(name) for name in PRESETS][:3])
+    result = K.run_pipeline(np.random.default_rng(0).random((10, 10)), bank, K.PipelineConfig(pool_mode="max"))
+    fig = C.pipeline_figure(result)
+    assert len(fig.data) == 12
+    for index, trace in enumerate(fig.data):
+        assert trace.showscale is True
+        suffix = "" if index == 0 else str(index + 1)
+        x_domain, y_domain = fig.layout[f"xaxis{suffix}"].domain, fig.layout[f"yaxis{suffix}"].domain
+        # Just right of its own map, as tall as it (not one shared bar at the figure's edge).
+        assert x_domain[1] <= trace.colorbar.x < x_domain[1] + 0.02
+        assert y_domain[0] < trace.colorbar.y < y_domain[1]
+
+
+def test_a_map_has_the_same_colours_in_the_pipeline_and_in_the_pooling_window():
+    # A threshold nothing passes: an all-zero activated map, black in the pipeline (range 0..1).
+    result = K.run_pipeline(np.zeros((6, 6)), preset_kernel("Identity"),
+                            K.PipelineConfig(activation="threshold", threshold=5.0, pool_mode="max"))
+    pipeline = C.pipeline_figure(result)
+    zrange = C.stage_range(result.activated[0], signed=False)
+    window = explain_pool(result.activated[0], 0, 0, size=2)
+    drawn = [C.clickable_map_figure(result.activated[0], diverging=False, zrange=zrange).data[0],
+             C.pool_window_figure(window, signed=False, zrange=zrange).data[0]]
+    for trace in [pipeline.data[2], *drawn]:
+        assert (trace.zmin, trace.zmax) == (0.0, 1.0)
+    assert C.stage_range(np.zeros((2, 2)), signed=True) == (-1.0, 1.0)
+
+
+def test_overflowed_values_are_drawn_at_the_end_of_the_scale_not_left_blank():
+    image = np.ones((5, 5))
+    result = K.run_pipeline(image, np.full((3, 3), 1e308), K.PipelineConfig())
+    assert np.all(np.isposinf(result.conv))
+    z = np.asarray(C.pipeline_figure(result).data[0].z, dtype=np.float64)
+    assert np.all(np.isfinite(z)) and np.all(z == 1.0)  # an all-infinite map: the top of the default scale
+    values = np.array([[np.inf, -np.inf, np.nan, 2.0]])
+    shown = C.displayable(values, -3.0, 3.0)
+    np.testing.assert_array_equal(shown[0, [0, 1, 3]], [3.0, -3.0, 2.0])
+    assert np.isnan(shown[0, 2])
+
+
+def test_huge_finite_values_are_not_rounded_into_infinities():
+    result = K.run_pipeline(np.eye(3), np.full((3, 3), 5e307), K.PipelineConfig())
+    assert np.isfinite(result.conv[0, 0, 0])
+    z = np.asarray(C.pipeline_figure(result).data[0].z, dtype=np.float64)
+    assert z[0, 0] == result.conv[0, 0, 0]
