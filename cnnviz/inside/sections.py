@@ -48,12 +48,14 @@ from cnnviz.inside.figures import (
     saliency_figure,
     snapshot_range,
 )
+from cnnviz.inside.neighbours import NEIGHBOURS, image_features, nearest
 from cnnviz.inside.saliency import contrast_class
 from cnnviz.inside.widgets import (
     ChosenImage,
     PcaResult,
     cached_activations,
     cached_backprop,
+    cached_neighbour_index,
     cached_probabilities,
     cached_saliency,
     cached_test_results,
@@ -64,7 +66,7 @@ from cnnviz.ui.layout import explain
 from cnnviz.ui.models import PickedModel
 from cnnviz.ui.state import get_latest_sketch, remember
 
-SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation", "Backprop on a filter")
+SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation", "Backprop on a filter", "Nearest examples")
 #: What a section can meet with an odd model or image: said in a message, never shown as a traceback.
 COMPUTE_ERRORS = (InspectError, ModelInputError, LayerReadError, PredictionError, DatasetError)
 #: How many of the most confident mistakes the evaluation shows.
@@ -97,7 +99,8 @@ def choose_section() -> str:
         key="inside_section",
         help="Feature maps: what each layer computes for one image. Filters: the weights it learned. "
         "Saliency: which pixels mattered for a decision. Evaluation: how it does on every test image. "
-        "Backprop on a filter: how one training step changes one filter's weights.",
+        "Backprop on a filter: how one training step changes one filter's weights. "
+        "Nearest examples: the training images the model thinks an image resembles.",
     )
     return section or SECTIONS[0]
 
@@ -110,6 +113,7 @@ def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> 
         "Saliency": lambda: saliency_section(picked, dataset),
         "Evaluation": lambda: evaluation_section(picked, dataset),
         "Backprop on a filter": lambda: backprop_section(picked, dataset),
+        "Nearest examples": lambda: neighbours_section(picked, dataset),
     }
     try:
         sections.get(section, sections[SECTIONS[0]])()
@@ -581,4 +585,79 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
         "grew. Each weight's gradient is the sum, over all positions, of dL/dz times the input pixel that "
         "weight was multiplied by there. So the gradient of a convolution is itself a convolution: the input "
         "slid against dL/dz. Positions where ReLU was off pass no gradient back (dL/dz = 0).",
+    )
+
+
+def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None) -> ChosenImage | None:
+    """The image chooser, or (when asked) one of the model's most confident mistakes on the test split."""
+    if dataset is None or not st.toggle(
+        "Start from one of the model's mistakes",
+        key="inside_neighbours_mistakes",
+        help="A test image the model got wrong, most confident first: its neighbours often show why.",
+    ):
+        return choose_image(dataset, picked.class_names)
+    evaluation, _ = cached_test_results(picked.model, picked.version, picked.dataset)
+    worst = most_confident_mistakes(evaluation, MISTAKES_SHOWN)
+    if len(worst) == 0:
+        st.success("The model got every test image right, so there is no mistake to start from.")
+        return None
+    captions = mistake_captions(evaluation, worst, picked.class_names)
+    position = st.selectbox(
+        "Mistake",
+        range(len(worst)),
+        format_func=lambda row: f"test image #{int(worst[row])}: {captions[row]}",
+        key="inside_neighbours_mistake",
+        help="True class → what the model said, with its confidence.",
+    )
+    index = int(worst[int(position)])
+    true_class = int(evaluation.y_true[index])
+    st.plotly_chart(image_figure(dataset.x_test[index], height=200, showscale=False), key="inside_mistake_image")
+    return ChosenImage(
+        image=np.asarray(dataset.x_test[index]),
+        label=f"test image #{index} (true class: {picked.class_names[true_class]})",
+        true_class=true_class,
+    )
+
+
+def neighbours_section(picked: PickedModel, dataset: Dataset | None) -> None:
+    """The nine training images nearest to an image in the model's penultimate layer, with labels and similarity."""
+    if dataset is None:
+        st.info("Nearest examples need the model's training images, which could not be loaded.")
+        return
+    class_names = picked.class_names
+    chosen = _mistake_or_chosen(picked, dataset)
+    if chosen is None:
+        return
+    index = cached_neighbour_index(picked.model, picked.version, picked.dataset)
+    found = nearest(index, image_features(picked.model, chosen.image), k=NEIGHBOURS)
+    probabilities = cached_probabilities(picked.model, picked.version, chosen.image)
+    guess = top_guesses(probabilities, class_names, k=1)[0]
+    counts = np.bincount(found.labels, minlength=len(class_names))
+    common = int(np.argmax(counts))
+    st.markdown(
+        f"The model says **{guess.name}** ({guess.probability:.1%}) for {chosen.label}. "
+        f"**{counts[common]} of the {len(found.labels)}** training images it finds most similar are "
+        f"**{class_names[common]}**."
+    )
+    captions = [
+        f"{class_names[int(label)]} · {float(similarity):.3f}"
+        for label, similarity in zip(found.labels, found.similarity, strict=True)
+    ]
+    st.plotly_chart(
+        image_gallery_figure(dataset.x_train[found.indices], captions, cols=NEIGHBOURS, cell_height=150),
+        key="inside_neighbours",
+    )
+    sampled = index.size < len(dataset.y_train)
+    share = f" (a sample of the {len(dataset.y_train):,}, each class in its share)" if sampled else ""
+    st.caption(
+        f"Label · cosine similarity (1 = the model sees the same thing). Searched {index.size:,} training "
+        f"images{share}."
+    )
+    explain(
+        "What am I looking at?",
+        "Before it decides, the network turns every image into a list of numbers: the output of its "
+        f"**penultimate layer** ({index.features.shape[1]} numbers here). Images with similar lists look alike "
+        "*to the model*. These are the training images whose lists point most nearly the same way as this "
+        "image's (**cosine similarity**: 1 is the same direction, 0 nothing in common). When the neighbours "
+        "carry another label than the true one, you see what the model confused the image with.",
     )

@@ -26,6 +26,7 @@ from cnnviz.inside.evaluation import (
     predict_with_features,
     sample_indices,
 )
+from cnnviz.inside.neighbours import NeighbourIndex, training_index
 from cnnviz.inside.saliency import SaliencyMap, grad_cam, gradient_saliency
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.state import remember
@@ -116,6 +117,16 @@ def cached_test_results(
     evaluation = evaluate_predictions(dataset.y_test, probabilities, dataset.class_names)
     pca = PcaResult(projection=pca_2d(features), indices=indices, feature_size=int(features.shape[1]))
     return evaluation, pca
+
+
+@st.cache_data(max_entries=8, show_spinner="Indexing what the model sees in the training images (once per model)…")
+def cached_neighbour_index(_model: Any, version: str, dataset_name: str) -> NeighbourIndex:
+    """The penultimate features of (a stratified sample of) ``dataset_name``'s training split.
+
+    See :func:`cnnviz.inside.neighbours.training_index`.
+    """
+    dataset = get_dataset(dataset_name)
+    return training_index(_model, dataset.x_train, dataset.y_train)
 
 
 @dataclass(frozen=True)
