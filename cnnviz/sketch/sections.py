@@ -10,6 +10,7 @@ import streamlit as st
 
 from cnnviz.core.figures import probability_figure
 from cnnviz.core.predict import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
+from cnnviz.core.text import md_escape
 from cnnviz.sketch.figures import model_input_figure, steps_figure
 from cnnviz.sketch.preprocess import EmptySketchError, Preprocessed, SketchInputError, framing_for, preprocess_steps
 from cnnviz.sketch.widgets import photo_input, sketch_canvas
@@ -39,9 +40,11 @@ def model_section() -> PickedModel | None:
         "Kuzushiji-MNIST model will try to read your drawing as clothing or as a hiragana character.",
     )
     if picked is not None:
+        # The dataset and class names come from the model's sidecar (user-written): shown as typed.
         st.caption(
-            f"This model was trained on **{picked.dataset}**: draw {WHAT_TO_DRAW.get(picked.dataset, 'something')}. "
-            f"Its classes: {', '.join(picked.class_names)}."
+            f"This model was trained on **{md_escape(picked.dataset)}**: "
+            f"draw {WHAT_TO_DRAW.get(picked.dataset, 'something')}. "
+            f"Its classes: {', '.join(md_escape(name) for name in picked.class_names)}."
         )
     return picked
 
@@ -97,14 +100,15 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
         return None
     with right:
         best = guesses[0]
+        name = md_escape(best.name)  # a class name from the model's sidecar
         if is_unsure(probabilities):
-            st.subheader(f"Prediction: unsure (best guess {best.name})")
+            st.subheader(f"Prediction: unsure (best guess {name})")
             st.warning(
-                f"The model is unsure: its best guess, **{best.name}**, gets only {best.probability:.0%}. "
+                f"The model is unsure: its best guess, **{name}**, gets only {best.probability:.0%}. "
                 "Try drawing larger, more carefully, or in the middle of the canvas."
             )
         else:
-            st.subheader(f"Prediction: {best.name}")
+            st.subheader(f"Prediction: {name}")
         for rank, (column, guess) in enumerate(zip(st.columns(len(guesses)), guesses, strict=True), start=1):
             column.metric(
                 f"Guess {rank}",

@@ -194,3 +194,21 @@ def test_a_fashion_model_gets_its_class_names_and_framing(
     assert "piece of clothing" in at.caption[0].value
     assert {m.value for m in at.metric} <= set(names)
     assert any("Scale into 28x28" in m.value for m in at.markdown)
+
+
+def test_hostile_dataset_and_class_names_show_as_typed(
+    canvas: FakeCanvas, tiny_models_dir: Path, tiny_model: Any
+) -> None:
+    from cnnviz.core.records import TrainedModel
+    from cnnviz.ui.state import SESSION_MODEL_KEY
+
+    link, bold = "[x](https:evil.example)", "**bold**"
+    canvas.drawing = _canvas_drawing(3)
+    at = app_test(PAGE)
+    at.session_state[SESSION_MODEL_KEY] = TrainedModel(model=tiny_model, dataset=link, class_names=(bold,) * 10)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [at.caption[0].value, at.subheader[0].value, *(w.value for w in at.warning)]
+    assert r"\[x\]\(https\:evil\.example\)" in shown[0] and r"\*\*bold\*\*" in shown[1]
+    for text in shown:
+        assert "](" not in text and "**bold**" not in text
