@@ -6,9 +6,10 @@ driven by Chromium. The server is SIGKILLed (no clean shutdown) twice:
 1. right after "Save model" is clicked (at a random moment of the save);
 2. in the middle of a long training.
 
-After the first restart the Train page trains again; after the second no temporary or
-partial file is left in the folder once the app has listed it, every model in it loads,
-and the Inside page offers them with none unreadable.
+After the first restart the studio trains again (step 2 runs on it); after the second,
+no temporary or partial file is left in the folder once the app has listed it, every
+model in it loads, and the Inside page offers them with none unreadable.
+
 That a save killed at any moment leaves a whole model or none is the store's file-level
 guarantee, tested with real processes in tests/unit/core/test_store_faults.py; here the
 browser checks that the studio recovers.
@@ -122,12 +123,12 @@ def test_server_killed_mid_save_and_mid_training(server: Server, page: Page) -> 
     seed = _seed()
     rng = random.Random(seed)
 
-    # 1. Train 2 epochs, click Save, and kill the server a random moment later.
+    # 1. Train 1 epoch, click Save, and kill the server a random moment later.
     server.start()
     open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
-    _small_training(page, epochs_key_presses=["Home", "ArrowRight"])
+    _small_training(page, epochs_key_presses=["Home"])
     wait_for_idle(page, TRAINING_TIMEOUT_MS)
-    expect(page.get_by_text(re.compile(r"Run 1 finished 2 epochs"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Run 1 finished 1 epoch"))).to_be_visible()
     name_box = page.get_by_role("textbox", name="Model name")
     name_box.fill("killed_while_saving")
     name_box.press("Enter")
@@ -138,7 +139,8 @@ def test_server_killed_mid_save_and_mid_training(server: Server, page: Page) -> 
     time.sleep(delay)
     server.kill()
 
-    # 2. Restarted, the Train page works: start a 30-epoch training and kill the server once it is under way.
+    # 2. Restarted, the studio trains again: start a 30-epoch training, and once it has finished an epoch,
+    # kill the server.
     server.start()
     open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
     assert_no_exception(page)
@@ -153,14 +155,6 @@ def test_server_killed_mid_save_and_mid_training(server: Server, page: Page) -> 
     present = (server.models_dir / "killed_while_saving.keras").exists()
     assert present == (server.models_dir / "killed_while_saving.json").exists(), context
     assert present == ("killed_while_saving" in after["names"]), context
-
-    # The studio still trains after the crashes.
-    open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
-    _small_training(page, epochs_key_presses=["Home"])
-    wait_for_idle(page, TRAINING_TIMEOUT_MS)
-    assert_no_exception(page)
-    finished = page.get_by_text(re.compile(r"Run 1 finished 1 epoch"))
-    expect(finished, f"{context}: training after the crashes").to_be_visible()
 
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "faults.json"
