@@ -105,3 +105,48 @@ def test_hostile_upload_stays_within_the_memory_budget(
     assert isinstance(outcome["shape"], list) == accepted, outcome
     if not accepted:
         assert "MB of memory to open" in outcome["shape"]
+
+
+_CHILD_CONCURRENT = """
+import json, resource, sys, threading
+from cnnviz.core.uploads import ImageUploadError, decode_image
+
+def peak_kb():
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+uploads = [open(path, "rb").read() for path in sys.argv[1:]]
+outcomes = []
+
+def decode(data):
+    try:
+        outcomes.append(list(decode_image(data, mode="RGB").shape))
+    except ImageUploadError as error:
+        outcomes.append(str(error)[:60])
+
+before = peak_kb()
+threads = [threading.Thread(target=decode, args=(data,)) for data in uploads]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({"growth_mb": (peak_kb() - before) / 1024, "outcomes": outcomes}))
+"""
+
+
+def test_eight_hostile_uploads_at_once_stay_within_four_budgets(hostile_files: dict[str, Path]) -> None:
+    # Two of each shape at the same moment, as a classroom of tabs would send them.
+    paths = [str(path) for path in hostile_files.values()] * 2
+    paths = paths[:8]
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD_CONCURRENT, *paths],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"8 at once: +{outcome['growth_mb']:.1f} MB")
+    assert len(outcome["outcomes"]) == 8
+    assert outcome["growth_mb"] <= 4 * BUDGET_MB, outcome
