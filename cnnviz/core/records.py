@@ -1,16 +1,13 @@
 """Plain records shared between pages: a trained model and one training run.
 
-The record of a model trained in this session, shared between pages.
-
 A :class:`TrainedModel` is what the Train page produces and what the Sketch,
 Kernels and Inside pages consume. It lives in the user's own session state
 (see :mod:`cnnviz.ui.state`), never in a cache shared between users.
 
-The record of one training run, kept in the session's run history to compare runs.
-
-A :class:`RunRecord` is plain data (no model): settings, curves, test metrics,
-duration and data source. The Train page appends one per training to
-``cnnviz.ui.state.get_runs()`` and updates it after every finished epoch.
+A :class:`RunRecord` is plain data (no model), kept in the session's run history
+to compare runs: settings, curves, test metrics, duration and data source. The
+Train page appends one per training to ``cnnviz.ui.state.get_runs()`` and updates
+it after every finished epoch.
 """
 
 from __future__ import annotations
@@ -59,7 +56,6 @@ class TrainedModel:
     filter_snapshots: list[np.ndarray] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     name: str = "This session's model"
-
 
 
 @dataclass
