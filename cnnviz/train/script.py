@@ -252,7 +252,8 @@ def keras_code(
 
     return f'''"""Train a small CNN on {dataset} with plain Keras: the model designed on cnnviz's Train page.
 
-Run with:  python train_cnn.py   (needs numpy, tensorflow and keras; {data_note})
+Run with:  python train_cnn.py   (needs numpy, tensorflow and keras)
+Data: {data_note}.
 The data, the split, the training subset and the model are the ones the studio uses.
 """
 
