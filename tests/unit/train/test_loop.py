@@ -174,7 +174,7 @@ def test_config_dict_round_trip() -> None:
     assert TrainConfig.from_dict({"epochs": 4, "unknown": 1}) == TrainConfig(epochs=4)
 
 
-def test_training_lock_queues_and_says_who_waits() -> None:
+def test_training_lock_queues_and_reports_the_wait() -> None:
     order: list[str] = []
     waits: list[float] = []
     entered = threading.Event()
