@@ -487,15 +487,15 @@ def save_model(
 # Reading sidecars: one strict schema
 # ---------------------------------------------------------------------------------------------
 
-#: Largest sidecar read (a sidecar with a 1,000-epoch history is ~100 KB); larger files are unreadable.
-MAX_SIDECAR_BYTES: Final[int] = 1024 * 1024
+#: Largest sidecar read (cnnviz writes ~3 KB; a 1,000-epoch history is ~100 KB); larger files are unreadable.
+MAX_SIDECAR_BYTES: Final[int] = 256 * 1024
 #: Deepest nesting of lists and objects a sidecar may have (cnnviz writes 4); checked before parsing,
 #: so that ``[[[[...]]]]`` cannot exhaust the parser's recursion.
 MAX_SIDECAR_DEPTH: Final[int] = 12
 #: Longest text kept in a sidecar's short fields (names, dates, notes).
 _MAX_TEXT: Final[int] = 2000
 _SHA256_PATTERN: Final = re.compile(r"[0-9a-f]{64}")
-_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # "unrolled": linear, no backtracking
 _JSON_BRACKET: Final = re.compile(r"[\[\]{}]")
 
 
