@@ -15,7 +15,14 @@ Why so careful?
   checksum proves it belongs to the new ``.keras``). Leftover temporary files
   of a dead process are removed.
 * **Names come from students**, so they are reduced to ``[a-z0-9_-]`` by
-  :func:`sanitize_model_name` before they get anywhere near a path.
+  :func:`sanitize_model_name` before they get anywhere near a path, and may not
+  be (or look like) a shipped model's name (:func:`is_reserved_name`).
+* **Sidecars may be hand-edited or hostile.** :func:`read_sidecar` limits size
+  and nesting before parsing and checks every field's type and range after; a
+  bad sidecar makes an "unreadable" entry with a one-line reason, and
+  :func:`list_models` never raises (one bad file must not break every picker).
+* **Which models are shipped** is decided by :mod:`cnnviz.core.shipped` (names
+  and SHA-256), never by a sidecar's ``"default"`` flag.
 
 Metadata JSON (all keys written by :func:`save_model`)::
 
