@@ -28,7 +28,7 @@ def require_router() -> None:
     ``app.py``. No config option turns that detection off, and ``st.navigation`` in
     ``app.py`` clears the flag only once ``app.py`` has run, which a deep link on a
     fresh server never does. The project keeps ``pages/`` (the layout it was asked
-    for), so the flag is cleared here. ``tests/unit/ui/test_layout.py`` fails when
+    for), so the flag is cleared here. ``tests/app/ui/test_layout.py`` fails when
     Streamlit stops relying on it, and ``tests/e2e/app/test_navigation_e2e.py`` checks
     the deep link itself.
     """

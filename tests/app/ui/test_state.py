@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import APP_TIMEOUT_S
+
 
 def _slider_script() -> None:
     import streamlit as st
@@ -37,7 +39,7 @@ def _away_and_back(app: AppTest) -> AppTest:
 
 
 def test_a_remembered_widget_starts_at_its_default_and_keeps_its_value_across_a_switch() -> None:
-    app = AppTest.from_function(_slider_script).run()
+    app = AppTest.from_function(_slider_script, default_timeout=APP_TIMEOUT_S).run()
     assert app.slider(key="level").value == 3
     app.slider(key="level").set_value(5).run()
     _away_and_back(app)
@@ -47,7 +49,7 @@ def test_a_remembered_widget_starts_at_its_default_and_keeps_its_value_across_a_
 
 def test_without_remember_streamlit_forgets_the_value() -> None:
     # The control experiment: what remember() is for.
-    app = AppTest.from_function(_slider_script)
+    app = AppTest.from_function(_slider_script, default_timeout=APP_TIMEOUT_S)
     app.session_state["use_remember"] = False
     app.run()
     app.slider(key="level").set_value(5).run()
@@ -56,7 +58,7 @@ def test_without_remember_streamlit_forgets_the_value() -> None:
 
 
 def test_a_remembered_value_that_is_no_longer_valid_falls_back_to_the_default() -> None:
-    app = AppTest.from_function(_choice_script).run()
+    app = AppTest.from_function(_choice_script, default_timeout=APP_TIMEOUT_S).run()
     app.selectbox(key="choice").set_value("c").run()
     _away_and_back(app)
     assert app.selectbox(key="choice").value == "c"

@@ -14,6 +14,7 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import APP_TIMEOUT_S
 from tests.support.paths import REPO_ROOT
 
 
@@ -55,7 +56,7 @@ def _app_folder(folder: Path, *, with_pages: bool) -> Path:
 
 
 def test_require_router_leaves_legacy_mode_and_reruns(legacy_flag: None, tmp_path: Path) -> None:
-    app = AppTest.from_file(str(_app_folder(tmp_path, with_pages=True))).run()
+    app = AppTest.from_file(str(_app_folder(tmp_path, with_pages=True)), default_timeout=APP_TIMEOUT_S).run()
     assert not app.exception
     assert PagesManager.uses_pages_directory is False
     assert app.session_state["runs"] == 2  # the first run stopped at require_router and reran
@@ -63,7 +64,7 @@ def test_require_router_leaves_legacy_mode_and_reruns(legacy_flag: None, tmp_pat
 
 
 def test_require_router_does_nothing_under_the_router(legacy_flag: None, tmp_path: Path) -> None:
-    app = AppTest.from_file(str(_app_folder(tmp_path, with_pages=False))).run()
+    app = AppTest.from_file(str(_app_folder(tmp_path, with_pages=False)), default_timeout=APP_TIMEOUT_S).run()
     assert not app.exception
     assert app.session_state["runs"] == 1
     assert app.markdown[0].value == "ran 1 times"
