@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.datasets import Dataset, DatasetError
-from cnnviz.core.figures import image_figure, last_selected_ints, probability_figure
+from cnnviz.core.figures import image_figure, image_grid_figure, last_selected_ints, probability_figure
 from cnnviz.core.images import ModelInputError
 from cnnviz.core.layers import LayerReadError, conv_layer_names, conv_weights
 from cnnviz.core.predict import PredictionError, top_guesses
@@ -59,6 +59,7 @@ from cnnviz.inside.widgets import (
     cached_probabilities,
     cached_saliency,
     cached_test_results,
+    excitement,
     image_chooser,
 )
 from cnnviz.ui.datasets import get_dataset
@@ -66,7 +67,15 @@ from cnnviz.ui.layout import explain
 from cnnviz.ui.models import PickedModel
 from cnnviz.ui.state import get_latest_sketch, remember
 
-SECTIONS = ("Feature maps", "Filters", "Saliency", "Evaluation", "Backprop on a filter", "Nearest examples")
+SECTIONS = (
+    "Feature maps",
+    "Filters",
+    "Saliency",
+    "Evaluation",
+    "Backprop on a filter",
+    "Nearest examples",
+    "What excites a filter",
+)
 #: What a section can meet with an odd model or image: said in a message, never shown as a traceback.
 COMPUTE_ERRORS = (InspectError, ModelInputError, LayerReadError, PredictionError, DatasetError)
 #: How many of the most confident mistakes the evaluation shows.
@@ -100,7 +109,8 @@ def choose_section() -> str:
         help="Feature maps: what each layer computes for one image. Filters: the weights it learned. "
         "Saliency: which pixels mattered for a decision. Evaluation: how it does on every test image. "
         "Backprop on a filter: how one training step changes one filter's weights. "
-        "Nearest examples: the training images the model thinks an image resembles.",
+        "Nearest examples: the training images the model thinks an image resembles. "
+        "What excites a filter: the test patches and the picture each filter responds to most.",
     )
     return section or SECTIONS[0]
 
@@ -114,6 +124,7 @@ def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> 
         "Evaluation": lambda: evaluation_section(picked, dataset),
         "Backprop on a filter": lambda: backprop_section(picked, dataset),
         "Nearest examples": lambda: neighbours_section(picked, dataset),
+        "What excites a filter": lambda: excite_section(picked, dataset),
     }
     try:
         sections.get(section, sections[SECTIONS[0]])()
@@ -660,4 +671,78 @@ def neighbours_section(picked: PickedModel, dataset: Dataset | None) -> None:
         "*to the model*. These are the training images whose lists point most nearly the same way as this "
         "image's (**cosine similarity**: 1 is the same direction, 0 nothing in common). When the neighbours "
         "carry another label than the true one, you see what the model confused the image with.",
+    )
+
+
+def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
+    """For every filter of a conv layer: a picture grown to excite it, and the test patches that excite it most."""
+    choice = _conv_filter_choice(
+        picked.model,
+        "inside_excite",
+        "The first layer's filters see 3x3 pixels and respond to edges and spots; deeper filters see more "
+        "of the image (their receptive field) and respond to larger parts of strokes.",
+    )
+    if choice is None:
+        return
+    layer, filter_index, _ = choice
+    result = excitement(picked.model, picked.version, picked.dataset if dataset is not None else None, layer)
+    pictures = result.pictures
+    count = pictures.images.shape[0]
+    st.caption(
+        f"Computed once for this model in {result.seconds:.1f} s: {count} pictures"
+        + (f" and the strongest patches among {len(result.image_rows):,} test images." if result.top else ".")
+    )
+    st.plotly_chart(
+        image_grid_figure(
+            pictures.images,
+            titles=[str(index) for index in range(count)],
+            cols=16,
+            cell_height=70,
+            shared_scale=True,
+            title=f"{layer}: the picture that excites each filter most",
+        ),
+        key="inside_excite_pictures",
+    )
+    explain(
+        "How are these pictures made?",
+        "**Activation maximisation**: start from faint random noise and change the *picture* (not the "
+        "weights) step by step in the direction that makes the filter's output larger, the same gradient "
+        "that training uses, turned around. Each step also shifts the picture by a pixel or two and now and "
+        "then blurs it, so the filter's pattern grows instead of pixel noise. Bright strokes are what the "
+        "filter looks for; where it is dark, ink would lower its output.",
+    )
+    st.subheader(f"Filter {filter_index}")
+    start, end = float(pictures.start_activation[filter_index]), float(pictures.end_activation[filter_index])
+    left, right = st.columns([1, 3])
+    left.plotly_chart(
+        image_figure(pictures.images[filter_index], height=220, showscale=False), key="inside_excite_picture"
+    )
+    left.caption(f"Mean output {end:.3g} on this picture, against {start:.3g} on the noise it started from.")
+    if result.top is None or dataset is None:
+        right.info("The strongest test patches need the test split, which could not be loaded.")
+        return
+    top, x_test = result.top, dataset.x_test[result.image_rows]
+    captions = [
+        f"#{int(result.image_rows[image])} · {float(value):.3g}"
+        for image, value in zip(top.images[filter_index], top.values[filter_index], strict=True)
+    ]
+    size = top.field.size
+    with right:
+        st.plotly_chart(
+            image_gallery_figure(
+                top.patches(x_test, filter_index),
+                captions,
+                cols=len(captions),
+                cell_height=120,
+                title=f"The {len(captions)} test patches ({size[0]}x{size[1]} pixels) that excite it most",
+            ),
+            key="inside_excite_patches",
+        )
+        st.caption("Test image number · the filter's output there.")
+    explain(
+        "What are the patches?",
+        "Every test image went through the network; for each image we kept the filter's strongest output and "
+        f"where it was. These are the images where it was strongest, cropped to the {size[0]}x{size[1]} "
+        "pixels that output can see: its **receptive field**, which grows with every conv and pooling layer. "
+        "Together with the picture above they tell you what the filter has learned to detect.",
     )

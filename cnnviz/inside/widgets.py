@@ -9,6 +9,9 @@ never the model itself.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,7 @@ from cnnviz.inside.evaluation import (
     predict_with_features,
     sample_indices,
 )
+from cnnviz.inside.excite import FilterPictures, TopPatches, activation_maximisation, top_patches
 from cnnviz.inside.neighbours import NeighbourIndex, training_index
 from cnnviz.inside.saliency import SaliencyMap, grad_cam, gradient_saliency
 from cnnviz.ui.datasets import get_dataset
@@ -127,6 +131,95 @@ def cached_neighbour_index(_model: Any, version: str, dataset_name: str) -> Neig
     """
     dataset = get_dataset(dataset_name)
     return training_index(_model, dataset.x_train, dataset.y_train)
+
+
+#: How many results of "What excites a filter" are kept (one per model version, dataset and layer).
+MAX_EXCITEMENT_RESULTS = 8
+#: Most test images searched for each filter's strongest patches (a seeded sample beyond that).
+MAX_PATCH_IMAGES = 10_000
+
+
+@dataclass(frozen=True)
+class Excitement:
+    """What excites every filter of one conv layer.
+
+    Attributes:
+        pictures: the activation-maximisation pictures, one per filter.
+        top: each filter's strongest test patches, or None without a usable test split.
+        image_rows: (M,) int64 test-split rows that were searched (``top.images`` index into them).
+        seconds: how long the computation took.
+    """
+
+    pictures: FilterPictures
+    top: TopPatches | None
+    image_rows: np.ndarray
+    seconds: float
+
+
+@st.cache_resource(show_spinner=False)
+def _excitement_store() -> tuple[OrderedDict[tuple[str, str, str], Excitement], threading.Lock]:
+    """Results shared by every session, newest last, and the lock that guards them."""
+    return OrderedDict(), threading.Lock()
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)  # shared between sessions: nobody may change them
+    return array
+
+
+def excitement(_model: Any, version: str, dataset_name: str | None, layer_name: str) -> Excitement:
+    """What excites each filter of ``layer_name``: computed once per model version, with a progress bar.
+
+    Not ``st.cache_data``: a progress bar drawn by a cached function would be replayed, full, on every
+    later run, and one drawn outside it cannot be updated from inside. So the results are kept in a small
+    store shared by all sessions (:data:`MAX_EXCITEMENT_RESULTS`, oldest dropped), with read-only arrays.
+
+    Args:
+        dataset_name: the dataset whose test split gives the patches, or None for the pictures only.
+
+    Raises:
+        InspectError, ModelInputError: see :func:`cnnviz.inside.excite.top_patches` and
+            :func:`cnnviz.inside.excite.activation_maximisation`.
+    """
+    store, lock = _excitement_store()
+    key = (version, dataset_name or "", layer_name)
+    with lock:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    started = time.perf_counter()
+    bar = st.progress(0.0, text=f"{layer_name}: starting…")
+    try:
+        top, rows = None, np.zeros(0, dtype=np.int64)
+        patch_share = 0.0
+        if dataset_name is not None:
+            dataset = get_dataset(dataset_name)
+            rows = sample_indices(dataset.y_test, MAX_PATCH_IMAGES, seed=0)
+            patch_share = 0.3
+            top = top_patches(
+                _model,
+                layer_name,
+                dataset.x_test[rows],
+                on_progress=lambda share, text: bar.progress(patch_share * share, text=text),
+            )
+        pictures = activation_maximisation(
+            _model,
+            layer_name,
+            on_progress=lambda share, text: bar.progress(patch_share + (1 - patch_share) * share, text=text),
+        )
+    finally:
+        bar.empty()
+    for array in (pictures.images, pictures.start_activation, pictures.end_activation, rows):
+        _read_only(array)
+    if top is not None:
+        for array in (top.images, top.rows, top.cols, top.values):
+            _read_only(array)
+    result = Excitement(pictures=pictures, top=top, image_rows=rows, seconds=time.perf_counter() - started)
+    with lock:
+        store[key] = result
+        while len(store) > MAX_EXCITEMENT_RESULTS:
+            store.popitem(last=False)
+    return result
 
 
 @dataclass(frozen=True)
