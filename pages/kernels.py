@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.kernels.sections import explain_section, input_section, kernels_section, learned_section, pipeline_section
+from cnnviz.kernels.sections import (
+    animation_section,
+    explain_section,
+    input_section,
+    kernels_section,
+    learned_section,
+    pipeline_section,
+)
 from cnnviz.ui.layout import require_router
 
 require_router()
@@ -30,8 +37,10 @@ st.header("3. Convolution → bias → activation → pooling")
 result = pipeline_section(picked, bank, labels)
 
 if result is not None:
-    st.header("4. Explain one output value")
+    st.header("4. Watch the kernel slide")
+    animation_section(result, labels)
+    st.header("5. Explain one output value")
     explain_section(result, labels)
 
-st.header("5. Kernels a network learned")
+st.header("6. Kernels a network learned")
 learned_section()

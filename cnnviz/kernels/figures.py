@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.core.figures import heatmap_trace, image_figure, image_grid_figure, symmetric_range
+from cnnviz.kernels.animation import Animation, Step
 from cnnviz.kernels.explain import ConvExplanation, PoolExplanation
 from cnnviz.kernels.ops import PipelineResult
 
@@ -323,3 +324,173 @@ def pool_window_figure(
     if explanation.chosen is not None:
         _outline(fig, explanation.chosen[0], explanation.chosen[1], 1, 1)
     return _clean_axes(fig)
+
+
+#: Frame durations (ms) of the animation's three play buttons: slow, normal and fast.
+ANIMATION_SPEEDS = {"▶ Slow": 700, "▶ Play": 250, "▶▶ Fast": 60}
+#: Colour of the not-yet-computed part of an animated output map.
+NOT_YET = "#D5D9E0"
+#: The animation's traces that change from step to step (indices into ``fig.data``): the window's
+#: numbers, the window's outline, the not-yet-computed cover, the output pointer and (pooling) the kept value.
+ANIMATED_TRACES = [1, 3, 4, 5, 6]
+
+
+def _step_title(animation: Animation, step: Step) -> str:
+    count = animation.window_size**2
+    if animation.kind == "convolution":
+        how = f"the sum of the {count} products"
+    elif animation.mode == "avg":
+        how = f"the mean of the {count} values"
+    else:
+        how = f"the {animation.mode} of the {count} values"
+    where = f"output row {step.row}, column {step.col}"
+    return f"Step {step.index + 1} of {len(animation.steps)}: {where} = {how} = {step.value:.4g}"
+
+
+def _rect_path(rects: Sequence[tuple[float, float, float, float]]) -> tuple[list[float | None], list[float | None]]:
+    """Closed outlines of (top, left, height, width) pixel rectangles, as one scatter path (None between)."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for top, left, height, width in rects:
+        x0, x1, y0, y1 = left - 0.5, left + width - 0.5, top - 0.5, top + height - 0.5
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+    return xs, ys
+
+
+def _step_data(animation: Animation, step: Step, signed: bool) -> list[dict]:
+    """The changing traces of one step, as plain dicts (Plotly validates them once, in the figure)."""
+    if step.products is not None and step.weights is not None:
+        values = step.products
+        # "+ 0.0" turns -0.0 (a black pixel times a negative weight) into 0.
+        cells = zip(step.window.ravel(), step.weights.ravel(), step.products.ravel(), strict=True)
+        flat = [f"{pixel + 0.0:.2g}×{weight + 0.0:.2g}<br>= {product + 0.0:.2g}" for pixel, weight, product in cells]
+        text = [flat[row * values.shape[1] : (row + 1) * values.shape[1]] for row in range(values.shape[0])]
+        zmin, zmax = symmetric_range(values)
+    else:
+        values = step.window
+        text = _cell_text(values, digits=3)
+        zmin, zmax = stage_range(animation.source, signed)
+    size, (height, width) = animation.window_size, animation.output.shape
+    covers = []
+    if step.col < width - 1:
+        covers.append((step.row, step.col + 1, 1, width - step.col - 1))
+    if step.row < height - 1:
+        covers.append((step.row + 1, 0, height - step.row - 1, width))
+    window_x, window_y = _rect_path([(step.top, step.left, size, size)])
+    cover_x, cover_y = _rect_path(covers)
+    pointer_x, pointer_y = _rect_path([(step.row, step.col, 1, 1)])
+    data = [
+        dict(type="heatmap", z=np.round(displayable(values, zmin, zmax), 6).tolist(), zmin=zmin, zmax=zmax, text=text),
+        dict(type="scatter", x=window_x, y=window_y),
+        dict(type="scatter", x=cover_x or [None], y=cover_y or [None]),
+        dict(type="scatter", x=pointer_x, y=pointer_y),
+    ]
+    if step.chosen is not None:
+        chosen_x, chosen_y = _rect_path([(*step.chosen, 1, 1)])
+        data.append(dict(type="scatter", x=chosen_x, y=chosen_y))
+    return data
+
+
+def animation_figure(animation: Animation, *, start: int = 0, signed: bool = False, height: int = 440) -> go.Figure:
+    """Return the animated sliding window: the map with the window, what it computes, the output filling in.
+
+    Three panels: the map the window slides over (zero padding dotted), the window's arithmetic (for a
+    convolution each cell reads ``pixel×weight = product``; for pooling its values, the kept one
+    outlined) and the output map, its not-yet-computed part greyed out. One Plotly frame per step
+    (named ``"0"``, ``"1"``...); the play buttons (three speeds), the pause button and the step slider
+    run in the browser, so playing costs no Streamlit rerun. The slider's label says the step and its
+    value ("Step 5 of 784: output row 0, column 4 = the sum of the 9 products = 1.2") and follows
+    the animation. The window, cover and pointer are traces, not layout shapes, and frames are plain
+    dicts: 784 steps then take about a second to build instead of fifteen.
+
+    Args:
+        animation: from :func:`cnnviz.kernels.animation.animate_convolution` or ``animate_pooling``.
+        start: the step shown first (and where the slider starts), clipped into the steps.
+        signed: for pooling, the map can be negative (no activation or ReLU): a blue/white/red scale.
+        height: figure height in pixels.
+
+    Returns:
+        A figure with ``len(animation.steps)`` frames; ``fig.data`` indices :data:`ANIMATED_TRACES` change.
+    """
+    steps = animation.steps
+    start = min(max(int(start), 0), len(steps) - 1)
+    is_conv = animation.kind == "convolution"
+    source_range = (0.0, 1.0) if is_conv else stage_range(animation.source, signed)
+    output_signed = is_conv or signed
+    output_range = stage_range(animation.output, output_signed)
+    first = _step_data(animation, steps[start], signed)
+    line = dict(color=HIGHLIGHT, width=3)
+    source = heatmap_trace(displayable(animation.source, *source_range), diverging=not is_conv and signed,
+                           zmin=source_range[0], zmax=source_range[1], showscale=False,
+                           name="input" if is_conv else "map")
+    window = heatmap_trace(np.asarray(first[0]["z"]), diverging=is_conv or signed, zmin=first[0]["zmin"],
+                           zmax=first[0]["zmax"], showscale=False, name="window")
+    window.update(text=first[0]["text"], texttemplate="%{text}", textfont={"size": 11}, hoverinfo="skip",
+                  hovertemplate=None, xaxis="x2", yaxis="y2")
+    output = heatmap_trace(np.round(displayable(animation.output, *output_range), 4), diverging=output_signed,
+                           zmin=output_range[0], zmax=output_range[1], showscale=False, name="output")
+    output.update(xaxis="x3", yaxis="y3")
+    plain = dict(mode="lines", hoverinfo="skip", showlegend=False)
+    data = [
+        source,
+        window,
+        output,
+        go.Scatter(first[1], line=line, xaxis="x", yaxis="y", **plain),
+        go.Scatter(first[2], fill="toself", fillcolor=NOT_YET, line=dict(width=0), xaxis="x3", yaxis="y3", **plain),
+        go.Scatter(first[3], line=line, xaxis="x3", yaxis="y3", **plain),
+        go.Scatter(first[4] if len(first) > 4 else dict(x=[None], y=[None]), line=line, xaxis="x2", yaxis="y2",
+                   **plain),
+    ]
+    frames = []
+    for step in steps:
+        changed = _step_data(animation, step, signed)
+        frames.append(dict(name=str(step.index), data=changed, traces=ANIMATED_TRACES[: len(changed)]))
+    top, bottom, left, right = animation.padding
+    source_h, source_w = animation.source.shape
+    out_h, out_w = animation.output.shape
+    panels = [
+        ("input (zero padding dotted)" if is_conv else "map being pooled", 0.0, 0.36,
+         [-left - 0.5, source_w + right - 0.5], [source_h + bottom - 0.5, -top - 0.5]),
+        ("× kernel: pixel×weight" if is_conv else "the window", 0.41, 0.59,
+         [-0.5, animation.window_size - 0.5], [animation.window_size - 0.5, -0.5]),
+        (f"output {out_h}×{out_w}, filling in", 0.64, 1.0, [-0.5, out_w - 0.5], [out_h - 0.5, -0.5]),
+    ]
+    layout: dict[str, object] = {}
+    annotations = []
+    for index, (title, x0, x1, x_range, y_range) in enumerate(panels):
+        suffix = "" if index == 0 else str(index + 1)
+        layout[f"xaxis{suffix}"] = dict(domain=[x0, x1], anchor=f"y{suffix}", range=x_range, autorange=False,
+                                        showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+        layout[f"yaxis{suffix}"] = dict(domain=[0.0, 0.9], anchor=f"x{suffix}", range=y_range, autorange=False,
+                                        scaleanchor=f"x{suffix}", showticklabels=False, showgrid=False,
+                                        zeroline=False, constrain="domain")
+        annotations.append(dict(text=title, x=(x0 + x1) / 2, y=0.91, xref="paper", yref="paper", showarrow=False,
+                                xanchor="center", yanchor="bottom", font=dict(size=12)))
+    shapes = []
+    if any(animation.padding):
+        shapes.append(dict(type="rect", xref="x", yref="y", x0=-left - 0.5, x1=source_w + right - 0.5,
+                           y0=-top - 0.5, y1=source_h + bottom - 0.5, line=dict(color="#888", width=1, dash="dot")))
+    still = {"duration": 0, "redraw": True}
+    buttons = [dict(label=label, method="animate",
+                    args=[None, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True, "mode": "immediate",
+                                 "transition": {"duration": 0}}])
+               for label, ms in ANIMATION_SPEEDS.items()]
+    buttons.append(dict(label="❚❚ Pause", method="animate",
+                        args=[[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
+                                       "transition": {"duration": 0}}]))
+    slider = dict(
+        active=start, x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=50, b=0), ticklen=0, minorticklen=0,
+        font=dict(color="rgba(0,0,0,0)"),  # hundreds of tick labels would be unreadable: the step is written above
+        currentvalue=dict(font=dict(size=13, color="#31333F")),
+        steps=[dict(label=_step_title(animation, step), method="animate",
+                    args=[[str(step.index)], {"frame": still, "mode": "immediate", "transition": {"duration": 0}}])
+               for step in steps],
+    )
+    layout.update(
+        height=height, margin=dict(l=5, r=5, t=5, b=100), showlegend=False, annotations=annotations, shapes=shapes,
+        updatemenus=[dict(type="buttons", direction="right", showactive=False, x=0.0, xanchor="left", y=0.0,
+                          yanchor="top", pad=dict(t=5), buttons=buttons)],
+        sliders=[slider], hovermode="closest",
+    )
+    return go.Figure(data=data, layout=layout, frames=frames)

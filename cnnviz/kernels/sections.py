@@ -1,7 +1,7 @@
 """The Kernel playground's sections: each draws one numbered part of the page from explicit arguments.
 
-``pages/kernels.py`` only calls these in order: input, kernels, pipeline, one value explained,
-learned kernels.
+``pages/kernels.py`` only calls these in order: input, kernels, pipeline, the animation, one value
+explained, learned kernels.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import streamlit as st
 
 from cnnviz.core.layers import LayerReadError, conv_weights
 from cnnviz.core.text import md_code, plotly_escape
+from cnnviz.kernels.animation import MAX_ANIMATED_SIDE, animate_convolution, animate_pooling
 from cnnviz.kernels.controls import InputImage, input_picker, pipeline_controls, position_picker
 from cnnviz.kernels.editor import kernel_editor, kernel_labels, load_kernel
 from cnnviz.kernels.explain import explain_output, explain_pool, format_sum, magnitude_warnings, pipeline_formulas
 from cnnviz.kernels.figures import (
+    animation_figure,
     arithmetic_figure,
     bank_figure,
     clickable_map_figure,
@@ -91,6 +93,80 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
         "title; hover any pixel for its value.",
     )
     return result
+
+
+ANIMATE_HELP = (
+    "Play the convolution step by step: the orange window slides over the input, the middle panel multiplies "
+    "the pixels under it by the kernel's weights, and their sum becomes one pixel of the output map. Building "
+    "the animation takes a second or two, so it is off until you ask for it."
+)
+ANIMATED_STAGES = ("Convolution", "Pooling")
+
+
+def _step_by(key: str, delta: int, count: int) -> None:
+    st.session_state[key] = min(max(int(st.session_state.get(key, 0)) + delta, 0), count - 1)
+
+
+def animation_section(result: PipelineResult, labels: list[str]) -> None:
+    """Section 4: the kernel window sliding over the input while the output fills in (or the pooling window).
+
+    Play, pause, speed and the step slider run in the browser (Plotly frames); the step buttons
+    below move the starting step with a rerun.
+    """
+    st.markdown(
+        "Watch one kernel at work: the window slides over the input one **stride** at a time (across, then "
+        "down), the nine pixels under it are multiplied by the nine weights, and the **sum** of those products "
+        "is written into the output. Padding is the dotted frame of zeros the window may cover. Press play, "
+        "pick a speed, or drag the slider one step at a time."
+    )
+    remember("kernels_animate", False)
+    if not st.toggle("Animate the convolution", key="kernels_animate", help=ANIMATE_HELP):
+        return
+    config, count = result.config, result.conv.shape[0]
+    pick_col, stage_col = st.columns(2)
+    with pick_col:
+        remember("kernels_anim_which", 0, valid=range(count))
+        if st.session_state["kernels_anim_which"] not in range(count):
+            st.session_state["kernels_anim_which"] = 0
+        which = st.selectbox("Kernel to animate", range(count), key="kernels_anim_which",
+                             format_func=lambda i: labels[i] if i < len(labels) else f"Kernel {i + 1}",
+                             help="Which kernel of your bank slides over the input.")
+    stage = ANIMATED_STAGES[0]
+    if result.pooled is not None:
+        with stage_col:
+            remember("kernels_anim_stage", ANIMATED_STAGES[0])
+            stage = st.radio("Animate", ANIMATED_STAGES, key="kernels_anim_stage", horizontal=True,
+                             help="Convolution: the kernel over the input. Pooling: the pooling window over the "
+                                  "activated map, keeping one value per window.")
+    try:
+        if stage == "Pooling":
+            animation = animate_pooling(result.activated[which], size=config.pool_size, stride=config.pool_stride,
+                                        mode=config.pool_mode)  # type: ignore[arg-type]
+        else:
+            animation = animate_convolution(result.image, result.kernels[which], stride=config.stride,
+                                            padding=config.padding)
+    except KernelError as error:
+        st.error(str(error), icon="⚠️")
+        return
+    steps = len(animation.steps)
+    step_key = "kernels_anim_step"
+    if not isinstance(st.session_state.get(step_key), int) or not 0 <= st.session_state[step_key] < steps:
+        st.session_state[step_key] = 0
+    back_col, next_col, _ = st.columns([1, 1, 3])
+    back_col.button("◀ Step back", key="kernels_anim_back", on_click=_step_by, args=(step_key, -1, steps),
+                    help="Go back one output position.")
+    next_col.button("Step ▶", key="kernels_anim_next", on_click=_step_by, args=(step_key, 1, steps),
+                    help="Move the window to the next output position.")
+    signed = config.activation in ("none", "relu")
+    st.plotly_chart(animation_figure(animation, start=int(st.session_state[step_key]), signed=signed),
+                    key="kernels_animation_plot")
+    if animation.scaled_from is not None:
+        height, width = animation.scaled_from
+        st.caption(
+            f"The {height}×{width} {'image' if stage != 'Pooling' else 'map'} is animated scaled down to "
+            f"{animation.source.shape[0]}×{animation.source.shape[1]} (at most {MAX_ANIMATED_SIDE} pixels a side), "
+            "so the animation keeps to a few hundred steps; the maps above use the full image."
+        )
 
 
 def _kernel_to_explain(count: int) -> int:

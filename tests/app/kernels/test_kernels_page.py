@@ -318,3 +318,37 @@ def test_a_5x5_kernel_keeps_the_explained_pixel_where_it_was(page: AppTest) -> N
     # 26x26 -> 24x24: the same relative place, not (0, 0) where every product is 0.
     assert (page.slider(key="kernels_conv_row").value, page.slider(key="kernels_conv_col").value) == (5, 18)
     assert "Output at row 5, column 18:" in _markdown(page)
+
+
+def test_the_animation_slides_the_chosen_kernel_and_steps(page: AppTest) -> None:
+    assert _markdown(page).count("Watch one kernel at work") == 1
+    page.toggle(key="kernels_animate").set_value(True).run()
+    assert not page.exception, [e.value for e in page.exception]
+    figure = _chart(page, "kernels_animation_plot")
+    assert len(figure["frames"]) == 26 * 26  # one step per output position of the 28x28 digit
+    assert figure["layout"]["sliders"][0]["active"] == 0
+    page.button(key="kernels_anim_next").click().run()
+    page.button(key="kernels_anim_next").click().run()
+    page.button(key="kernels_anim_back").click().run()
+    figure = _chart(page, "kernels_animation_plot")
+    assert figure["layout"]["sliders"][0]["active"] == 1
+    result = _result(page)
+    assert f"= {result.conv[0, 0, 1]:.4g}" in figure["layout"]["sliders"][0]["steps"][1]["label"]
+    # Stride 2 and pooling: fewer steps, and the pooling window animates the same way.
+    page.select_slider(key="kernels_pipe_stride").set_value(2).run()
+    page.selectbox(key="kernels_pipe_pool").set_value("max").run()
+    assert len(_chart(page, "kernels_animation_plot")["frames"]) == 13 * 13
+    page.radio(key="kernels_anim_stage").set_value("Pooling").run()
+    assert not page.exception
+    assert len(_chart(page, "kernels_animation_plot")["frames"]) == 6 * 6
+
+
+def test_a_big_upload_is_animated_scaled_down_and_says_so(page: AppTest) -> None:
+    page.radio(key="kernels_input_source").set_value("Upload an image").run()
+    page.select_slider(key="kernels_input_resolution").set_value(96).run()
+    picture = (np.random.default_rng(0).random((96, 96)) * 255).astype(np.uint8)
+    page.file_uploader(key="kernels_input_upload").set_value(("big.png", _png(picture), "image/png")).run()
+    page.toggle(key="kernels_animate").set_value(True).run()
+    assert not page.exception
+    assert len(_chart(page, "kernels_animation_plot")["frames"]) == 26 * 26
+    assert any("96×96" in str(c.value) and "scaled down to 28×28" in str(c.value) for c in page.caption)

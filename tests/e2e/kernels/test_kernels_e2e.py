@@ -63,3 +63,31 @@ def test_preset_stages_and_the_arithmetic_of_a_clicked_pixel(page: Page, app_ser
     shown = re.search(r"The map above shows (\S+) at this pixel", map_line)
     assert final and shown and final.group(1) == shown.group(1)
     expect(page.locator(".st-key-kernels_arithmetic_plot").get_by_text("input patch")).to_be_attached()
+
+
+def _animation_step(page: Page) -> str:
+    """The animation's current step, as its slider writes it ("Step 5 of 676: output row 0, ...")."""
+    return page.locator(".st-key-kernels_animation_plot text.slider-label").first.text_content() or ""
+
+
+def test_the_animation_plays_pauses_and_steps(page: Page, app_server: str) -> None:
+    open_page(page, app_server, "kernels")
+    page.get_by_text("Animate the convolution").click()
+    wait_for_idle(page, 120_000)
+    assert_no_exception(page)
+    chart = page.locator(".st-key-kernels_animation_plot")
+    chart.scroll_into_view_if_needed()
+    expect(chart.locator("text.slider-label").first).to_have_text(re.compile(r"^Step 1 of 676: output row 0, column 0"))
+    # Play in the browser (no rerun): the window moves on; pause: it stays.
+    chart.get_by_text("▶▶ Fast").click()
+    page.wait_for_timeout(1500)
+    chart.get_by_text("Pause").click()
+    page.wait_for_timeout(300)
+    paused = _animation_step(page)
+    assert not paused.startswith("Step 1 of"), paused
+    page.wait_for_timeout(700)
+    assert _animation_step(page) == paused
+    # Step with the page's buttons: the figure starts at the next step.
+    page.get_by_role("button", name="Step ▶").click()
+    wait_for_idle(page, 120_000)
+    expect(chart.locator("text.slider-label").first).to_have_text(re.compile(r"^Step 2 of 676: output row 0, column 1"))
