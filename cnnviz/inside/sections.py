@@ -461,6 +461,8 @@ def _pca(evaluation: Evaluation, pca: PcaResult, class_names: Sequence[str], dat
 
 #: Learning rates the backprop section offers, small to large.
 LEARNING_RATES = (0.0001, 0.001, 0.01, 0.1, 1.0)
+#: Below this loss (probability of the right answer above 99%) the section says there is little to learn.
+SURE_LOSS = 0.01
 
 
 def _conv_filter_choice(model: object, key: str, help_layer: str) -> tuple[str, int, int] | None:
@@ -500,7 +502,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     if choice is None:
         return
     layer, filter_index, channels = choice
-    chosen = choose_image(dataset, class_names)
+    chosen = _mistake_or_chosen(picked, dataset, "inside_backprop")
     if chosen is None:
         return
     probabilities = cached_probabilities(picked.model, picked.version, chosen.image)
@@ -540,25 +542,31 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     first, second, third = st.columns(3)
     first.metric(
         "Loss before",
-        f"{step.loss_before:.4f}",
+        f"{step.loss_before:.4g}",
         help="Cross-entropy: -log of the probability the model gives the correct answer. 0 when it is sure "
         "and right; large when it is sure and wrong.",
     )
     second.metric(
         "Loss after the step",
-        f"{step.loss_after:.4f}",
-        delta=f"{step.loss_after - step.loss_before:+.4f}",
+        f"{step.loss_after:.4g}",
+        delta=f"{step.loss_after - step.loss_before:+.3g}",
         delta_color="inverse",
         help="After one step of the optimizer on every weight of the model (on a copy: the model you picked "
         "does not change).",
     )
     third.metric(
         "If only this filter moved",
-        f"{step.loss_filter_only:.4f}",
-        delta=f"{step.loss_filter_only - step.loss_before:+.4f}",
+        f"{step.loss_filter_only:.4g}",
+        delta=f"{step.loss_filter_only - step.loss_before:+.3g}",
         delta_color="inverse",
         help="The same step applied to this filter alone, every other weight as before: its share of the change.",
     )
+    if step.loss_before < SURE_LOSS:
+        st.info(
+            f"The model is already sure of the right answer (probability {np.exp(-step.loss_before):.2%}), so "
+            "the loss is tiny and so is every gradient: there is almost nothing to learn from this image. "
+            "Try one of its mistakes, or tell it your sketch is another class."
+        )
     channel = 0
     if channels > 1:
         channel = st.slider(
@@ -599,11 +607,14 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     )
 
 
-def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None) -> ChosenImage | None:
-    """The image chooser, or (when asked) one of the model's most confident mistakes on the test split."""
+def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None, key: str) -> ChosenImage | None:
+    """The image chooser, or (when asked) one of the model's most confident mistakes on the test split.
+
+    ``key`` prefixes the toggle's and the mistake picker's session-state keys (``{key}_mistakes``, ``{key}_mistake``).
+    """
     if dataset is None or not st.toggle(
         "Start from one of the model's mistakes",
-        key="inside_neighbours_mistakes",
+        key=f"{key}_mistakes",
         help="A test image the model got wrong, most confident first: its neighbours often show why.",
     ):
         return choose_image(dataset, picked.class_names)
@@ -617,12 +628,12 @@ def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None) -> ChosenIm
         "Mistake",
         range(len(worst)),
         format_func=lambda row: f"test image #{int(worst[row])}: {captions[row]}",
-        key="inside_neighbours_mistake",
+        key=f"{key}_mistake",
         help="True class → what the model said, with its confidence.",
     )
     index = int(worst[int(position)])
     true_class = int(evaluation.y_true[index])
-    st.plotly_chart(image_figure(dataset.x_test[index], height=200, showscale=False), key="inside_mistake_image")
+    st.plotly_chart(image_figure(dataset.x_test[index], height=200, showscale=False), key=f"{key}_mistake_image")
     return ChosenImage(
         image=np.asarray(dataset.x_test[index]),
         label=f"test image #{index} (true class: {picked.class_names[true_class]})",
@@ -636,7 +647,7 @@ def neighbours_section(picked: PickedModel, dataset: Dataset | None) -> None:
         st.info("Nearest examples need the model's training images, which could not be loaded.")
         return
     class_names = picked.class_names
-    chosen = _mistake_or_chosen(picked, dataset)
+    chosen = _mistake_or_chosen(picked, dataset, "inside_neighbours")
     if chosen is None:
         return
     index = cached_neighbour_index(picked.model, picked.version, picked.dataset)

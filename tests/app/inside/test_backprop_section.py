@@ -63,6 +63,12 @@ def test_the_loss_and_a_step_of_the_chosen_optimizer_on_a_test_image(model) -> N
     assert any("weighted patches gives dL/dW" in caption.value for caption in app.caption)
     app.selectbox(key="inside_backprop_layer").set_value("conv_2").run()
     assert app.slider(key="inside_backprop_channel").max == 3  # conv_2 reads conv_1's four maps
+    # One of the model's mistakes brings its own (true) label.
+    app.toggle(key="inside_backprop_mistakes").set_value(True).run()
+    assert not app.exception
+    index = int(app.selectbox(key="inside_backprop_mistake").format_func(0).split("#")[1].split(":")[0])
+    assert app.selectbox(key="inside_backprop_label").value == digits.y_test[index]
+    assert np.argmax(model.predict(digits.x_test[index][None, :, :, None] / 255.0, verbose=0)) != digits.y_test[index]
 
 
 def test_a_sketch_takes_the_label_the_learner_gives() -> None:
