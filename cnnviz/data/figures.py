@@ -40,8 +40,12 @@ def sample_grid_figure(
         ticktext=list(class_names),
         showgrid=False,
         zeroline=False,
+        constrain="domain",
     )
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    # The montage is narrower than the chart: shrink the plot area to it and keep it at the left, beside the
+    # class names (left to Plotly, the names stay at the chart's edge and the images float in the middle).
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain",
+                     constraintoward="left")
     fig.update_layout(
         height=max(320, 64 * rows),
         margin=dict(l=10, r=10, t=10, b=10),

@@ -111,3 +111,44 @@ def pixel_histogram(images: np.ndarray, bins: int = 32) -> tuple[np.ndarray, np.
         return counts, np.linspace(0, 256, bins + 1)
     counts, edges = np.histogram(images, bins=bins, range=(0, 256))
     return counts, edges
+
+
+#: Intensities from this value up count as ink (the bright half of 0..255) for :func:`intensity_summary`.
+INK_FROM = 128
+
+
+def intensity_summary(counts: np.ndarray, edges: np.ndarray) -> str:
+    """Describe a pixel histogram in one sentence computed from it (the Data page's caption).
+
+    MNIST's ink peaks near 255 but Fashion-MNIST's near 210: a fixed sentence was wrong for one of them.
+
+    Args:
+        counts: (bins,) pixel counts, from :func:`pixel_histogram`.
+        edges: (bins + 1,) bin edges over 0..256.
+
+    Returns:
+        e.g. "81% of the pixels are background (below 8); among the bright pixels (128 and above) the most
+        common value is near 252, and they are 10% of all pixels."
+
+    Raises:
+        ValueError: for mismatched shapes or a histogram without pixels.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    if counts.ndim != 1 or edges.shape != (counts.size + 1,):
+        raise ValueError(f"Expected counts (bins,) and edges (bins + 1,), got {counts.shape} and {edges.shape}.")
+    total = float(counts.sum())
+    if total <= 0:
+        raise ValueError("The histogram holds no pixels.")
+    background = counts[0] / total
+    centres = (edges[:-1] + edges[1:]) / 2
+    bright = centres >= INK_FROM
+    text = f"{background:.0%} of the pixels are background (below {edges[1]:.0f})"
+    if not bright.any() or counts[bright].sum() == 0:
+        return text + f"; no pixel reaches {INK_FROM}."
+    peak = centres[bright][int(np.argmax(counts[bright]))]
+    share = counts[bright].sum() / total
+    return (
+        text + f"; among the bright pixels ({INK_FROM} and above) the most common value is near {peak:.0f}, "
+        f"and they are {share:.0%} of all pixels."
+    )

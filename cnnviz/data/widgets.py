@@ -9,7 +9,7 @@ import streamlit as st
 
 from cnnviz.core.datasets import Dataset
 from cnnviz.data.figures import class_counts_figure, mean_images_figure, pixel_histogram_figure, sample_grid_figure
-from cnnviz.data.stats import class_counts, class_montage, mean_images, pixel_histogram
+from cnnviz.data.stats import class_counts, class_montage, intensity_summary, mean_images, pixel_histogram
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
 
@@ -60,8 +60,9 @@ def samples_section(dataset: Dataset) -> None:
         help="How many random training images to show in each row.",
     )
     seed = st.number_input(
-        "Shuffle", 0, 10_000, 0, key="data_seed",
-        help="Change this number to draw different random samples.",
+        "Random seed", 0, 10_000, 0, key="data_seed",
+        help="Which random samples are shown: the same seed always draws the same images; change the number "
+        "to draw others.",
     )
     montage = class_montage(dataset.x_train, dataset.y_train, dataset.num_classes, per_class, seed=int(seed))
     st.plotly_chart(sample_grid_figure(montage, dataset.class_names, per_class), key="data_samples")
@@ -90,8 +91,8 @@ def summaries_section(dataset: Dataset) -> None:
         st.subheader("Pixel intensities")
         st.plotly_chart(pixel_histogram_figure(stats.histogram_counts, stats.histogram_edges), key="data_histogram")
         st.caption(
-            "Most pixels are background (0) and many are full ink (near 255). Before training, pixels are divided "
-            "by 255 so the network sees values between 0 and 1."
+            intensity_summary(stats.histogram_counts, stats.histogram_edges)
+            + " Before training, pixels are divided by 255 so the network sees values between 0 and 1."
         )
     st.subheader("The average image of each class")
     st.plotly_chart(mean_images_figure(stats.mean_images, dataset.class_names), key="data_means")

@@ -22,3 +22,11 @@ def test_figures_carry_the_class_names():
     assert len(mean_images_figure(mean_images(IMAGES, LABELS, 3), names).data) == 3
     hist = pixel_histogram_figure(*pixel_histogram(IMAGES))
     assert hist.layout.yaxis.type == "log" and sum(hist.data[0].y) == IMAGES.size
+
+
+def test_sample_rows_sit_beside_their_class_names():
+    # The montage is narrower than the chart: the plot area shrinks to it and stays at the left, next to the
+    # names, instead of floating in the middle with the names at the far edge.
+    grid = sample_grid_figure(class_montage(IMAGES, LABELS, 3, 4), ["zero", "one", "two"], 4)
+    assert grid.layout.xaxis.constrain == grid.layout.yaxis.constrain == "domain"
+    assert grid.layout.xaxis.constraintoward == "left"

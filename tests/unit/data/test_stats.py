@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnviz.data import stats
 from cnnviz.data.stats import (
     class_counts,
     class_montage,
@@ -56,3 +57,19 @@ def test_missing_class_gives_nan_mean_and_bad_labels_are_refused():
         class_counts(np.array([0, 5]), 3)
     with pytest.raises(ValueError, match="labels"):
         mean_images(IMAGES, LABELS[:5], 3)
+
+
+def test_the_intensity_caption_is_computed_from_the_data():
+    # MNIST-like: background and ink near 255; Fashion-like: the bright pixels peak near 210.
+    mnist_like = np.zeros((10, 28, 28), dtype=np.uint8)
+    mnist_like[:, 10:14, 5:20] = 253
+    fashion_like = np.zeros((10, 28, 28), dtype=np.uint8)
+    fashion_like[:, 5:20, 5:20] = 210
+    fashion_like[:, 5:7, 5:20] = 150
+    mnist_text = stats.intensity_summary(*stats.pixel_histogram(mnist_like))
+    fashion_text = stats.intensity_summary(*stats.pixel_histogram(fashion_like))
+    assert "92% of the pixels are background" in mnist_text and "near 252" in mnist_text  # the bin 248-256
+    assert "71% of the pixels are background" in fashion_text and "near 212" in fashion_text  # the bin 208-216
+    assert "no pixel reaches 128" in stats.intensity_summary(*stats.pixel_histogram(np.full((2, 4, 4), 40, np.uint8)))
+    with pytest.raises(ValueError, match="no pixels"):
+        stats.intensity_summary(np.zeros(4), np.linspace(0, 256, 5))
