@@ -23,6 +23,7 @@ Importing this module does not import TensorFlow.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -419,6 +420,28 @@ def evaluate_model(model: keras.Model, dataset: TrainingData, *, batch_size: int
 
 # One training at a time per process: on 2 CPU cores parallel trainings all crawl.
 _LOCK = threading.Lock()
+
+#: Seconds a training waits for the training slot before it gives up with a message (the slot's holder is itself
+#: bounded: a silent child is killed, and the server can cap a training's time).
+TRAINING_WAIT_S = 900.0
+
+
+def positive_seconds_from_env(name: str, default: float | None) -> float | None:
+    """Return environment variable ``name`` as a positive finite number of seconds, else ``default``.
+
+    A teacher sets these on the server (e.g. ``CNNVIZ_TRAINING_WAIT_S=300``); an empty, non-numeric, zero,
+    negative or infinite value falls back to ``default``.
+    """
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if 0 < value < math.inf else default
+
+
+def training_wait_s() -> float:
+    """Seconds to wait for the training slot: ``CNNVIZ_TRAINING_WAIT_S`` or :data:`TRAINING_WAIT_S`."""
+    return positive_seconds_from_env("CNNVIZ_TRAINING_WAIT_S", TRAINING_WAIT_S) or TRAINING_WAIT_S
 
 
 @contextmanager

@@ -32,10 +32,12 @@ from cnnviz.train.loop import (
     BatchProgress,
     EpochProgress,
     TrainConfig,
+    TrainingBusyError,
     TrainingConfigError,
     evaluate_model,
     prepare_data,
     training_lock,
+    training_wait_s,
     validate_config,
 )
 from cnnviz.train.script import keras_code
@@ -282,37 +284,58 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
         status.info(f"⏳ Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
                     "run one at a time; yours starts as soon as the other one ends.")
 
-    with training_lock(on_wait=on_wait) as waited:
-        waited_s = time.monotonic() - wait_start if waited else 0.0
-        label = f"Run {1 + max((run.run_id for run in session.runs), default=0)}"
-        status.info(f"Training {label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
-        model = build_model(spec, len(dataset.class_names), seed=config.seed)
-        run = session.start(dataset, spec, config, total_params=int(model.count_params()))
-        started = time.perf_counter()
-        snapshots: list[Any] = []
+    try:
+        with training_lock(on_wait=on_wait, timeout_s=training_wait_s()) as waited:
+            _train_holding_the_slot(session, status, progress_bar, loss_slot, accuracy_slot, dataset, spec, config,
+                                    waited_s=time.monotonic() - wait_start if waited else 0.0)
+    except TrainingBusyError as error:
+        progress_bar.empty()
+        status.error(f"**Training did not start.** {error}")
 
-        def on_batch(progress: BatchProgress) -> None:
-            done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
-            progress_bar.progress(min(done, 1.0), text=_progress_text(progress))
 
-        def on_epoch(progress: EpochProgress) -> None:
-            if progress.filters is not None:
-                snapshots.append(progress.filters)
-            session.epoch_finished(run, model, dataset, progress, snapshots, time.perf_counter() - started)
-            loss_slot.plotly_chart(history_figure(progress.history, "loss", epochs=progress.epochs),
-                                   key=f"train_live_loss_{run.run_id}_{progress.epoch}")
-            accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
-                                       key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
+def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: Any, loss_slot: Any,
+                            accuracy_slot: Any, dataset: Any, spec: ModelSpec, config: TrainConfig, *,
+                            waited_s: float) -> None:
+    """The body of :func:`train_live` once it holds the training slot: train, record, rerun."""
+    label = f"Run {1 + max((run.run_id for run in session.runs), default=0)}"
+    status.info(f"Training {label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
+    model = build_model(spec, len(dataset.class_names), seed=config.seed)
+    run = session.start(dataset, spec, config, total_params=int(model.count_params()))
+    started = time.perf_counter()
+    snapshots: list[Any] = []
 
-        failure = ""
-        try:
-            result = train_model_isolated(model, prepare_data(dataset, config), config, on_batch=on_batch,
-                                          on_epoch=on_epoch)
-        except TrainingProcessError as error:
-            result, failure = None, str(error)
+    shown: list[tuple[float, str]] = [(0.0, "Starting the training process…")]
+
+    def on_batch(progress: BatchProgress) -> None:
+        done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
+        shown[0] = (min(done, 1.0), _progress_text(progress))
+        progress_bar.progress(shown[0][0], text=shown[0][1])
+
+    def on_idle(silent_s: float) -> None:
+        # A Streamlit call while the training process is quiet, so that Stop (or any click) interrupts the wait.
+        text = shown[0][1]
+        if silent_s >= 5:
+            text += f" · no sign from the training process for {silent_s:.0f} s"
+        progress_bar.progress(shown[0][0], text=text)
+
+    def on_epoch(progress: EpochProgress) -> None:
+        if progress.filters is not None:
+            snapshots.append(progress.filters)
+        session.epoch_finished(run, model, dataset, progress, snapshots, time.perf_counter() - started)
+        loss_slot.plotly_chart(history_figure(progress.history, "loss", epochs=progress.epochs),
+                               key=f"train_live_loss_{run.run_id}_{progress.epoch}")
+        accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
+                                   key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
+
+    failure = ""
+    try:
+        result = train_model_isolated(model, prepare_data(dataset, config), config, on_batch=on_batch,
+                                      on_epoch=on_epoch, on_idle=on_idle)
+    except TrainingProcessError as error:
+        result, failure = None, str(error)
 
     if result is None:
-        # The training process died (out of memory, killed): keep what finished, say what happened.
+        # The training process died or hung (out of memory, killed, frozen): keep what finished, say what happened.
         session.fail(failure, lambda kept, name: evaluate_model(kept, dataset))
     else:
         session.finish(run, result, waited_s=waited_s)

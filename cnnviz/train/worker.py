@@ -23,14 +23,23 @@ Starting the child costs an interpreter and a TensorFlow import: about 6 s more 
 than in-process on 2 cores (measured: 2 epochs on 2,000 MNIST images, 4.6 s in-process, 10.9 s
 in a child), against ~100 s for the Train page's default run.
 
+A frozen or hung child (``kill -STOP``, a deadlock) must not hold the training slot forever: the
+child sends a heartbeat every :data:`HEARTBEAT_S` seconds from its own thread, and the parent kills a
+child that has sent nothing for ``heartbeat_timeout_s`` (default :data:`HEARTBEAT_TIMEOUT_S`, or the
+``CNNVIZ_HEARTBEAT_TIMEOUT_S`` environment variable) and raises :class:`TrainingHungError`; the caller's
+model keeps its finished epochs. While it waits, the parent calls ``on_idle`` a few times a second, so
+that a Streamlit caller makes a Streamlit call and can be interrupted even when the child is silent.
+
 Importing this module does not import TensorFlow.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -45,6 +54,7 @@ from cnnviz.train.loop import (
     TrainConfig,
     TrainingConfigError,
     TrainResult,
+    positive_seconds_from_env,
     validate_config,
 )
 
@@ -56,8 +66,25 @@ class TrainingProcessError(RuntimeError):
     """The training process failed or ended without a result; the caller's model keeps its finished epochs."""
 
 
+class TrainingHungError(TrainingProcessError):
+    """The training process sent nothing (not even its heartbeat) for too long and was killed."""
+
+
 #: Seconds the parent waits for a finished child to exit before it terminates it.
 EXIT_GRACE_S = 10.0
+#: Seconds between two heartbeats of the child.
+HEARTBEAT_S = 1.0
+#: Seconds of silence after which the parent gives up on the child. Generous: a heavily loaded 2-core
+#: machine starves the child's heartbeat thread for a few seconds at most (the TensorFlow import included).
+HEARTBEAT_TIMEOUT_S = 60.0
+#: Seconds between two ``on_idle`` calls while the child is silent.
+IDLE_CALL_S = 0.5
+
+
+def heartbeat_timeout_s() -> float:
+    """The silence after which a training child is given up: ``CNNVIZ_HEARTBEAT_TIMEOUT_S`` if it is a positive
+    number, else :data:`HEARTBEAT_TIMEOUT_S`."""
+    return positive_seconds_from_env("CNNVIZ_HEARTBEAT_TIMEOUT_S", HEARTBEAT_TIMEOUT_S) or HEARTBEAT_TIMEOUT_S
 
 
 def _child_main(job_fd: int, message_fd: int) -> None:
@@ -65,6 +92,21 @@ def _child_main(job_fd: int, message_fd: int) -> None:
     jobs = Connection(job_fd, writable=False)
     messages = Connection(message_fd, readable=False)
     parent_pid = os.getppid()
+    send_lock = threading.Lock()  # the heartbeat thread and the training share one pipe
+    finished = threading.Event()
+
+    def send(message: tuple) -> None:
+        with send_lock:
+            messages.send(message)
+
+    def heartbeat() -> None:
+        while not finished.wait(HEARTBEAT_S):
+            try:
+                send(("beat",))
+            except (OSError, ValueError):
+                return  # the parent is gone, or the pipe was closed at the end
+
+    threading.Thread(target=heartbeat, name="cnnviz-heartbeat", daemon=True).start()
     try:
         job: dict[str, Any] = jobs.recv()
         import keras
@@ -82,21 +124,23 @@ def _child_main(job_fd: int, message_fd: int) -> None:
             model,
             job["data"],
             job["config"],
-            on_batch=lambda progress: messages.send(("batch", progress)),
-            on_epoch=lambda progress: messages.send(("epoch", progress, model.get_weights())),
+            on_batch=lambda progress: send(("batch", progress)),
+            on_epoch=lambda progress: send(("epoch", progress, model.get_weights())),
             should_stop=should_stop,
             batch_interval_s=job["batch_interval_s"],
         )
-        messages.send(("done", result, model.get_weights()))
+        send(("done", result, model.get_weights()))
     except BaseException as error:  # noqa: BLE001 - everything is reported to the parent
         kind = "config" if isinstance(error, TrainingConfigError) else "error"
         traceback.print_exc()  # for the server's log; the learner gets the one-line message
         try:
-            messages.send((kind, f"{type(error).__name__}: {error}"))
+            send((kind, f"{type(error).__name__}: {error}"))
         except OSError:
             pass  # the parent is gone; nobody is listening
     finally:
-        messages.close()
+        finished.set()
+        with send_lock:
+            messages.close()
 
 
 def _end_child(process: subprocess.Popen, *, grace_s: float) -> None:
@@ -113,6 +157,15 @@ def _end_child(process: subprocess.Popen, *, grace_s: float) -> None:
         process.wait(timeout=5)
 
 
+def _kill_child(process: subprocess.Popen) -> None:
+    """Kill ``process`` at once with SIGKILL (a stopped process ignores SIGTERM until it is continued)."""
+    try:
+        process.send_signal(signal.SIGKILL)
+    except ProcessLookupError:  # pragma: no cover - it ended by itself meanwhile
+        pass
+    process.wait(timeout=10)
+
+
 def train_model_isolated(
     model: keras.Model,
     data: PreparedData,
@@ -121,8 +174,10 @@ def train_model_isolated(
     on_batch: Callable[[BatchProgress], None] | None = None,
     on_epoch: Callable[[EpochProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_idle: Callable[[float], None] | None = None,
     batch_interval_s: float = 0.25,
     poll_s: float = 0.05,
+    heartbeat_timeout: float | None = None,
 ) -> TrainResult:
     """Train ``model`` like :func:`cnnviz.train.loop.train_model`, but inside a child process.
 
@@ -134,8 +189,16 @@ def train_model_isolated(
     If a callback raises (Streamlit interrupting the script), the child is terminated at once
     and the exception propagates; ``model`` keeps the last finished epoch.
 
+    Args:
+        on_idle: called about every :data:`IDLE_CALL_S` seconds while no progress arrives, with the seconds since
+            the child's last message of any kind (heartbeats included). A Streamlit caller redraws something
+            there, so that the script can be interrupted (Stop) however long a batch takes; it may raise.
+        heartbeat_timeout: seconds of silence (not even a heartbeat) after which the child is killed and
+            :class:`TrainingHungError` raised; ``None``: :func:`heartbeat_timeout_s`.
+
     Raises:
         TrainingConfigError: ``config`` is out of range (checked before any process starts).
+        TrainingHungError: the child sent nothing for ``heartbeat_timeout`` seconds (frozen, hung); it was killed.
         TrainingProcessError: the child failed or died; the message says how.
     """
     validate_config(config)
@@ -165,6 +228,8 @@ def train_model_isolated(
         except OSError:
             pass  # the child died before reading its job; reading its messages reports how
         stop_sent = False
+        timeout = heartbeat_timeout_s() if heartbeat_timeout is None else heartbeat_timeout
+        last_message = last_idle_call = time.monotonic()
         while result is None:
             if should_stop is not None and not stop_sent and should_stop():
                 stop_sent = True
@@ -173,7 +238,19 @@ def train_model_isolated(
                 except OSError:
                     pass  # the child has already ended; its last messages are still to be read
             if not messages.poll(poll_s):
+                now = time.monotonic()
+                silent = now - last_message
+                if silent > timeout:
+                    _kill_child(process)
+                    raise TrainingHungError(
+                        f"The training process stopped responding (nothing for {silent:.0f} s) and was ended. "
+                        "The finished epochs are kept; train again to continue."
+                    )
+                if on_idle is not None and now - last_idle_call >= IDLE_CALL_S:
+                    last_idle_call = now
+                    on_idle(silent)
                 continue
+            last_message = time.monotonic()
             try:
                 message = messages.recv()
             except EOFError:
@@ -183,7 +260,11 @@ def train_model_isolated(
                     "The finished epochs are kept; train again to continue."
                 ) from None
             kind = message[0]
-            if kind == "batch":
+            if kind == "beat":
+                if on_idle is not None and last_message - last_idle_call >= IDLE_CALL_S:
+                    last_idle_call = last_message
+                    on_idle(0.0)
+            elif kind == "batch":
                 if on_batch is not None:
                     on_batch(message[1])
             elif kind == "epoch":

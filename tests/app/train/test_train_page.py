@@ -153,3 +153,30 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
     trained = app.session_state[SESSION_MODEL_KEY]
     assert len(trained.history["loss"]) == 1 and 0.0 <= trained.test_metrics["accuracy"] <= 1.0
     assert app.session_state[RUNS_KEY][-1].status == "stopped"
+
+
+def test_waiting_for_the_training_slot_gives_up_with_a_message(monkeypatch):
+    """Issue 16, finding 3: a second tab waited for the slot forever; now the wait has a limit and says so."""
+    from cnnviz.train.loop import training_lock
+
+    monkeypatch.setenv("CNNVIZ_TRAINING_WAIT_S", "1")
+    app = app_test("pages/train.py").run()
+    held, release = threading.Event(), threading.Event()
+
+    def other_tab() -> None:
+        with training_lock():
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=other_tab)
+    thread.start()
+    try:
+        held.wait(5)
+        app.button(key="train_start").click().run()
+    finally:
+        release.set()
+        thread.join(10)
+    assert not app.exception, [e.value for e in app.exception]
+    errors = [error.value for error in app.error]
+    assert any("Training did not start" in text and "try again later" in text for text in errors), errors
+    assert not app.session_state[RUNS_KEY], "no run was started"

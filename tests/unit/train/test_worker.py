@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from cnnviz.train.loop import (
     evaluate_model,
     prepare_data,
 )
-from cnnviz.train.worker import TrainingProcessError, train_model_isolated
+from cnnviz.train.worker import TrainingHungError, TrainingProcessError, heartbeat_timeout_s, train_model_isolated
 from tests.support.training import TinyData, fresh_model, make_tiny
 from tests.support.training import training_children as _children
 
@@ -119,3 +120,39 @@ def test_bad_settings_are_refused_before_any_process_starts(tiny: TinyData) -> N
     with pytest.raises(TrainingConfigError, match="Epochs"):
         train_model_isolated(fresh_model(), data, TrainConfig(epochs=0))
     assert not _children()
+
+
+@pytest.mark.slow
+def test_a_frozen_child_is_killed_after_its_heartbeat_stops_and_the_finished_epochs_stay(tiny: TinyData) -> None:
+    """Issue 16, finding 3: a child frozen with SIGSTOP held the training slot forever."""
+    config = TrainConfig(epochs=50, batch_size=8, train_size=96, validation_split=0.0, early_stopping=False)
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+    idle: list[float] = []
+    frozen: list[float] = []
+
+    def on_epoch(progress: EpochProgress) -> None:
+        saved.append(model.get_weights())
+        if len(saved) == 1:
+            for pid in _children():
+                os.kill(pid, signal.SIGSTOP)
+            frozen.append(time.monotonic())
+
+    with pytest.raises(TrainingHungError, match=r"stopped responding.*finished epochs are kept"):
+        train_model_isolated(model, prepare_data(tiny, config), config, on_epoch=on_epoch, on_idle=idle.append,
+                             heartbeat_timeout=3.0)
+    recovery = time.monotonic() - frozen[0]
+    print(f"recovered from a frozen training child in {recovery:.1f} s (heartbeat timeout 3 s)")
+    assert len(saved) == 1
+    _assert_same_weights(model.get_weights(), saved[0])
+    assert not _children(), "the frozen child was left behind"
+    # The silent wait called back (a Streamlit caller can be interrupted there), saying how long it was silent.
+    assert idle and max(idle) >= 1.5
+
+
+def test_the_heartbeat_timeout_comes_from_the_environment_when_it_is_a_positive_number(monkeypatch) -> None:
+    monkeypatch.setenv("CNNVIZ_HEARTBEAT_TIMEOUT_S", "7.5")
+    assert heartbeat_timeout_s() == 7.5
+    for bad in ("", "0", "-3", "nan", "inf", "soon"):
+        monkeypatch.setenv("CNNVIZ_HEARTBEAT_TIMEOUT_S", bad)
+        assert heartbeat_timeout_s() == 60.0
