@@ -596,10 +596,19 @@ def _load_uncached(name: str, data_dir: str | Path | None, allow_download: bool)
     else:
         tried.append("download: skipped because CNNVIZ_OFFLINE is set")
     places = "\n".join(f"  - {line}" for line in tried)
+    files = (
+        f"put the official files in a folder '{DATASETS[name].folder_names[0]}/' under ./data or under the "
+        "folder named by CNNVIZ_DATA_DIR"
+    )
+    if allow_download:
+        fix = f"To fix it: connect to the internet and reload, or {files}."
+    else:
+        fix = (
+            f"Downloads are switched off (CNNVIZ_OFFLINE is set), so the studio only reads local files. "
+            f"To fix it: {files} and reload, or unset CNNVIZ_OFFLINE and restart the studio to download them."
+        )
     raise DatasetNotFoundError(
-        f"Could not load {DATASETS[name].title}. Places tried:\n{places}\n"
-        f"To fix it: connect to the internet and reload, or put the official files in a folder "
-        f"'{DATASETS[name].folder_names[0]}/' under ./data or under the folder named by CNNVIZ_DATA_DIR. "
+        f"Could not load {DATASETS[name].title}. Places tried:\n{places}\n{fix} "
         "The built-in 'digits' dataset works without any files.",
         tried,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.core.datasets import DATASETS, Dataset, DatasetError, load_dataset
+from cnnviz.ui.state import remember
 
 DATASET_HELP = (
     "The images the network learns from. MNIST holds handwritten digits, Fashion-MNIST small photos "
@@ -23,8 +24,15 @@ def get_dataset(name: str) -> Dataset:
     return load_dataset(name)
 
 
-def _use_digits(key: str) -> None:
+#: Datasets the learner replaced by the built-in digits after they failed to load: a list of names, for the session.
+DIGITS_INSTEAD_KEY = "cnnviz_digits_instead"
+
+
+def _use_digits(key: str, name: str) -> None:
     st.session_state[key] = "digits"
+    replaced = st.session_state.setdefault(DIGITS_INSTEAD_KEY, [])
+    if name not in replaced:
+        replaced.append(name)
 
 
 def show_dataset_source(dataset: Dataset) -> None:
@@ -48,7 +56,10 @@ def dataset_picker(
     """A selectbox of datasets that loads the choice and explains failures.
 
     When the chosen dataset cannot be loaded, the error (every place tried and how
-    to fix it) is shown with a button that switches to the built-in digits.
+    to fix it) is shown with a button that switches to the built-in digits. That choice
+    holds for the session: every picker that would start on the failed dataset (on this
+    or another page) starts on the digits instead; picking the dataset again by hand
+    retries it. The choice survives page switches (:func:`cnnviz.ui.state.remember`).
 
     Args:
         key: the widget key; the choice is kept in ``st.session_state[key]``.
@@ -60,8 +71,14 @@ def dataset_picker(
         The loaded dataset, or ``None`` when it could not be loaded.
     """
     names = list(DATASETS)
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = default if default in names else names[0]
+    start = default if default in names else names[0]
+    arriving = key not in st.session_state  # first view, or back from another page or section
+    remember(key, start, valid=names)
+    if st.session_state[key] not in names:
+        st.session_state[key] = start
+    if arriving and st.session_state[key] in st.session_state.get(DIGITS_INSTEAD_KEY, ()):
+        # The learner already chose the digits over this dataset (it could not be loaded): keep that choice.
+        st.session_state[key] = "digits"
     name = st.selectbox(label, names, key=key, format_func=lambda n: DATASETS[n].title, help=help)
     try:
         dataset = get_dataset(name)
@@ -73,7 +90,7 @@ def dataset_picker(
                 "Use the built-in digits instead",
                 key=f"{key}_use_digits",
                 on_click=_use_digits,
-                args=(key,),
+                args=(key, name),
                 help="scikit-learn's handwritten digits ship with the studio, so they always load.",
             )
         return None

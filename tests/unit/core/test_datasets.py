@@ -209,6 +209,22 @@ def test_nothing_found_lists_every_place_and_the_fix(tmp_path: Path):
     assert "digits" in message and len(info.value.tried) >= 5
 
 
+@pytest.mark.parametrize("allow_download", [False, True])
+def test_the_fix_says_whether_downloads_are_switched_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         allow_download: bool):
+    # Offline, "connect to the internet" cannot help: the message says downloads are off and how to give files.
+    def no_network() -> Path:
+        raise OSError("Name or service not known")
+
+    monkeypatch.setitem(data._DOWNLOADERS, "kmnist", no_network)
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_dataset("kmnist", data_dir=tmp_path / "empty", allow_download=allow_download)
+    message = str(info.value)
+    assert ("connect to the internet" in message) is allow_download
+    assert ("Downloads are switched off" in message) is not allow_download
+    assert "put the official files in a folder 'kmnist/'" in message
+
+
 def test_a_failed_download_is_reported(monkeypatch: pytest.MonkeyPatch):
     def no_network() -> Path:
         raise OSError("Name or service not known")
