@@ -12,8 +12,16 @@ from cnnviz.core.figures import probability_figure
 from cnnviz.core.predict import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
 from cnnviz.core.text import md_escape
 from cnnviz.sketch.figures import model_input_figure, steps_figure
-from cnnviz.sketch.preprocess import EmptySketchError, Preprocessed, SketchInputError, framing_for, preprocess_steps
-from cnnviz.sketch.widgets import photo_input, sketch_canvas
+from cnnviz.sketch.preprocess import (
+    TOO_LITTLE_INK,
+    EmptySketchError,
+    Preprocessed,
+    SketchInputError,
+    framing_for,
+    preprocess_steps,
+    too_little_ink,
+)
+from cnnviz.sketch.widgets import park_canvas, photo_input, sketch_canvas
 from cnnviz.ui.layout import explain
 from cnnviz.ui.models import PickedModel, model_picker
 from cnnviz.ui.state import get_session_model, set_latest_sketch
@@ -59,6 +67,7 @@ def _drawing() -> tuple[object, bool]:
         help="Draw with the mouse (or a finger) on the canvas, or upload a photo of a digit written on paper.",
     )
     if source != "Draw":
+        park_canvas("sketch")  # the drawing comes back when the learner returns to Draw
         return photo_input("sketch_photo"), True
     brush = st.slider(
         "Brush width",
@@ -90,6 +99,9 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
         return None
     except SketchInputError as error:
         right.error(str(error))
+        return None
+    if too_little_ink(result):
+        right.info(TOO_LITTLE_INK)
         return None
     set_latest_sketch(result.output)
     try:

@@ -22,12 +22,33 @@ CANVAS_SIDE = 280
 PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
+def _clear(key: str) -> None:
+    """The Clear button's callback: a fresh canvas (a new key) without the parked drawing."""
+    st.session_state[f"{key}_generation"] = int(st.session_state.get(f"{key}_generation", 0)) + 1
+    st.session_state.pop(f"{key}_latest", None)
+    st.session_state.pop(f"{key}_restore", None)
+
+
+def park_canvas(key: str = "sketch") -> None:
+    """Keep the current drawing while the canvas is off the page (the learner switched to a photo upload).
+
+    Streamlit forgets a component's value when it is not drawn; :func:`sketch_canvas` gives the parked
+    strokes back to the canvas (its ``initial_drawing``) when it returns, and the parked picture stands
+    in until the next stroke.
+    """
+    latest = st.session_state.get(f"{key}_latest")
+    if latest is not None:
+        st.session_state[f"{key}_restore"] = latest
+
+
 def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray | None:
     """Show a 280x280 drawing canvas (white brush on black, like MNIST) and return what is drawn.
 
     The canvas's own toolbar has Undo, Redo and "Reset canvas & history"; the
-    "Clear the canvas" button below it replaces the canvas with a fresh one.
-    The app reruns after every stroke, so the prediction follows the drawing.
+    "Clear the canvas" button below it replaces the canvas with a fresh one (in its
+    ``on_click`` callback, so one rerun, not two: a stroke started on the old canvas
+    while the page reran was lost with it). The app reruns after every stroke, so the
+    prediction follows the drawing. A drawing parked by :func:`park_canvas` comes back.
 
     Args:
         key: the session-state prefix for this canvas.
@@ -38,8 +59,9 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
     """
     from streamlit_drawable_canvas import st_canvas
 
-    generation_key = f"{key}_generation"
-    generation = int(st.session_state.get(generation_key, 0))
+    generation = int(st.session_state.get(f"{key}_generation", 0))
+    # Fixed while the canvas is shown: a changing initial_drawing would make the canvas reload it on every run.
+    parked = st.session_state.get(f"{key}_restore")
     result = st_canvas(
         stroke_width=int(brush_width),
         stroke_color="#FFFFFF",
@@ -47,23 +69,28 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
         height=CANVAS_SIDE,
         width=CANVAS_SIDE,
         drawing_mode="freedraw",
+        initial_drawing=parked[0] if parked is not None else None,
         update_streamlit=True,
         return_image_data=True,
         key=f"{key}_canvas_{generation}",
     )
-    if st.button(
+    st.button(
         "Clear the canvas",
         key=f"{key}_clear",
+        on_click=_clear,
+        args=(key,),
         help="Start again with an empty canvas. (The bin icon in the canvas toolbar does the same; "
         "the curved arrows undo and redo single strokes.)",
-    ):
-        st.session_state[generation_key] = generation + 1
-        st.rerun()
+    )
     image = result.image_data
     if image is None:
-        return None
+        # A canvas given back its parked strokes sends nothing until the next stroke: show the parked picture.
+        return parked[1] if parked is not None else None
     array = np.asarray(image)
-    return array if array.dtype == np.uint8 else np.clip(array, 0, 255).astype(np.uint8)
+    array = array if array.dtype == np.uint8 else np.clip(array, 0, 255).astype(np.uint8)
+    if result.json_data is not None:
+        st.session_state[f"{key}_latest"] = (result.json_data, array)
+    return array
 
 
 def photo_input(key: str = "sketch_photo") -> np.ndarray | None:

@@ -30,11 +30,12 @@ class FakeCanvas:
 
     def __init__(self) -> None:
         self.drawing: np.ndarray | None = None
+        self.strokes: dict[str, Any] = {"objects": []}
         self.calls: list[dict[str, Any]] = []
 
     def st_canvas(self, **kwargs: Any) -> types.SimpleNamespace:
         self.calls.append(kwargs)
-        return types.SimpleNamespace(image_data=self.drawing, json_data={"objects": []})
+        return types.SimpleNamespace(image_data=self.drawing, json_data=self.strokes)
 
 
 @pytest.fixture
@@ -212,3 +213,31 @@ def test_hostile_dataset_and_class_names_show_as_typed(
     assert r"\[x\]\(https\:evil\.example\)" in shown[0] and r"\*\*bold\*\*" in shown[1]
     for text in shown:
         assert "](" not in text and "**bold**" not in text
+
+
+def test_a_dot_asks_for_a_bigger_digit_instead_of_predicting(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    dot = np.zeros((280, 280, 4), dtype=np.uint8)
+    dot[..., 3] = 255
+    yy, xx = np.ogrid[:280, :280]
+    dot[(yy - 140) ** 2 + (xx - 140) ** 2 <= 100, :3] = 255  # one click of the 20-pixel brush
+    canvas.drawing = dot
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert any("draw a bigger digit" in info.value for info in at.info)
+    assert not at.metric and not at.subheader
+
+
+def test_draw_upload_draw_keeps_the_drawing_and_clear_forgets_it(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    canvas.drawing, canvas.strokes = _canvas_drawing(7), {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
+    at = app_test(PAGE).run()
+    assert canvas.calls[-1]["initial_drawing"] is None
+    at.radio(key="sketch_source").set_value("Upload a photo").run()
+    # Back to Draw: the canvas is mounted again and sends nothing until the next stroke.
+    canvas.drawing, canvas.strokes = None, {"objects": []}
+    at.radio(key="sketch_source").set_value("Draw").run()
+    assert not at.exception
+    assert canvas.calls[-1]["initial_drawing"] == {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
+    assert at.subheader[0].value.startswith("Prediction:")  # the parked drawing is still read
+    at.button(key="sketch_clear").click().run()
+    assert canvas.calls[-1]["initial_drawing"] is None
+    assert any("Draw a digit" in info.value for info in at.info)

@@ -397,3 +397,25 @@ def test_fill_framing_fills_the_field_and_centres_the_box() -> None:
     assert rows[-1] - rows[0] + 1 == 28  # the 7 is taller than wide: its height fills the field
     assert abs((cols[0] + cols[-1]) / 2 - 13.5) <= 0.5
     assert result.steps[3].title == "Scale into 28x28"
+
+
+def _canvas_with(draw_on) -> np.ndarray:
+    picture = Image.new("RGB", (280, 280), "black")
+    draw_on(ImageDraw.Draw(picture))
+    return np.asarray(picture)
+
+
+def test_a_dot_is_too_little_ink_but_a_small_digit_is_not() -> None:
+    from cnnviz.sketch.preprocess import MIN_INK_EXTENT, ink_extent, preprocess_steps, too_little_ink
+
+    dot = preprocess_steps(_canvas_with(lambda d: d.ellipse((130, 130, 150, 150), fill="white")))  # brush 20
+    thick_dot = preprocess_steps(_canvas_with(lambda d: d.ellipse((120, 120, 160, 160), fill="white")))  # brush 40
+    small_one = preprocess_steps(_canvas_with(lambda d: d.line((140, 110, 140, 170), fill="white", width=12)))
+    assert too_little_ink(dot) and too_little_ink(thick_dot)
+    assert not too_little_ink(small_one)  # 61 of 280 pixels tall: small, but a digit
+    assert ink_extent((110, 134, 171, 146), (280, 280)) == pytest.approx(61 / 280)
+    assert ink_extent((130, 130, 150, 151), (280, 280)) < MIN_INK_EXTENT < 61 / 280
+    # Photos are not judged by their ink's size.
+    photo = preprocess_steps(_canvas_with(lambda d: d.rectangle((0, 0, 279, 279), fill="white")
+                                          or d.ellipse((130, 130, 150, 150), fill="black")), photo=True)
+    assert not too_little_ink(photo)
