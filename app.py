@@ -9,7 +9,7 @@ import streamlit as st
 from cnnviz.ui.layout import render_sidebar
 from cnnviz.ui.pages import streamlit_pages
 
-st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon=":material/neurology:", layout="wide")
 
 page = st.navigation(streamlit_pages())
 render_sidebar()

@@ -42,7 +42,7 @@ def show_dataset_source(dataset: Dataset) -> None:
         f"**Data source:** {dataset.source} Training images: {sizes['train']:,}; test images: {sizes['test']:,}."
     )
     if dataset.note:
-        st.info(dataset.note, icon="ℹ️")
+        st.info(dataset.note, icon=":material/info:")
 
 
 def dataset_picker(

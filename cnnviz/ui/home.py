@@ -45,4 +45,4 @@ def render_page_cards() -> None:
         with columns[index % len(columns)].container(border=True):
             st.markdown(f"#### {info.icon} {info.title}")
             st.write(info.summary)
-            st.page_link(info.path, label=f"Open {info.title}", icon="➡️")
+            st.page_link(info.path, label=f"Open {info.title}", icon=":material/arrow_forward:")

@@ -12,7 +12,11 @@ import streamlit as st
 
 @dataclass(frozen=True)
 class PageInfo:
-    """A page of the studio: its script, title, icon and a one-line summary for Home."""
+    """A page of the studio: its script, title, icon and a one-line summary for Home.
+
+    ``icon`` is one of Streamlit's bundled Material icons (``":material/home:"``), never an emoji:
+    emoji render as empty boxes where the system has no emoji font, the Material font ships with Streamlit.
+    """
 
     path: str
     title: str
@@ -21,38 +25,38 @@ class PageInfo:
 
 
 PAGES: list[PageInfo] = [
-    PageInfo("pages/home.py", "Home", "🏠", "What the studio teaches and where to start."),
+    PageInfo("pages/home.py", "Home", ":material/home:", "What the studio teaches and where to start."),
     PageInfo(
         "pages/data.py",
         "Data",
-        "🗂️",
+        ":material/dataset:",
         "Browse MNIST, Fashion-MNIST, Kuzushiji-MNIST and the built-in digits: samples, class counts, "
         "average images and pixel statistics.",
     ),
     PageInfo(
         "pages/train.py",
         "Train",
-        "🏋️",
+        ":material/model_training:",
         "Design a CNN with sliders, see its layer shapes and parameters, train it live with epoch-by-epoch "
         "charts, stop it, save it and compare runs.",
     ),
     PageInfo(
         "pages/kernels.py",
         "Kernels",
-        "🔍",
+        ":material/grid_on:",
         "Apply the tutorial's line filters or your own 3x3 kernels to any image and see convolution, "
         "activation and pooling step by step, down to the arithmetic of one output pixel.",
     ),
     PageInfo(
         "pages/sketch.py",
         "Sketch",
-        "✏️",
+        ":material/draw:",
         "Draw a digit (or upload a photo), watch it prepared like MNIST step by step, and see what a model reads.",
     ),
     PageInfo(
         "pages/inside.py",
         "Inside",
-        "🔬",
+        ":material/biotech:",
         "Follow one image through every layer, see the learned filters (and watch them learn), ask which "
         "pixels made the decision, and click into the confusion matrix to see where the model goes wrong.",
     ),
