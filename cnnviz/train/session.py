@@ -121,8 +121,15 @@ class TrainSession:
         )
         self.state[MODEL_RUN_KEY] = run.run_id
 
-    def finish(self, run: RunRecord, result: TrainResult, *, waited_s: float = 0.0) -> None:
-        """End ``run`` with ``result``: its status and metrics, the session model's final state, the message."""
+    def finish(self, run: RunRecord, result: TrainResult, *, waited_s: float = 0.0,
+               time_limit_s: float | None = None) -> None:
+        """End ``run`` with ``result``: its status and metrics, the session model's final state, the message.
+
+        Args:
+            waited_s: seconds the run first waited for the training slot (said in the message when > 0).
+            time_limit_s: the server's limit on one training, when it is what stopped this run (said in the
+                message, which is then a warning).
+        """
         run.status = result.status
         run.history = result.history
         run.test_metrics = result.test_metrics
@@ -137,6 +144,10 @@ class TrainSession:
             )
         self.state.pop(ACTIVE_RUN_KEY, None)
         kind, message = outcome(run, result.nan_message, result.best_epoch)
+        if time_limit_s is not None:
+            kind = "warning" if kind == "success" else kind
+            message += (f" It reached this server's limit of {time_limit_s:.0f} s for one training (a teacher's "
+                        "setting, CNNVIZ_MAX_TRAINING_S): fewer epochs, fewer images or a smaller network fit in it.")
         if waited_s:
             message += f" It first waited {waited_s:.0f} s for another training to finish."
         self.state[OUTCOME_KEY] = (kind, message)

@@ -26,6 +26,14 @@ from typing import Any
 import streamlit as st
 
 from cnnviz.core.records import TrainedModel, runs_table
+from cnnviz.train.estimate import (
+    Measured,
+    describe_duration,
+    estimate_training_s,
+    max_training_s,
+    multiply_adds,
+    warn_training_s,
+)
 from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
 from cnnviz.train.loop import (
     OPTIMIZERS,
@@ -235,6 +243,38 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
         st.code(script, language="python")
 
 
+def show_estimate(rows: list[LayerRow], config: TrainConfig, available_images: int, num_classes: int) -> None:
+    """Say how long this run will take, before it starts; warn above the server's limit (issue 16, finding 7).
+
+    The speed is this session's last measured run when there is one, else a conservative fixed speed
+    (:mod:`cnnviz.train.estimate`). ``available_images``: the dataset's training images.
+    """
+    count = min(config.train_size, available_images)
+    validation = int(round(config.validation_split * count))
+    measured = None
+    for run in reversed(_session().runs):
+        if run.samples_per_s > 0:
+            try:
+                measured = Measured(run.samples_per_s,
+                                    multiply_adds(layer_table(ModelSpec.from_dict(run.spec), num_classes)))
+            except (SpecError, TypeError, ValueError):
+                measured = None
+            break
+    seconds = estimate_training_s(multiply_adds(rows), train_images=count - validation,
+                                  validation_images=validation, epochs=config.epochs, measured=measured)
+    basis = "this session's last run" if measured is not None else "a cautious speed for 2 CPU cores"
+    text = (f"Estimated training time: **{describe_duration(seconds)}** for {config.epochs} epochs of "
+            f"{count:,} images (from the network's multiply-adds per image and {basis}).")
+    limit = max_training_s()
+    if seconds > warn_training_s() or (limit is not None and seconds > limit):
+        stop_note = (f" This server stops a training after {limit:.0f} s, keeping its finished "
+                     "epochs." if limit is not None else "")
+        st.warning(f"{text} That is long: only one training runs at a time, so others wait for it. Fewer "
+                   f"epochs, fewer images or fewer filters make it quicker.{stop_note}")
+    else:
+        st.caption(text)
+
+
 def show_design(spec: ModelSpec, config: TrainConfig, dataset: Any) -> bool:
     """Show the network before training (:func:`show_preview`), or why it cannot be built; return if it can.
 
@@ -248,6 +288,7 @@ def show_design(spec: ModelSpec, config: TrainConfig, dataset: Any) -> bool:
     except (SpecError, TrainingConfigError) as error:
         st.error(f"**This network cannot be built.** {error}")
         return False
+    show_estimate(rows, config, len(dataset.x_train), dataset.num_classes)
     show_preview(rows, spec, config, dataset=dataset.name, num_classes=dataset.num_classes,
                  split_of_test=dataset.split_from_test)
     return True
@@ -305,6 +346,15 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
     snapshots: list[Any] = []
 
     shown: list[tuple[float, str]] = [(0.0, "Starting the training process…")]
+    limit = max_training_s()
+    limited: list[bool] = []
+
+    def over_time_limit() -> bool:
+        # The teacher's cap on one training (CNNVIZ_MAX_TRAINING_S): stop, keeping the finished epochs.
+        if limit is not None and time.perf_counter() - started > limit:
+            limited.append(True)
+            return True
+        return False
 
     def on_batch(progress: BatchProgress) -> None:
         done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
@@ -330,7 +380,7 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
     failure = ""
     try:
         result = train_model_isolated(model, prepare_data(dataset, config), config, on_batch=on_batch,
-                                      on_epoch=on_epoch, on_idle=on_idle)
+                                      on_epoch=on_epoch, on_idle=on_idle, should_stop=over_time_limit)
     except TrainingProcessError as error:
         result, failure = None, str(error)
 
@@ -338,7 +388,7 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
         # The training process died or hung (out of memory, killed, frozen): keep what finished, say what happened.
         session.fail(failure, lambda kept, name: evaluate_model(kept, dataset))
     else:
-        session.finish(run, result, waited_s=waited_s)
+        session.finish(run, result, waited_s=waited_s, time_limit_s=limit if limited else None)
     st.rerun()
 
 

@@ -180,3 +180,35 @@ def test_waiting_for_the_training_slot_gives_up_with_a_message(monkeypatch):
     errors = [error.value for error in app.error]
     assert any("Training did not start" in text and "try again later" in text for text in errors), errors
     assert not app.session_state[RUNS_KEY], "no run was started"
+
+
+def test_the_largest_design_gets_a_time_warning_before_training():
+    """Issue 16, finding 7: 4 blocks x 128 filters 5x5 and 3 dense layers of 512 for 30 epochs: ~14 minutes."""
+    app = app_test("pages/train.py").run()
+    assert not any("Estimated training time" in warning.value for warning in app.warning)
+    assert any("Estimated training time" in caption.value for caption in app.caption)
+    app.slider(key="train_blocks").set_value(4).run()
+    for block in range(1, 5):
+        app.select_slider(key=f"train_b{block}_filters").set_value(128)
+        app.radio(key=f"train_b{block}_kernel").set_value(5)
+    app.slider(key="train_dense").set_value(3).run()
+    for index in range(1, 4):
+        app.select_slider(key=f"train_units{index}").set_value(512)
+    app.slider(key="train_epochs").set_value(30)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.metric[0].value == "1,829,002"
+    assert any("Estimated training time" in warning.value and "min" in warning.value and "only one training"
+               in warning.value for warning in app.warning), [w.value for w in app.warning]
+
+
+@pytest.mark.slow
+def test_the_servers_time_limit_stops_a_training_and_says_why(monkeypatch):
+    monkeypatch.setenv("CNNVIZ_MAX_TRAINING_S", "1")
+    app = small_settings(app_test("pages/train.py").run())
+    assert any("stops a training after 1 s" in warning.value for warning in app.warning)
+    app.button(key="train_start").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.session_state[RUNS_KEY][-1].status == "stopped"
+    warnings = [warning.value for warning in app.warning]
+    assert any("limit of 1 s for one training" in text for text in warnings), warnings

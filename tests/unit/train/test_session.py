@@ -119,3 +119,17 @@ def test_only_trained_models_and_run_records_count() -> None:
     assert book.model is None and book.runs == []
     book.state[MODEL_KEY] = TrainedModel(model=None, dataset="digits", class_names=("a",))
     assert book.model is not None
+
+
+def test_a_run_stopped_by_the_servers_time_limit_says_so_as_a_warning() -> None:
+    """Issue 16, finding 7: a teacher's CNNVIZ_MAX_TRAINING_S stops a run; the learner is told why."""
+    book = session()
+    run = book.start(FakeDataset(), ModelSpec(), TrainConfig(epochs=5), total_params=1)
+    book.epoch_finished(run, object(), FakeDataset(), epoch(1), [], seconds=2.0)
+    result = TrainResult(history=epoch(1).history, epochs_done=2, stopped_by_user=True,
+                         test_metrics={"loss": 0.3, "accuracy": 0.9}, duration_s=60.0)
+    book.finish(run, result, time_limit_s=60.0)
+    kind, message = book.outcome
+    assert kind == "warning"
+    assert "stopped after 2 of 5 epochs" in message and "limit of 60 s" in message
+    assert "CNNVIZ_MAX_TRAINING_S" in message
