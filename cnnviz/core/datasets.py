@@ -172,9 +172,12 @@ class Dataset:
         x_train, x_test: uint8 (N, 28, 28), 0 = background. Read-only.
         y_train, y_test: int64 (N,) class indices. Read-only.
         class_names: one display name per class index.
-        source: where the arrays came from, in words a user understands.
+        source: where the arrays came from, in words a user understands, with this machine's folder.
         note: anything the user should know about how the data was prepared ('' if nothing).
         split_from_test: True when only the official test split was found and it was divided.
+        provenance: ``source`` without this machine's paths ("... read from the mnist/ folder in
+            CNNVIZ_DATA_DIR."): what a saved model's sidecar records, so it means the same on another
+            machine. '' when built by hand; then :attr:`portable_source` falls back to ``source``.
     """
 
     name: str
@@ -186,10 +189,16 @@ class Dataset:
     source: str
     note: str = ""
     split_from_test: bool = False
+    provenance: str = ""
     info: DatasetInfo = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "info", DATASETS[self.name])
+
+    @property
+    def portable_source(self) -> str:
+        """Where the data came from without this machine's paths (for sidecars); ``source`` if unknown."""
+        return self.provenance or self.source
 
     @property
     def title(self) -> str:
@@ -500,9 +509,11 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _assemble(name: str, train: _Split | None, test: _Split | None, where: str) -> Dataset:
+def _assemble(name: str, train: _Split | None, test: _Split | None, where: tuple[str, str]) -> Dataset:
+    """Build the dataset; ``where`` is (the folder in words with its path, the same without the path)."""
     info = DATASETS[name]
     if train is not None and test is not None:
+        sizes = f"{info.title}, official train ({len(train.labels):,}) and test ({len(test.labels):,}) splits"
         return Dataset(
             name=name,
             x_train=_readonly(train.images),
@@ -510,8 +521,8 @@ def _assemble(name: str, train: _Split | None, test: _Split | None, where: str) 
             x_test=_readonly(test.images),
             y_test=_readonly(test.labels),
             class_names=info.class_names,
-            source=f"{info.title}, official train ({len(train.labels):,}) and test ({len(test.labels):,}) "
-            f"splits, read from {where}.",
+            source=f"{sizes}, read from {where[0]}.",
+            provenance=f"{sizes}, read from {where[1]}.",
         )
     lone = test if test is not None else train
     assert lone is not None
@@ -524,7 +535,9 @@ def _assemble(name: str, train: _Split | None, test: _Split | None, where: str) 
         x_test=_readonly(lone.images[test_idx]),
         y_test=_readonly(lone.labels[test_idx]),
         class_names=info.class_names,
-        source=f"{info.title}, official {lone_name} split only ({len(lone.labels):,} images), read from {where}.",
+        source=f"{info.title}, official {lone_name} split only ({len(lone.labels):,} images), read from {where[0]}.",
+        provenance=f"{info.title}, official {lone_name} split only ({len(lone.labels):,} images), "
+        f"read from {where[1]}.",
         note=(
             f"Only the official {lone_name} split was found, so it was divided (stratified by class, "
             f"seed {SPLIT_SEED}) into {len(train_idx):,} training and {len(test_idx):,} test images. "
@@ -564,22 +577,29 @@ def _describe(folder: Path, origin: str) -> str:
     return f"{folder} ({origin})"
 
 
+def _where(name: str, folder: Path, origin: str) -> tuple[str, str]:
+    """The folder in words: with its path (shown on this machine) and without it (recorded in sidecars)."""
+    if folder.name in DATASETS[name].folder_names:
+        return _describe(folder, origin), f"the {folder.name}/ folder in {origin}"
+    return _describe(folder, origin), origin
+
+
 def _load_uncached(name: str, data_dir: str | Path | None, allow_download: bool) -> Dataset:
     if name == "digits":
         return _load_digits()
     tried: list[str] = []
-    partial: tuple[_Split | None, _Split | None, str] | None = None
+    partial: tuple[_Split | None, _Split | None, tuple[str, str]] | None = None
     for origin, folder in _folders_for(name, data_dir):
         if not folder.is_dir():
             tried.append(f"{_describe(folder, origin)}: no such folder")
             continue
         train, test = _read_folder(name, folder)
         if train is not None and test is not None:
-            return _assemble(name, train, test, _describe(folder, origin))
+            return _assemble(name, train, test, _where(name, folder, origin))
         if train is None and test is None:
             tried.append(f"{_describe(folder, origin)}: no {name} files")
         elif partial is None:
-            partial = (train, test, _describe(folder, origin))
+            partial = (train, test, _where(name, folder, origin))
     if partial is not None:
         return _assemble(name, *partial)
     if allow_download:
@@ -587,7 +607,8 @@ def _load_uncached(name: str, data_dir: str | Path | None, allow_download: bool)
             folder = _DOWNLOADERS[name]()
             train, test = _read_folder(name, folder)
             if train is not None and test is not None:
-                return _assemble(name, train, test, f"{folder} (downloaded via {_DOWNLOAD_SOURCES[name]})")
+                download = f"downloaded via {_DOWNLOAD_SOURCES[name]}"
+                return _assemble(name, train, test, (f"{folder} ({download})", f"files {download}"))
             tried.append(f"download via {_DOWNLOAD_SOURCES[name]}: finished but the files are incomplete")
         except CorruptDatasetError:
             raise

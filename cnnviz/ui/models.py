@@ -39,7 +39,7 @@ from cnnviz.ui.state import get_session_model
 #: What a picker says when there is nothing to choose from.
 NO_MODEL_MESSAGE = (
     "No model yet: train one on the **Train** page (it appears here straight away), "
-    "or ask your teacher to run `python scripts/train_default_models.py` to install the shipped models."
+    "or ask your teacher to run `python -m tools.train_default_models` to install the shipped models."
 )
 #: The option id of this session's model in a picker.
 SESSION_OPTION = "session"

@@ -93,6 +93,25 @@ def test_environment_variable_is_searched(monkeypatch: pytest.MonkeyPatch, share
     assert "CNNVIZ_DATA_DIR" in load_dataset("mnist").source
 
 
+def test_the_portable_source_names_the_folder_without_this_machines_path(tmp_path: Path, monkeypatch):
+    # A saved model's sidecar records portable_source: it must mean the same on another machine.
+    write_idx_split(tmp_path / "env" / "mnist", "t10k", 50)
+    write_idx_split(tmp_path / "data" / "kmnist", "train", 40)
+    write_idx_split(tmp_path / "data" / "kmnist", "t10k", 10)
+    monkeypatch.setenv("CNNVIZ_DATA_DIR", str(tmp_path / "env"))
+    mnist, kmnist = load_dataset("mnist"), load_dataset("kmnist")
+    assert str(tmp_path) in mnist.source and str(tmp_path) in kmnist.source  # the page still shows the folder
+    assert mnist.portable_source == (
+        "MNIST handwritten digits, official test split only (50 images), "
+        "read from the mnist/ folder in CNNVIZ_DATA_DIR."
+    )
+    assert kmnist.portable_source == (
+        "Kuzushiji-MNIST, official train (40) and test (10) splits, read from the kmnist/ folder in ./data."
+    )
+    digits = load_dataset("digits")
+    assert digits.portable_source == digits.source and "/" not in digits.portable_source
+
+
 def test_debian_fashion_mnist_is_complete(monkeypatch: pytest.MonkeyPatch):
     debian = Path("/usr/share/datasets")
     if not (debian / "fashion-mnist").is_dir():

@@ -7,6 +7,9 @@ check what that script promises without re-training.
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -17,6 +20,8 @@ MODELS = REPO_ROOT / "models"
 SHIPPED = ("mnist", "fashion_mnist", "kmnist")
 #: The lowest test accuracy each shipped model may have (measured on the split recorded in its sidecar).
 MIN_ACCURACY = {"mnist": 0.97, "fashion_mnist": 0.89, "kmnist": 0.93}
+#: A POSIX, home or Windows absolute path at the start of the text or after a space or bracket.
+ABSOLUTE_PATH = re.compile(r"(?:^|[\s(])(?:/|~|[A-Za-z]:\\)")
 
 
 def _meta(name: str) -> dict:
@@ -35,7 +40,9 @@ def test_shipped_model_files_and_metadata(name: str) -> None:
     split = meta["split"]
     assert split["train"] > 0 and split["test"] > 0 and split["validation"] > 0
     assert split["test"] == split["dataset_test"]
-    assert meta["data_source"] and "train_config" in meta and meta["made_by"].startswith("python scripts/")
+    assert meta["data_source"] and "train_config" in meta and meta["made_by"] == "python -m tools.train_default_models"
+    # Where the data came from, without the folder of the machine that trained it.
+    assert not ABSOLUTE_PATH.search(meta["data_source"]), meta["data_source"]
     assert meta["spec"]["conv_blocks"]
 
 
@@ -70,3 +77,21 @@ def test_training_script_recipes_use_the_project_code() -> None:
     from cnnviz.train.spec import total_params
 
     assert total_params(script.SPEC, 10) < 200_000  # keeps each file well under 1 MB
+
+
+def _ignored(path: str) -> bool:
+    """Whether git ignores ``path`` (relative to the repository); the file need not exist."""
+    result = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO_ROOT, check=False)
+    assert result.returncode in (0, 1), f"git check-ignore failed for {path}"
+    return result.returncode == 0
+
+
+def test_models_a_user_saves_are_git_ignored_and_the_shipped_ones_are_not() -> None:
+    if shutil.which("git") is None or not (REPO_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for name in SHIPPED:
+        for suffix in (".keras", ".json"):
+            assert not _ignored(f"models/default_{name}{suffix}"), f"default_{name}{suffix} must stay tracked"
+    for saved in ("models/my_cnn.keras", "models/my_cnn.json", "models/.tmp-abc.keras", "models/runs/x.json"):
+        assert _ignored(saved), f"{saved} would show up in git status"
+    assert not _ignored("cnnviz/core/shipped.py")  # the manifest of shipped models stays tracked
