@@ -186,8 +186,12 @@ class GradientBuild:
         return (total[:, :, 0] if total.shape[2] == 1 else total).astype(np.float32)
 
     def strongest_positions(self, count: int) -> np.ndarray:
-        """The ``count`` output positions with the largest |dL/dz|, largest first: (count, 2) int64 (row, col)."""
-        flat = np.abs(self.output_gradient).ravel()
+        """The ``count`` output positions that add most to dL/dW, largest first: (count, 2) int64 (row, col).
+
+        A position's share is ``|dL/dz| * ||patch||``: a large gradient over a blank patch adds nothing.
+        """
+        sizes = np.sqrt(np.sum(np.square(self.patches.astype(np.float64)), axis=(2, 3, 4)))
+        flat = (np.abs(self.output_gradient.astype(np.float64)) * sizes).ravel()
         order = np.argsort(-flat, kind="stable")[: max(0, count)]
         return np.stack(np.unravel_index(order, self.output_gradient.shape), axis=1).astype(np.int64)
 

@@ -374,7 +374,7 @@ def gradient_build_figure(build: GradientBuild, *, channel: int = 0, count: int 
     Args:
         build: a :class:`cnnviz.inside.backprop.GradientBuild`.
         channel: which input channel's patches to draw.
-        count: how many of the positions with the largest |dL/dz| to show as ``g × patch``.
+        count: how many of the positions that add most to dL/dW to show as ``g × patch``.
     """
     positions = build.strongest_positions(count)
     images = [build.output_gradient]
@@ -386,3 +386,28 @@ def gradient_build_figure(build: GradientBuild, *, channel: int = 0, count: int 
     images.append(_channel(build.weighted_sum, channel))
     titles.append(f"sum of all {build.output_gradient.size} = dL/dW")
     return image_grid_figure(images, titles=titles, cols=len(images), diverging=True, cell_height=150, title=title)
+
+
+def receptive_field_figure(
+    images: np.ndarray, windows: Sequence[tuple[int, int, int, int]], captions: Sequence[str], *, title: str = ""
+) -> go.Figure:
+    """Whole images (N, 28, 28) uint8 with a yellow frame around each one's receptive-field window.
+
+    Args:
+        windows: one ``(top, left, bottom, right)`` per image, end exclusive (may reach outside; it is clipped).
+    """
+    fig = image_gallery_figure(images, captions, cols=len(captions), cell_height=150, title=title)
+    side = np.asarray(images).shape[1]
+    for index, (top, left, bottom, right) in enumerate(windows):
+        suffix = "" if index == 0 else str(index + 1)
+        fig.add_shape(
+            type="rect",
+            xref=f"x{suffix}",
+            yref=f"y{suffix}",
+            x0=max(left, 0) - 0.5,
+            x1=min(right, side) - 0.5,
+            y0=max(top, 0) - 0.5,
+            y1=min(bottom, side) - 0.5,
+            line=dict(color="#FFD43B", width=2),
+        )
+    return fig

@@ -45,6 +45,7 @@ from cnnviz.inside.figures import (
     gradient_build_figure,
     image_gallery_figure,
     pca_figure,
+    receptive_field_figure,
     saliency_figure,
     snapshot_range,
 )
@@ -490,6 +491,11 @@ def _conv_filter_choice(model: object, key: str, help_layer: str) -> tuple[str, 
     return str(layer), int(filter_index), int(kernel.shape[2])
 
 
+def _loss_change(after: float, before: float) -> str | None:
+    """The change of the loss for a metric's delta, or None (no arrow) when it did not change at all."""
+    return None if after == before else f"{after - before:+.3g}"
+
+
 def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     """One training step on one image, followed through one filter: loss, dL/dW, how it is built, the step."""
     class_names = picked.class_names
@@ -549,7 +555,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     second.metric(
         "Loss after the step",
         f"{step.loss_after:.4g}",
-        delta=f"{step.loss_after - step.loss_before:+.3g}",
+        delta=_loss_change(step.loss_after, step.loss_before),
         delta_color="inverse",
         help="After one step of the optimizer on every weight of the model (on a copy: the model you picked "
         "does not change).",
@@ -557,7 +563,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     third.metric(
         "If only this filter moved",
         f"{step.loss_filter_only:.4g}",
-        delta=f"{step.loss_filter_only - step.loss_before:+.3g}",
+        delta=_loss_change(step.loss_filter_only, step.loss_before),
         delta_color="inverse",
         help="The same step applied to this filter alone, every other weight as before: its share of the change.",
     )
@@ -726,7 +732,8 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
     start, end = float(pictures.start_activation[filter_index]), float(pictures.end_activation[filter_index])
     left, right = st.columns([1, 3])
     left.plotly_chart(
-        image_figure(pictures.images[filter_index], height=220, showscale=False), key="inside_excite_picture"
+        image_figure(pictures.images[filter_index], zmin=0.0, zmax=1.0, height=220, showscale=False),
+        key="inside_excite_picture",
     )
     left.caption(f"Mean output {end:.3g} on this picture, against {start:.3g} on the noise it started from.")
     if result.top is None or dataset is None:
@@ -749,7 +756,15 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
             ),
             key="inside_excite_patches",
         )
-        st.caption("Test image number · the filter's output there.")
+        windows = [
+            top.field.window(int(row), int(col))
+            for row, col in zip(top.rows[filter_index], top.cols[filter_index], strict=True)
+        ]
+        st.plotly_chart(
+            receptive_field_figure(x_test[top.images[filter_index]], windows, captions, title="Where they are"),
+            key="inside_excite_context",
+        )
+        st.caption("Test image number · the filter's output there. The frame is what that output can see.")
     explain(
         "What are the patches?",
         "Every test image went through the network; for each image we kept the filter's strongest output and "

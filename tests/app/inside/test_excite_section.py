@@ -64,9 +64,10 @@ def test_every_filters_picture_and_its_strongest_test_patches(model, digits) -> 
     import keras
 
     app = _run(_picked(model), digits)
-    pictures, single, patches = _figures(app)
+    pictures, _, patches, context = _figures(app)
     assert _heatmaps(pictures) == 4  # conv_1 of the tiny model has four filters
-    assert _heatmaps(patches) == 9
+    assert _heatmaps(patches) == 9 and _heatmaps(context) == 9
+    assert len(context["layout"]["shapes"]) == 9  # one receptive-field frame per image
     outputs = keras.Model(model.inputs[0], model.get_layer("conv_1").output).predict(
         digits.x_test[..., None] / 255.0, verbose=0
     )

@@ -9,6 +9,7 @@ import pytest
 
 from cnnviz.inside.activations import InspectError
 from cnnviz.inside.backprop import (
+    GradientBuild,
     conv_layer_info,
     cross_entropy,
     extract_patches,
@@ -105,6 +106,16 @@ def test_patches_follow_same_padding_strides_and_dilation() -> None:
     assert patches.shape == (14, 14, 3, 3, 1)
     np.testing.assert_array_equal(patches[3, 5, :, :, 0], values[6:9, 10:13, 0])
     np.testing.assert_array_equal(patches[13, 13, :, :, 0], np.pad(values[26:28, 26:28, 0], ((0, 1), (0, 1))))
+
+
+def test_the_positions_shown_are_those_that_add_most_not_a_large_gradient_over_a_blank_patch() -> None:
+    patches = np.zeros((2, 2, 3, 3, 1), dtype=np.float32)
+    patches[0, 1] = 1.0  # ||patch|| = 3
+    patches[1, 0] = 0.5  # ||patch|| = 1.5
+    gradient = np.array([[100.0, 1.0], [-4.0, 0.0]], dtype=np.float32)  # (0, 0) is large but its patch is blank
+    build = GradientBuild(patches=patches, output_gradient=gradient, layer_input=np.zeros((4, 4, 1)))
+    np.testing.assert_array_equal(build.strongest_positions(2), [[1, 0], [0, 1]])
+    np.testing.assert_allclose(build.weighted_sum, np.full((3, 3), 1.0 - 2.0))
 
 
 def test_the_optimizer_step_equals_keras_apply_gradients_on_a_copy(model, image) -> None:
