@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz.core.text import plotly_escape
+
 #: Grey scale for plain images (0 black, max white), as MNIST is usually drawn.
 GRAY = "gray"
 #: Diverging scale for values that can be negative: blue < 0 < red, white at 0.
@@ -227,8 +229,8 @@ def probability_figure(
 
     Args:
         probabilities: (classes,) numbers in [0, 1].
-        class_names: one display name per class.
-        title: the chart title (none by default).
+        class_names: one display name per class, as typed (escaped here for Plotly).
+        title: the chart title (none by default), already escaped by the caller if it holds user text.
         true_class: if known, that class's label gets a check mark.
         unsure_below: if given, a dashed line at this probability (below it the model counts as unsure).
 
@@ -238,7 +240,9 @@ def probability_figure(
     values = np.asarray(probabilities, dtype=np.float64)
     if values.ndim != 1 or values.shape[0] != len(class_names) or values.size == 0:
         raise ValueError(f"Expected one probability per class name ({len(class_names)}), got shape {values.shape}.")
-    names = [f"{name} ✓" if index == true_class else str(name) for index, name in enumerate(class_names)]
+    # Class names come from sidecars a user can write: escaped, '<a href=...>' is shown as typed.
+    labels = [plotly_escape(name) for name in class_names]
+    names = [f"{label} ✓" if index == true_class else label for index, label in enumerate(labels)]
     top = int(np.argmax(values))
     fig = go.Figure(
         go.Bar(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.core.datasets import DATASETS, Dataset, DatasetError, load_dataset
+from cnnviz.core.text import md_escape
 from cnnviz.ui.state import remember
 
 DATASET_HELP = (
@@ -39,7 +40,9 @@ def show_dataset_source(dataset: Dataset) -> None:
     """Say plainly where the data came from and how it was split."""
     sizes = dataset.split_sizes()
     st.caption(
-        f"**Data source:** {dataset.source} Training images: {sizes['train']:,}; test images: {sizes['test']:,}."
+        # The source names this machine's data folder, which anyone who sets CNNVIZ_DATA_DIR may name.
+        f"**Data source:** {md_escape(dataset.source)} Training images: {sizes['train']:,}; "
+        f"test images: {sizes['test']:,}."
     )
     if dataset.note:
         st.info(dataset.note, icon=":material/info:")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnnviz.core.text import md_escape
+
 SIDEBAR_ABOUT = (
     "**cnnviz** is a studio for learning convolutional neural networks: "
     "look at the data, design and train a small CNN, play with kernels, "
@@ -51,7 +53,7 @@ def render_sidebar() -> None:
         if trained is not None:
             accuracy = trained.test_metrics.get("accuracy")
             detail = f", test accuracy {accuracy:.1%}" if accuracy is not None else ""
-            st.caption(f"Model in this session: {trained.dataset}{detail}.")
+            st.caption(f"Model in this session: {md_escape(trained.dataset)}{detail}.")
 
 
 def explain(title: str, body: str, *, expanded: bool = False) -> None:

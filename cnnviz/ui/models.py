@@ -363,7 +363,7 @@ def save_model_form(
     if pending and pending == safe_name:
         st.warning(f"A model named '{md_escape(pending)}' is already saved. Replace it with this one?")
         confirm_columns = st.columns(2)
-        if confirm_columns[0].button(f"Replace '{pending}'", key=keys["replace"]):
+        if confirm_columns[0].button(f"Replace '{md_escape(pending)}'", key=keys["replace"]):
             _attempt_save(trained, safe_name, keys, overwrite=True, **save_options)
             st.rerun()
         if confirm_columns[1].button("Cancel", key=keys["cancel"]):

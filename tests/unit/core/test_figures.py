@@ -28,3 +28,16 @@ def test_probability_figure_draws_the_unsure_line_where_asked() -> None:
 def test_probability_figure_rejects_a_probability_per_class_mismatch() -> None:
     with pytest.raises(ValueError, match="one probability per class"):
         probability_figure(np.ones(3) / 3, ["a", "b"])
+
+
+def test_probability_figure_shows_hostile_class_names_as_typed() -> None:
+    # Class names come from a sidecar anyone can write; Plotly renders <b>, <a href> and entities in labels.
+    hostile = ["<b>bold</b>", "<a href='https://evil.example'>x</a>", "AT&amp;T", "a<br>b"]
+    fig = probability_figure(np.array([0.1, 0.2, 0.3, 0.4]), hostile, true_class=1)
+    labels = list(fig.data[0].x)
+    assert labels == [
+        "&lt;b&gt;bold&lt;/b&gt;",
+        "&lt;a href='https://evil.example'&gt;x&lt;/a&gt; ✓",
+        "AT&amp;amp;T",
+        "a&lt;br&gt;b",
+    ]
