@@ -22,6 +22,32 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 
+#: A training loss above this (cross-entropy; guessing among 10 classes gives 2.3) means training exploded.
+EXPLODED_LOSS = 100.0
+
+
+def loss_exploded(values: Sequence[float]) -> bool:
+    """Whether a loss curve exploded: a finite value above :data:`EXPLODED_LOSS` (NaN is reported apart)."""
+    return any(math.isfinite(value) and value > EXPLODED_LOSS for value in values)
+
+
+def percent_axis(values: Sequence[float]) -> dict[str, object]:
+    """Y-axis settings for accuracies so that no two tick labels read the same.
+
+    ``.0%`` ticks on a span of a few percent read "10%, 10%, 9%, 9%": the decimals follow the span (0 for 5%
+    or more, 1 from 0.5%, else 2), and a flat curve (one value, or all equal) gets a range of +-5% around it.
+    """
+    finite = [value for value in values if math.isfinite(value)]
+    if not finite:
+        return {"tickformat": ".0%", "range": [0.0, 1.0]}
+    low, high = min(finite), max(finite)
+    span = high - low
+    if span < 1e-3:
+        return {"tickformat": ".0%", "range": [low - 0.05, high + 0.05], "dtick": 0.02}
+    decimals = 0 if span >= 0.05 else 1 if span >= 0.005 else 2
+    return {"tickformat": f".{decimals}%"}
+
+
 def history_figure(
     history: Mapping[str, Sequence[float]],
     metric: str = "loss",
@@ -38,6 +64,8 @@ def history_figure(
 
     Returns:
         A figure with one trace per available series (names "training", "validation"), a marker per epoch.
+        A loss that exploded (:func:`loss_exploded`) is drawn on a log scale, so the other epochs do not
+        flatten to zero; its title says so.
     """
     fig = go.Figure()
     for key, name, color in ((metric, "training", TRAIN_COLOR), (f"val_{metric}", "validation", VALIDATION_COLOR)):
@@ -58,8 +86,12 @@ def history_figure(
     last = max(epochs or 0, done, 1)
     fig.update_xaxes(title="epoch", range=[0.5, last + 0.5], dtick=1 if last <= 15 else None)
     title = METRIC_LABELS.get(metric, metric)
+    plotted = [float(value) for key in (metric, f"val_{metric}") for value in history.get(key, [])]
     if metric == "accuracy":
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(**percent_axis(plotted))
+    if metric == "loss" and loss_exploded(plotted):
+        fig.update_yaxes(type="log")
+        title += " · log scale: the loss exploded"
     fig.update_yaxes(title=title)
     fig.update_layout(
         title=title,
@@ -96,7 +128,18 @@ def runs_overlay_figure(runs: Sequence[RunRecord], metric: str = "val_accuracy",
         )
     label = METRIC_LABELS.get(metric, metric)
     fig.update_xaxes(title="epoch", range=[0.5, longest + 0.5], dtick=1 if longest <= 15 else None)
-    fig.update_yaxes(title=label, tickformat=".0%" if metric.endswith("accuracy") else None)
+    plotted = [value for trace in fig.data for value in trace.y]
+    if metric.endswith("accuracy"):
+        fig.update_yaxes(**percent_axis(plotted))
+    elif metric.endswith("loss") and loss_exploded(plotted):
+        fig.update_yaxes(type="log")
+    if not fig.data:
+        # Runs trained without a validation split have no validation curves: say so instead of an empty chart.
+        fig.update_yaxes(range=[0.0, 1.0], showticklabels=False)
+        fig.add_annotation(text=f"None of the chosen runs has a {label.lower()} curve"
+                           + (" (they were trained with a validation split of 0)" if metric.startswith("val_") else ""),
+                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.update_yaxes(title=label)
     fig.update_layout(title=f"{label} by run", height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 

@@ -59,3 +59,44 @@ def test_runs_table_summarises_settings_and_results() -> None:
     assert row["Best val acc"] == 0.92 and row["Test acc"] == 0.97 and row["Time (s)"] == 12.3
     assert row["Model"] == describe_spec(spec) == "conv 16-32-64, dense 64, dropout 0.3, batch norm"
     assert run.epochs_done == 2
+
+
+def test_an_exploded_loss_is_drawn_on_a_log_scale_and_a_normal_one_is_not() -> None:
+    """Issue 15: learning rate 10 gave a training loss of 2.9e9, which flattened every other epoch to zero."""
+    exploded = history_figure({"loss": [2.3, 2.9e9, 4.1e8], "val_loss": [2.3, 2.31, 2.30]}, "loss")
+    assert exploded.layout.yaxis.type == "log" and "exploded" in exploded.layout.yaxis.title.text
+    normal = history_figure(HISTORY, "loss")
+    assert normal.layout.yaxis.type != "log" and "exploded" not in normal.layout.yaxis.title.text
+
+
+def _tick_labels(low: float, high: float, axis: dict) -> list[str]:
+    """The labels Plotly's d3 format would print (format ".Nf%"): at ``dtick`` steps across the axis's range when
+    it sets them, else for ~6 ticks across the data [low, high]."""
+    decimals = int(str(axis["tickformat"])[1])
+    if "dtick" in axis:
+        start, end = axis["range"]
+        ticks = [start + axis["dtick"] * index for index in range(int((end - start) / axis["dtick"]) + 1)]
+    else:
+        ticks = [low + (high - low) / 5 * index for index in range(6)]
+    return [f"{tick * 100:.{decimals}f}%" for tick in ticks]
+
+
+def test_accuracy_ticks_never_repeat_a_label() -> None:
+    """Issue 15: a narrow accuracy range read "10%, 10%, 9%, 9%" with whole-percent ticks."""
+    from cnnviz.train.figures import percent_axis
+
+    for low, high in ((0.089, 0.101), (0.979, 0.985), (0.5, 0.9), (0.9812, 0.9818), (0.09, 0.09)):
+        labels = _tick_labels(low, high, percent_axis([low, high]))
+        assert len(set(labels)) == len(labels), (low, high, labels)
+    flat = percent_axis([0.09, 0.09, 0.09])
+    assert flat["range"][0] < 0.09 < flat["range"][1] and flat["range"][1] - flat["range"][0] >= 0.05
+
+
+def test_an_overlay_of_runs_without_the_metric_says_so_instead_of_an_empty_axis() -> None:
+    """Issue 15: runs with a validation split of 0 gave an empty overlay with a -100%...400% axis."""
+    runs = [RunRecord(run_id=1, dataset="digits", spec={}, config={}, history={"loss": [1.0], "accuracy": [0.5]})]
+    fig = runs_overlay_figure(runs, "val_accuracy")
+    assert fig.data == ()
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.0)
+    assert "validation split of 0" in fig.layout.annotations[0].text
+    assert runs_overlay_figure(runs, "accuracy").layout.annotations == ()
