@@ -19,7 +19,7 @@ PUBLIC_API = [
 LIGHT_MODULES = ["cnnviz.core.datasets", "cnnviz.data.stats", "cnnviz.kernels.ops", "cnnviz.sketch.preprocess"]
 HEAVY = ("tensorflow", "keras", "streamlit")
 #: Streamlit modules the router imports: Streamlit of course, but still no TensorFlow.
-UI_MODULES = ["cnnviz.ui.pages", "cnnviz.ui.layout"]
+UI_MODULES = ["cnnviz.ui.pages", "cnnviz.ui.layout", "cnnviz.ui.links"]
 
 
 def _fresh_python(code: str) -> str:
