@@ -32,13 +32,51 @@ COMPARE_SEEN_KEY = "train_compare_seen"
 COMPARE_KEY = "train_compare_runs"
 
 
-def outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None) -> tuple[str, str]:
+#: A finished run whose accuracy is within this share of the way from guessing to perfect learned nothing.
+NEAR_CHANCE = 0.1
+
+
+def failure_note(run: RunRecord, num_classes: int | None) -> str:
+    """Say why a run that ended without a NaN still failed, or ``""`` if it did not (issue 15).
+
+    A run failed when its training loss exploded (:func:`cnnviz.train.figures.loss_exploded`) or its accuracy
+    (test, else the last validation, else the last training accuracy) is at or near chance: below
+    ``1/num_classes + NEAR_CHANCE * (1 - 1/num_classes)`` (19% for 10 classes). ``num_classes`` ``None`` or
+    below 2 skips the chance check.
+    """
+    from cnnviz.train.figures import EXPLODED_LOSS, loss_exploded
+
+    losses = [float(value) for value in run.history.get("loss", [])]
+    if loss_exploded(losses):
+        return (f" But its training loss exploded (up to {max(losses):.3g}; above {EXPLODED_LOSS:g} means the steps "
+                "overshoot). This usually means the learning rate is too high: try 10 times smaller (0.001 for "
+                "Adam, 0.01 for SGD).")
+    accuracy = run.test_metrics.get("accuracy")
+    for key in ("val_accuracy", "accuracy"):
+        if accuracy is None and run.history.get(key):
+            accuracy = float(run.history[key][-1])
+    if accuracy is None or num_classes is None or num_classes < 2:
+        return ""
+    chance = 1 / num_classes
+    if accuracy < chance + NEAR_CHANCE * (1 - chance):
+        return (f" But its accuracy {accuracy:.2%} is at chance level (guessing among {num_classes} classes gives "
+                f"{chance:.0%}): the network learned nothing. This usually means the learning rate is too high (the "
+                "steps overshoot) or far too low, or that sigmoid/tanh layers saturate in a deep network; try Adam "
+                "at 0.001 first.")
+    return ""
+
+
+def outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None,
+            num_classes: int | None = None) -> tuple[str, str]:
     """Return ``(kind, message)`` saying how ``run`` ended: kind ``"success"``, ``"warning"`` or ``"error"``.
 
     Args:
         run: the ended run (its ``status``, ``history``, ``test_metrics`` and ``config["epochs"]`` are read).
         nan_message: the explanation of a NaN (:attr:`TrainResult.nan_message`).
         best_epoch: 0-based epoch whose weights early stopping restored, or ``None``.
+        num_classes: the dataset's classes, for the chance-level check of :func:`failure_note` (``None``: skip).
+
+    A run that finished (or stopped early) but failed (:func:`failure_note`) is a warning, never a success.
     """
     planned = run.config.get("epochs", "?")
     accuracy = run.test_metrics.get("accuracy")
@@ -53,9 +91,11 @@ def outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None
     best = ""
     if best_epoch is not None and best_epoch + 1 != run.epochs_done:
         best = f" The weights of epoch {best_epoch + 1} (best validation loss) were restored."
+    failed = failure_note(run, num_classes)
+    kind = "warning" if failed else "success"
     if run.status == "early-stopped":
-        return "success", f"{run.label} stopped early after {run.epochs_done} epochs.{best}{tested}"
-    return "success", f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{best}{tested}"
+        return kind, f"{run.label} stopped early after {run.epochs_done} epochs.{best}{tested}{failed}"
+    return kind, f"{run.label} finished {run.epochs_done} epochs in {run.duration_s:.0f} s.{best}{tested}{failed}"
 
 
 class TrainSession:
@@ -143,7 +183,9 @@ class TrainSession:
                 name=f"This session's model ({run.label})",
             )
         self.state.pop(ACTIVE_RUN_KEY, None)
-        kind, message = outcome(run, result.nan_message, result.best_epoch)
+        trained = self.model if self.state.get(MODEL_RUN_KEY) == run.run_id else None
+        num_classes = len(trained.class_names) if trained is not None and trained.class_names else None
+        kind, message = outcome(run, result.nan_message, result.best_epoch, num_classes)
         if time_limit_s is not None:
             kind = "warning" if kind == "success" else kind
             message += (f" It reached this server's limit of {time_limit_s:.0f} s for one training (a teacher's "

@@ -192,7 +192,14 @@ def config_controls(key: str = "train", *, max_train_size: int) -> TrainConfig:
     )
     validation_split = right.slider("Validation split", 0.0, 0.3, defaults.validation_split, 0.05,
                                     key=f"{key}_val_split", help=HELP["validation_split"])
-    early = left.checkbox("Early stopping", defaults.early_stopping, key=f"{key}_early", help=HELP["early_stopping"])
+    # Early stopping watches the validation loss: with no validation images it has nothing to watch (issue 15).
+    no_validation = float(validation_split) == 0
+    early = left.checkbox("Early stopping", defaults.early_stopping, key=f"{key}_early", disabled=no_validation,
+                          help=HELP["early_stopping"])
+    if no_validation:
+        left.caption("Early stopping is off: it watches the validation loss, and a validation split of 0 leaves "
+                     "no validation images to watch.")
+        early = False
     patience = right.slider("Patience", 1, 10, defaults.patience, key=f"{key}_patience", disabled=not early,
                             help=HELP["patience"])
     restore = left.checkbox("Restore best weights", defaults.restore_best_weights, key=f"{key}_restore",

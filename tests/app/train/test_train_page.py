@@ -212,3 +212,17 @@ def test_the_servers_time_limit_stops_a_training_and_says_why(monkeypatch):
     assert app.session_state[RUNS_KEY][-1].status == "stopped"
     warnings = [warning.value for warning in app.warning]
     assert any("limit of 1 s for one training" in text for text in warnings), warnings
+
+
+def test_early_stopping_is_off_and_says_why_without_validation_images():
+    """Issue 15: with a validation split of 0, early stopping has nothing to watch; it must not pretend."""
+    app = app_test("pages/train.py").run()
+    assert not app.checkbox(key="train_early").disabled
+    app.slider(key="train_val_split").set_value(0.0).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.checkbox(key="train_early").disabled
+    assert app.slider(key="train_patience").disabled
+    assert any("Early stopping is off" in caption.value and "validation split of 0" in caption.value
+               for caption in app.caption)
+    code = next(block.value for block in app.code if "def build_model" in block.value)
+    assert "EarlyStopping" not in code

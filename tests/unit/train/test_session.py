@@ -133,3 +133,36 @@ def test_a_run_stopped_by_the_servers_time_limit_says_so_as_a_warning() -> None:
     assert kind == "warning"
     assert "stopped after 2 of 5 epochs" in message and "limit of 60 s" in message
     assert "CNNVIZ_MAX_TRAINING_S" in message
+
+
+@pytest.mark.parametrize(
+    ("history", "accuracy", "kind", "words"),
+    [
+        # Issue 15: learning rate 10 gave 8.90% with a training loss of 2.9e9 in a green "finished" box.
+        ({"loss": [2.3, 2.9e9], "accuracy": [0.1, 0.089]}, 0.089, "warning", ("exploded", "learning rate")),
+        ({"loss": [2.31, 2.30], "accuracy": [0.1, 0.11]}, 0.12, "warning", ("chance level", "10%", "learning rate")),
+        ({"loss": [0.5, 0.2], "accuracy": [0.8, 0.95]}, 0.96, "success", ()),
+    ],
+)
+def test_a_run_that_learned_nothing_or_exploded_is_a_warning_that_says_why(history, accuracy, kind, words) -> None:
+    book = session()
+    run = book.start(FakeDataset(class_names=tuple("abcdefghij")), ModelSpec(), TrainConfig(epochs=2),
+                     total_params=1)
+    book.epoch_finished(run, object(), FakeDataset(class_names=tuple("abcdefghij")), epoch(1, 2), [], seconds=1.0)
+    result = TrainResult(history=history, epochs_done=2, test_metrics={"loss": 2.3, "accuracy": accuracy},
+                         duration_s=4.0)
+    book.finish(run, result)
+    got_kind, message = book.outcome
+    assert got_kind == kind, message
+    assert all(word in message for word in words), message
+    assert ("But its" in message) == (kind == "warning")
+
+
+def test_chance_level_is_judged_against_the_number_of_classes() -> None:
+    from cnnviz.train.session import failure_note
+
+    run = RunRecord(run_id=1, dataset="digits", spec={}, config={}, history={"loss": [0.69]},
+                    test_metrics={"accuracy": 0.52})
+    assert "chance level" in failure_note(run, 2)  # a coin flip among 2 classes
+    assert failure_note(run, 10) == ""  # 52% among 10 classes learned something
+    assert failure_note(run, None) == ""
