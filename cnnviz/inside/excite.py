@@ -260,8 +260,8 @@ def top_patches(
     extractor = keras.Model(model.inputs[0], layer.output, name="excite_extractor")
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, batch.shape[0], batch_size):
-        output = extractor(batch[start : start + batch_size], training=False)
-        parts.append(per_image_maxima(np.asarray(keras.ops.convert_to_numpy(output))))
+        output = extractor.predict_on_batch(batch[start : start + batch_size])  # the compiled graph: faster
+        parts.append(per_image_maxima(np.asarray(output)))
         on_progress(min(1.0, (start + batch_size) / batch.shape[0]), f"{layer_name}: strongest test patches")
     values, rows, cols = (np.concatenate([part[index] for part in parts]) for index in range(3))
     return top_per_filter(values, rows, cols, field, k)

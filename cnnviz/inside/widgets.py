@@ -135,7 +135,9 @@ def cached_neighbour_index(_model: Any, version: str, dataset_name: str) -> Neig
 
 #: How many results of "What excites a filter" are kept (one per model version, dataset and layer).
 MAX_EXCITEMENT_RESULTS = 8
-#: Most test images searched for each filter's strongest patches (a seeded sample beyond that).
+#: Most test images searched for each filter's strongest patches (a seeded sample beyond that): the whole
+#: test split of the studio's datasets. Searching it is the smaller part of the time (activation
+#: maximisation is the larger).
 MAX_PATCH_IMAGES = 10_000
 
 
