@@ -1,9 +1,11 @@
-"""The Inside page's sections: feature maps, filters, saliency and evaluation, each a function of its inputs.
+"""The Inside page's sections: feature maps, filters, saliency, evaluation, a backprop step on a filter,
+nearest training examples and what excites a filter, each a function of its inputs.
 
 Every section takes the picked model (and the test split, or ``None`` when it cannot be used)
 as arguments, so it can be run alone with ``AppTest.from_function``. The rules they follow live
 in the Streamlit-free modules (:mod:`cnnviz.inside.evaluation`, :mod:`cnnviz.inside.saliency`,
-:mod:`cnnviz.inside.captions`); the figures in :mod:`cnnviz.inside.figures`.
+:mod:`cnnviz.inside.captions`, :mod:`cnnviz.inside.backprop`, :mod:`cnnviz.inside.neighbours`,
+:mod:`cnnviz.inside.excite`); the figures in :mod:`cnnviz.inside.figures`.
 """
 
 from __future__ import annotations

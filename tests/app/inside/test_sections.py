@@ -211,3 +211,17 @@ def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch
     replay.set_value(1).run()
     first = _array(_figures(app)[-1]["data"][0]["z"])
     assert not np.allclose(first, last), "the filters should have changed between epoch 1 and epoch 3"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("Backprop on a filter", "no convolution layer"),
+        ("What excites a filter", "no convolution layer"),
+        ("Nearest examples", "training images, which could not be loaded"),
+    ],
+)
+def test_the_new_sections_are_reached_through_show_section(section: str, message: str) -> None:
+    odd = one_pixel_dense()
+    app = _run(_section, section, _picked(odd, ("a", "b")), None, sketch=np.eye(28, dtype=np.float32))
+    assert any(message in info.value for info in app.info)
