@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
+    save_blocker,
     show_design,
     show_outcome,
     show_result,
@@ -58,7 +59,8 @@ if trained is not None:
     show_result(trained)
     st.markdown("**Save it** to find it again later and on other pages, or download it.")
     trained_data = get_dataset(trained.dataset)
-    save_model_form(trained, key="train_save", data_note=trained_data.note, split=trained_data.split_sizes())
+    save_model_form(trained, key="train_save", data_note=trained_data.note, split=trained_data.split_sizes(),
+                    disabled_reason=save_blocker())
 
 st.subheader("4. Runs in this session")
 show_runs()

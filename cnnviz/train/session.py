@@ -218,6 +218,22 @@ class TrainSession:
         _, kept = self.state.get(OUTCOME_KEY, ("", ""))
         self.state[OUTCOME_KEY] = ("error", f"{failure} {kept}".strip())
 
+    def save_blocker(self) -> str:
+        """Why this session's model must not be saved now, or ``""``.
+
+        The latest run that is not running decides: if it kept no epoch (stopped in its first epoch, NaN at once,
+        the process died), this session's model is still an older run's, and saving it under a new name would
+        pass that run off as this one (issue 15).
+        """
+        ended = [run for run in self.runs if run.run_id != self.state.get(ACTIVE_RUN_KEY)]
+        if not ended or self.model is None:
+            return ""
+        latest = ended[-1]
+        if self.state.get(MODEL_RUN_KEY) == latest.run_id:
+            return ""
+        return (f"{latest.label} kept no finished epoch, so there is nothing of it to save. The model shown is an "
+                "earlier run's; train again to save a new one.")
+
     def compare_labels(self) -> list[str]:
         """The labels of every run; when a new run joined, the comparison choice becomes the latest three."""
         labels = [run.label for run in self.runs]

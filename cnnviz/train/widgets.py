@@ -418,6 +418,11 @@ def show_outcome() -> None:
         {"success": st.success, "warning": st.warning, "error": st.error}[kind](message)
 
 
+def save_blocker() -> str:
+    """Why this session's model must not be saved now (:meth:`TrainSession.save_blocker`), or ``""``."""
+    return _session().save_blocker()
+
+
 def show_result(trained: TrainedModel) -> None:
     """Show this session's model: test metrics and its loss and accuracy curves."""
     columns = st.columns(3)

@@ -315,6 +315,7 @@ def save_model_form(
     data_note: str = "",
     split: Mapping[str, int] | None = None,
     models_dir: Path | str | None = None,
+    disabled_reason: str = "",
 ) -> None:
     """Show the "save this model" box: a name, Save, confirm-to-replace, and download buttons.
 
@@ -324,8 +325,12 @@ def save_model_form(
         data_note: ``Dataset.note`` to store with the model.
         split: sample counts to store, e.g. ``{"train": 8000, "test": 2000}``.
         models_dir: where to save (default: ``models/`` or ``$CNNVIZ_MODELS_DIR``).
+        disabled_reason: when not empty, saving is off and this (trusted Markdown) says why, e.g. the latest run
+            kept no epoch, so ``trained`` is an older run's model (issue 15: it was saved under the new name).
     """
     keys = _keys(key)
+    if disabled_reason:
+        st.info(disabled_reason)
     directory = resolve_models_dir(models_dir)
     typed = st.text_input(
         "Model name",
@@ -351,12 +356,12 @@ def save_model_form(
         "Save model",
         key=keys["button"],
         type="primary",
-        disabled=not safe_name or reserved,
+        disabled=not safe_name or reserved or bool(disabled_reason),
         help="Write the model and its training record to the models folder, so that it can be chosen "
         "on the other pages (also after the server restarts).",
     )
     save_options: dict[str, Any] = {"models_dir": directory, "data_note": data_note, "split": split}
-    if clicked:
+    if clicked and not disabled_reason:
         _attempt_save(trained, safe_name, keys, overwrite=False, **save_options)
 
     pending = st.session_state.get(keys["confirm"])

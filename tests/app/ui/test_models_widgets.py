@@ -45,6 +45,14 @@ def save_app() -> None:
     save_model_form(get_session_model(), key="save", split={"train": 100, "test": 20})
 
 
+def blocked_save_app() -> None:
+    from cnnviz.ui.models import save_model_form
+    from cnnviz.ui.state import get_session_model
+
+    save_model_form(get_session_model(), key="save",
+                    disabled_reason="Run 2 kept no epoch, so there is nothing to save.")
+
+
 def _meta(accuracy: float = 0.9) -> dict[str, Any]:
     return {"dataset": "digits", "class_names": [str(i) for i in range(10)], "test_metrics": {"accuracy": accuracy}}
 
@@ -200,6 +208,19 @@ def test_save_form_saves_confirms_before_replacing(models_dir: Path, trained: Tr
     assert not at.exception
     assert "Saved as" in at.success[0].value
     assert len(list_models(models_dir)) == 1
+
+
+def test_save_form_is_off_and_says_why_when_there_is_nothing_to_save(models_dir: Path,
+                                                                      trained: TrainedModel) -> None:
+    """Issue 15: after a run that kept no epoch, Save wrote the previous run's weights under the new name."""
+    at = AppTest.from_function(blocked_save_app, default_timeout=TIMEOUT)
+    at.session_state[SESSION_MODEL_KEY] = trained
+    at.run()
+    assert not at.exception
+    assert at.button(key="save_button").disabled
+    assert any("Run 2 kept no epoch" in message.value for message in at.info)
+    at.text_input(key="save_name").set_value("run_two").run()
+    assert at.button(key="save_button").disabled and list_models(models_dir) == []
 
 
 @pytest.mark.parametrize(

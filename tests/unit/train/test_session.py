@@ -166,3 +166,21 @@ def test_chance_level_is_judged_against_the_number_of_classes() -> None:
     assert "chance level" in failure_note(run, 2)  # a coin flip among 2 classes
     assert failure_note(run, 10) == ""  # 52% among 10 classes learned something
     assert failure_note(run, None) == ""
+
+
+def test_saving_is_blocked_when_the_latest_run_kept_nothing() -> None:
+    """Issue 15: a run that kept no epoch left the previous run's model in place, and Save saved that."""
+    book = session()
+    assert book.save_blocker() == ""
+    first = book.start(FakeDataset(), ModelSpec(), TrainConfig(epochs=2), total_params=1)
+    book.epoch_finished(first, object(), FakeDataset(), epoch(0, 2), [], seconds=1.0)
+    book.finish(first, TrainResult(history=epoch(0, 2).history, epochs_done=1))
+    assert book.save_blocker() == ""
+    second = book.start(FakeDataset(), ModelSpec(), TrainConfig(epochs=2), total_params=1)
+    assert book.save_blocker() == ""  # while Run 2 trains, Run 1's model may still be saved
+    book.finish(second, TrainResult(stopped_by_user=True))
+    assert "Run 2 kept no finished epoch" in book.save_blocker()
+    third = book.start(FakeDataset(), ModelSpec(), TrainConfig(epochs=2), total_params=1)
+    book.epoch_finished(third, object(), FakeDataset(), epoch(0, 2), [], seconds=1.0)
+    book.finish(third, TrainResult(history=epoch(0, 2).history, epochs_done=1))
+    assert book.save_blocker() == ""
