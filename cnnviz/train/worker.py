@@ -109,10 +109,18 @@ def _child_main(job_fd: int, message_fd: int) -> None:
     threading.Thread(target=heartbeat, name="cnnviz-heartbeat", daemon=True).start()
     try:
         job: dict[str, Any] = jobs.recv()
+        if job.get("deterministic", True):
+            # Same settings and seed, same history (issue 15): TensorFlow's kernels pick deterministic algorithms
+            # and reduction orders; keras.utils.set_random_seed in train_model seeds weights, dropout and shuffling.
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
         import keras
 
         from cnnviz.train.loop import train_model
 
+        # Seed before the model is rebuilt: a Dropout layer without its own seed draws one when it is built.
+        keras.utils.set_random_seed(job["config"].seed)
         model = keras.models.model_from_json(job["model_json"])
         model.set_weights(job["weights"])
 
@@ -178,6 +186,7 @@ def train_model_isolated(
     batch_interval_s: float = 0.25,
     poll_s: float = 0.05,
     heartbeat_timeout: float | None = None,
+    deterministic: bool = True,
 ) -> TrainResult:
     """Train ``model`` like :func:`cnnviz.train.loop.train_model`, but inside a child process.
 
@@ -193,6 +202,8 @@ def train_model_isolated(
         on_idle: called about every :data:`IDLE_CALL_S` seconds while no progress arrives, with the seconds since
             the child's last message of any kind (heartbeats included). A Streamlit caller redraws something
             there, so that the script can be interrupted (Stop) however long a batch takes; it may raise.
+        deterministic: train with TensorFlow's op determinism, so that the same model, data and config give
+            the same history every time on this machine.
         heartbeat_timeout: seconds of silence (not even a heartbeat) after which the child is killed and
             :class:`TrainingHungError` raised; ``None``: :func:`heartbeat_timeout_s`.
 
@@ -224,7 +235,8 @@ def train_model_isolated(
     try:
         try:
             jobs.send({"model_json": model.to_json(), "weights": model.get_weights(), "data": data,
-                       "config": config, "batch_interval_s": batch_interval_s})
+                       "config": config, "batch_interval_s": batch_interval_s,
+                       "deterministic": deterministic})
         except OSError:
             pass  # the child died before reading its job; reading its messages reports how
         stop_sent = False
