@@ -135,3 +135,13 @@ def test_models_it_cannot_follow_are_refused_with_a_reason() -> None:
         top_patches(model, "dense_1", sample_images(2))
     with pytest.raises(InspectError, match="Flatten"):
         receptive_field(model, "dense_1")
+
+
+def test_progress_is_reported_in_order_up_to_done() -> None:
+    model = tiny_cnn(num_classes=10, seed=3)
+    reports: list[tuple[float, str]] = []
+    top_patches(model, "conv_1", sample_images(10), batch_size=4, on_progress=lambda s, t: reports.append((s, t)))
+    activation_maximisation(model, "conv_2", steps=2, chunk=4, on_progress=lambda s, t: reports.append((s, t)))
+    shares = [share for share, _ in reports]
+    assert shares == [0.4, 0.8, 1.0, 4 / 6, 1.0]
+    assert reports[-1][1] == "conv_2: growing a picture for filters 4-5"
