@@ -36,6 +36,13 @@ def _use_digits(key: str, name: str) -> None:
         replaced.append(name)
 
 
+def _picked(key: str) -> None:
+    """A dataset picked by hand is tried again, here and on every other page (it may load now)."""
+    replaced = st.session_state.get(DIGITS_INSTEAD_KEY)
+    if replaced and st.session_state.get(key) in replaced:
+        replaced.remove(st.session_state[key])
+
+
 def show_dataset_source(dataset: Dataset) -> None:
     """Say plainly where the data came from and how it was split."""
     sizes = dataset.split_sizes()
@@ -60,9 +67,10 @@ def dataset_picker(
 
     When the chosen dataset cannot be loaded, the error (every place tried and how
     to fix it) is shown with a button that switches to the built-in digits. That choice
-    holds for the session: every picker that would start on the failed dataset (on this
-    or another page) starts on the digits instead; picking the dataset again by hand
-    retries it. The choice survives page switches (:func:`cnnviz.ui.state.remember`).
+    holds for the session: every picker that would show the failed dataset (on this or
+    another page, whatever its default or remembered value) shows the digits instead,
+    until the learner picks that dataset again by hand, which retries it everywhere.
+    The choice survives page switches (:func:`cnnviz.ui.state.remember`).
 
     Args:
         key: the widget key; the choice is kept in ``st.session_state[key]``.
@@ -75,14 +83,15 @@ def dataset_picker(
     """
     names = list(DATASETS)
     start = default if default in names else names[0]
-    arriving = key not in st.session_state  # first view, or back from another page or section
     remember(key, start, valid=names)
     if st.session_state[key] not in names:
         st.session_state[key] = start
-    if arriving and st.session_state[key] in st.session_state.get(DIGITS_INSTEAD_KEY, ()):
+    if st.session_state[key] in st.session_state.get(DIGITS_INSTEAD_KEY, ()):
         # The learner already chose the digits over this dataset (it could not be loaded): keep that choice.
         st.session_state[key] = "digits"
-    name = st.selectbox(label, names, key=key, format_func=lambda n: DATASETS[n].title, help=help)
+    name = st.selectbox(
+        label, names, key=key, format_func=lambda n: DATASETS[n].title, help=help, on_change=_picked, args=(key,)
+    )
     try:
         dataset = get_dataset(name)
     except DatasetError as error:
