@@ -47,6 +47,8 @@ def main() -> int:
     parser.add_argument("--train-size", type=int, default=4000, help="training images per epoch (before validation)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=4, help="alternating bare/cnnviz rounds")
+    parser.add_argument("--determinism-rounds", type=int, default=2,
+                        help="alternating child-process trainings with and without TensorFlow's op determinism")
     args = parser.parse_args()
 
     import keras
@@ -130,6 +132,20 @@ def main() -> int:
     print(f"wall child process (page path): {isolated_wall:6.2f} s in all, {isolated.samples_per_s:8.0f} images/s "
           f"inside batches; {isolated_wall - statistics.median(wall['cnnviz']):+.2f} s against cnnviz in-process "
           "(start-up, a TensorFlow import and first tracing)")
+    # The cost of exact repeatability (issue 15): the page's child trains with TensorFlow's op determinism.
+    # Compared inside batches (the child's own measurement), alternating, so start-up and load matter less.
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for round_index in range(args.determinism_rounds):
+        for deterministic in ((True, False) if round_index % 2 == 0 else (False, True)):
+            run = train_model_isolated(build_model(spec, num_classes, seed=config.seed), data, config,
+                                       deterministic=deterministic)
+            rates[deterministic].append(run.samples_per_s)
+            print(f"determinism round {round_index + 1}: op determinism {'on ' if deterministic else 'off'} "
+                  f"{run.samples_per_s:8.0f} images/s inside batches")
+    if args.determinism_rounds:
+        on, off = statistics.median(rates[True]), statistics.median(rates[False])
+        print(f"op determinism costs {1 - on / off:+.1%} of the training speed ({on:.0f} against {off:.0f} images/s, "
+              f"medians of {args.determinism_rounds}; above 20% it should become an option)")
     met = results["cpu"] >= TARGET_RATIO
     print(f"target (CPU-time ratio >= {TARGET_RATIO}): {'met' if met else 'MISSED'}; load average now "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall-clock figures are only meaningful when "

@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
+    repeat_button,
     save_blocker,
     show_design,
     show_outcome,
@@ -48,8 +49,9 @@ start = st.button(
     "Train", key="train_start", type="primary", icon="▶️", disabled=not buildable,
     help="Build a fresh network with these settings and train it; the charts update after every epoch.",
 )
-if start and buildable:
-    train_live(dataset, spec, config)
+repeat = repeat_button(disabled=not buildable)
+if (start or repeat) and buildable:
+    train_live(dataset, spec, config, repeat=repeat)
 
 show_outcome()
 trained = get_session_model()

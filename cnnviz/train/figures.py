@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 
 from cnnviz.core.records import RunRecord
+from cnnviz.train.repeats import Band, curve_band
 from cnnviz.train.spec import LayerRow
 
 #: Colours: training solid blue, validation orange (Plotly's first two defaults, colour-blind friendly pair).
@@ -103,16 +104,54 @@ def history_figure(
     return fig
 
 
-def runs_overlay_figure(runs: Sequence[RunRecord], metric: str = "val_accuracy", *, height: int = 360) -> go.Figure:
+def band_traces(band: Band, name: str, color: str) -> list[go.Scatter]:
+    """Traces of a :class:`~cnnviz.train.repeats.Band`: its max, its min filled up to the max, and the mean line."""
+    fill = color if color.startswith("rgba") else _rgba(color, 0.2)
+    return [
+        go.Scatter(x=band.epochs, y=band.high, mode="lines", line=dict(width=0, color=color), showlegend=False,
+                   hoverinfo="skip", name=f"{name} (highest)"),
+        go.Scatter(x=band.epochs, y=band.low, mode="lines", line=dict(width=0, color=color), fill="tonexty",
+                   fillcolor=fill, showlegend=False, hoverinfo="skip", name=f"{name} (lowest)"),
+        go.Scatter(x=band.epochs, y=band.mean, mode="lines+markers", line=dict(color=color), name=name,
+                   hovertemplate=f"{name}<br>epoch %{{x}}<br>mean %{{y:.4f}}<extra></extra>"),
+    ]
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[index:index + 2], 16) for index in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+#: Colours of repeat bands in the run comparison (Plotly's defaults after the first two).
+BAND_COLORS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def runs_overlay_figure(runs: Sequence[RunRecord], metric: str = "val_accuracy", *, height: int = 360,
+                        groups: Sequence[Sequence[RunRecord]] = ()) -> go.Figure:
     """Return one curve of ``metric`` per run, to compare runs on one chart.
 
     Args:
         runs: the chosen runs (a run lacking the metric, e.g. with no validation split, is skipped).
         metric: any history key: ``"loss"``, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``.
+        groups: repeats of one design with different seeds; a group whose runs are all in ``runs`` is drawn as
+            one band (mean line, min-to-max fill, named "Runs 2-4: mean of 3 seeds") instead of its lines.
     """
     fig = go.Figure()
     longest = 1
+    chosen = {run.run_id for run in runs}
+    banded: set[int] = set()
+    for index, group in enumerate(groups):
+        ids = [run.run_id for run in group]
+        band = curve_band([run.history for run in group], metric)
+        if band is None or not set(ids) <= chosen:
+            continue
+        banded.update(ids)
+        longest = max(longest, len(band.mean))
+        name = f"Runs {min(ids)}-{max(ids)}: mean of {len(ids)} seeds"
+        fig.add_traces(band_traces(band, name, BAND_COLORS[index % len(BAND_COLORS)]))
     for run in runs:
+        if run.run_id in banded:
+            continue
         values = [float(value) for value in run.history.get(metric, [])]
         if not values:
             continue

@@ -30,6 +30,8 @@ MODEL_RUN_KEY = "train_model_run"
 #: State keys of the run comparison: how many runs it has seen, and the chosen run labels (a widget's key).
 COMPARE_SEEN_KEY = "train_compare_seen"
 COMPARE_KEY = "train_compare_runs"
+#: State key: the repeats of one design with several seeds, each a list of run ids.
+REPEATS_KEY = "train_repeat_groups"
 
 
 #: A finished run whose accuracy is within this share of the way from guessing to perfect learned nothing.
@@ -233,6 +235,40 @@ class TrainSession:
             return ""
         return (f"{latest.label} kept no finished epoch, so there is nothing of it to save. The model shown is an "
                 "earlier run's; train again to save a new one.")
+
+    def add_to_repeat(self, group_index: int | None, run: RunRecord) -> int:
+        """Put ``run`` into repeat group ``group_index`` (``None``: a new group); return the group's index."""
+        groups = self.state.setdefault(REPEATS_KEY, [])
+        if group_index is None:
+            groups.append([])
+            group_index = len(groups) - 1
+        groups[group_index].append(run.run_id)
+        return group_index
+
+    def repeat_groups(self) -> list[list[RunRecord]]:
+        """The repeats of one design, each as its runs that kept at least one epoch (groups of two or more)."""
+        by_id = {run.run_id: run for run in self.runs}
+        groups = []
+        for ids in self.state.get(REPEATS_KEY, []):
+            runs = [by_id[run_id] for run_id in ids if run_id in by_id and by_id[run_id].epochs_done]
+            if len(runs) >= 2:
+                groups.append(runs)
+        return groups
+
+    def finish_repeat(self, group_index: int) -> None:
+        """After the last run of a repeat: the outcome message gives the spread of the final accuracy."""
+        from cnnviz.train.repeats import final_accuracy, spread
+
+        ids = self.state.get(REPEATS_KEY, [])[group_index]
+        runs = [run for run in self.runs if run.run_id in ids]
+        summary = spread([value for run in runs if (value := final_accuracy(run.history, run.test_metrics))
+                          is not None])
+        kind, message = self.outcome or ("success", "")
+        if summary is not None and summary.count >= 2:
+            seeds = ", ".join(str(run.config.get("seed")) for run in runs)
+            message = (f"The same design trained with seeds {seeds}: final accuracy {summary.describe_percent()}. "
+                       "A difference between two designs smaller than this spread may be luck. " + message)
+        self.state[OUTCOME_KEY] = (kind, message.strip())
 
     def compare_labels(self) -> list[str]:
         """The labels of every run; when a new run joined, the comparison choice becomes the latest three."""

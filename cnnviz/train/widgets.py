@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
-from cnnviz.core.records import TrainedModel, runs_table
+from cnnviz.core.records import RunRecord, TrainedModel, runs_table
 from cnnviz.train.estimate import (
     Measured,
     describe_duration,
@@ -48,6 +49,7 @@ from cnnviz.train.loop import (
     training_wait_s,
     validate_config,
 )
+from cnnviz.train.repeats import REPEATS, final_accuracy, repeat_seeds, spread
 from cnnviz.train.script import keras_code
 from cnnviz.train.session import COMPARE_KEY, TrainSession
 from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, build_model, layer_table
@@ -105,7 +107,7 @@ HELP = {
     "restore_best": "When early stopping is on, end with the weights of the epoch with the best validation loss "
     "rather than those of the last epoch.",
     "seed": "Seeds the random initial weights, the choice of training images and their shuffling. The same seed "
-    "and settings give (nearly) the same run, so you can compare one change at a time.",
+    "and settings give exactly the same run on this server, so you can compare one change at a time.",
 }
 
 
@@ -313,11 +315,16 @@ def _progress_text(progress: BatchProgress) -> str:
     )
 
 
-def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
+def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bool = False) -> None:
     """Train a new model on ``dataset`` with live charts, keeping every finished epoch in session state.
 
     Waits (saying so) while another tab trains. Ends with ``st.rerun()`` so the page shows the result.
+
+    Args:
+        repeat: train the same design :data:`~cnnviz.train.repeats.REPEATS` times with seeds ``config.seed, +1,
+            ...`` (:func:`cnnviz.train.repeats.repeat_seeds`) and say how far their final accuracies spread.
     """
+    repeats = REPEATS if repeat else 1
     session = _session()
     status = st.empty()
     progress_bar = st.progress(0.0, text="Preparing…")
@@ -334,17 +341,28 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig) -> None:
 
     try:
         with training_lock(on_wait=on_wait, timeout_s=training_wait_s()) as waited:
-            _train_holding_the_slot(session, status, progress_bar, loss_slot, accuracy_slot, dataset, spec, config,
-                                    waited_s=time.monotonic() - wait_start if waited else 0.0)
+            waited_s = time.monotonic() - wait_start if waited else 0.0
+            group = None
+            for seed in repeat_seeds(config.seed, repeats):
+                run = _train_holding_the_slot(session, status, progress_bar, loss_slot, accuracy_slot, dataset, spec,
+                                              replace(config, seed=seed), waited_s=waited_s)
+                if repeats > 1:
+                    group = session.add_to_repeat(group, run)
+                if run.status in ("stopped", "NaN") or session.outcome and session.outcome[0] == "error":
+                    break  # a stop, a NaN or a dead process ends the repeat too
+            if group is not None:
+                session.finish_repeat(group)
     except TrainingBusyError as error:
         progress_bar.empty()
         status.error(f"**Training did not start.** {error}")
+        return
+    st.rerun()
 
 
 def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: Any, loss_slot: Any,
                             accuracy_slot: Any, dataset: Any, spec: ModelSpec, config: TrainConfig, *,
-                            waited_s: float) -> None:
-    """The body of :func:`train_live` once it holds the training slot: train, record, rerun."""
+                            waited_s: float) -> RunRecord:
+    """One training of :func:`train_live` once it holds the training slot: train and record it; return its run."""
     label = f"Run {1 + max((run.run_id for run in session.runs), default=0)}"
     status.info(f"Training {label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
     model = build_model(spec, len(dataset.class_names), seed=config.seed)
@@ -396,7 +414,7 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
         session.fail(failure, lambda kept, name: evaluate_model(kept, dataset))
     else:
         session.finish(run, result, waited_s=waited_s, time_limit_s=limit if limited else None)
-    st.rerun()
+    return run
 
 
 def finish_interrupted_run(dataset_loader: Callable[[str], Any]) -> None:
@@ -416,6 +434,16 @@ def show_outcome() -> None:
     if outcome:
         kind, message = outcome
         {"success": st.success, "warning": st.warning, "error": st.error}[kind](message)
+
+
+def repeat_button(disabled: bool) -> bool:
+    """The "Repeat with 3 seeds" button; return whether it was clicked."""
+    return st.button(
+        f"Repeat with {REPEATS} seeds", key="train_repeat", icon=":material/stacked_line_chart:", disabled=disabled,
+        help=f"Train this same design {REPEATS} times, with the seed and the next {REPEATS - 1} seeds, to see how far "
+        "the results spread by luck alone (initial weights, image order, dropout). A difference between two "
+        "designs is only meaningful if it is larger than that spread. Takes three times as long.",
+    )
 
 
 def save_blocker() -> str:
@@ -460,7 +488,15 @@ def show_runs() -> None:
     metric = right.selectbox("Curve", ("val_accuracy", "val_loss", "accuracy", "loss"), key="train_compare_metric",
                              help="Validation curves show how well each run generalises; training curves how "
                              "fast it learns.")
+    groups = session.repeat_groups()
+    for group in groups:
+        summary = spread([value for run in group if (value := final_accuracy(run.history, run.test_metrics))
+                          is not None])
+        if summary is not None:
+            st.caption(f"{group[0].label} to {group[-1].label}, one design with {len(group)} seeds: final accuracy "
+                       f"{summary.describe_percent()}. Differences smaller than this spread may be luck.")
     selected = [run for run in runs if run.label in chosen]
     if selected:
-        st.plotly_chart(runs_overlay_figure(selected, metric), key="train_runs_overlay")
-        st.caption("Each line is one run. Change one setting at a time between runs to see its effect.")
+        st.plotly_chart(runs_overlay_figure(selected, metric, groups=groups), key="train_runs_overlay")
+        st.caption("Each line is one run; a band is one design repeated with several seeds (its mean, and its "
+                   "lowest to highest run). Change one setting at a time between runs to see its effect.")

@@ -226,3 +226,16 @@ def test_early_stopping_is_off_and_says_why_without_validation_images():
                for caption in app.caption)
     code = next(block.value for block in app.code if "def build_model" in block.value)
     assert "EarlyStopping" not in code
+
+
+@pytest.mark.slow
+def test_repeat_with_three_seeds_trains_three_runs_and_shows_their_spread():
+    app = small_settings(app_test("pages/train.py").run())
+    app.button(key="train_repeat").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    runs = app.session_state[RUNS_KEY]
+    assert [run.config["seed"] for run in runs] == [42, 43, 44]
+    assert all(run.status == "finished" for run in runs)
+    messages = [message.value for message in [*app.success, *app.warning]]
+    assert any("seeds 42, 43, 44" in text and "±" in text for text in messages), messages
+    assert any("one design with 3 seeds" in caption.value for caption in app.caption)
