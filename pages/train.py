@@ -64,5 +64,5 @@ if trained is not None:
     save_model_form(trained, key="train_save", data_note=trained_data.note, split=trained_data.split_sizes(),
                     disabled_reason=save_blocker())
 
-st.subheader("4. Runs in this session")
+st.subheader(f"{4 if trained is not None else 3}. Runs in this session")
 show_runs()

@@ -205,7 +205,8 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
 
     Box height grows with the spatial size (or the vector length, on a log scale, after flatten) and box
     width with the number of channels, so the learner sees the image shrink while the channels grow.
-    Hovering a box shows the layer type, its settings, its output shape and its parameter count.
+    Hovering a box shows the layer type, its settings, its output shape and its parameter count. The labels of
+    neighbouring layers sit on alternate rows, so they do not run into each other.
 
     Args:
         rows: from :func:`cnnviz.train.spec.layer_table`.
@@ -232,8 +233,11 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
             line=dict(color="#555555", width=1),
             layer="below",
         )
-        fig.add_annotation(x=x0, y=1.75, text=f"<b>{row.name}</b>", showarrow=False, font=dict(size=11))
-        fig.add_annotation(x=x0, y=-1.75, text=_shape_text(shape), showarrow=False, font=dict(size=11))
+        # Neighbouring labels alternate between two rows: in a half-page column, a dozen layers leave each label
+        # about its box's width, and "28×28×128" beside "28×28×16" ran together (issue 15).
+        offset = 0.55 * (index % 2)
+        fig.add_annotation(x=x0, y=1.75 + offset, text=f"<b>{row.name}</b>", showarrow=False, font=dict(size=10))
+        fig.add_annotation(x=x0, y=-1.75 - offset, text=_shape_text(shape), showarrow=False, font=dict(size=10))
         xs.append(x0)
         ys.append(0.0)
         hover.append(
@@ -253,6 +257,6 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
         )
     )
     fig.update_xaxes(visible=False, range=[-spacing * 0.6, (len(rows) - 1) * spacing + spacing * 0.6])
-    fig.update_yaxes(visible=False, range=[-2.1, 2.1])
+    fig.update_yaxes(visible=False, range=[-2.6, 2.6])
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=10, b=10), plot_bgcolor="white")
     return fig

@@ -51,7 +51,7 @@ from cnnviz.train.loop import (
 )
 from cnnviz.train.repeats import REPEATS, final_accuracy, repeat_seeds, spread
 from cnnviz.train.script import keras_code
-from cnnviz.train.session import COMPARE_KEY, TrainSession
+from cnnviz.train.session import COMPARE_KEY, TrainSession, progress_text
 from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, build_model, layer_table
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
@@ -233,6 +233,8 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
             ],
             hide_index=True,
             key="train_summary_table",
+            # The settings ("128 filters 5x5, stride 1, same, relu") were cut off at the default width (issue 15).
+            column_config={"Settings": st.column_config.TextColumn("Settings", width="large")},
         )
         st.caption(
             "Computed by cnnviz's own shape arithmetic: a conv layer with k x k kernels on C input channels and "
@@ -307,14 +309,6 @@ def _session() -> TrainSession:
     return TrainSession(st.session_state, model_key=SESSION_MODEL_KEY, runs_key=RUNS_KEY)
 
 
-def _progress_text(progress: BatchProgress) -> str:
-    left = f"{progress.seconds_left:.0f} s left in this epoch" if progress.seconds_left == progress.seconds_left else ""
-    return (
-        f"Epoch {progress.epoch + 1}/{progress.epochs} · batch {progress.step}/{progress.steps} · "
-        f"running loss {progress.loss:.4f} · {progress.samples_per_s:,.0f} images/s · {left}"
-    )
-
-
 def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bool = False) -> None:
     """Train a new model on ``dataset`` with live charts, keeping every finished epoch in session state.
 
@@ -383,7 +377,7 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
 
     def on_batch(progress: BatchProgress) -> None:
         done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
-        shown[0] = (min(done, 1.0), _progress_text(progress))
+        shown[0] = (min(done, 1.0), progress_text(progress))
         progress_bar.progress(shown[0][0], text=shown[0][1])
 
     def on_idle(silent_s: float) -> None:

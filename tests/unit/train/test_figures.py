@@ -100,3 +100,17 @@ def test_an_overlay_of_runs_without_the_metric_says_so_instead_of_an_empty_axis(
     assert tuple(fig.layout.yaxis.range) == (0.0, 1.0)
     assert "validation split of 0" in fig.layout.annotations[0].text
     assert runs_overlay_figure(runs, "accuracy").layout.annotations == ()
+
+
+def test_neighbouring_layer_labels_sit_on_different_rows() -> None:
+    """Issue 15: the diagram's labels ran together ("28x28x128x28x16...", "dense_1predictions")."""
+    spec = ModelSpec(conv_blocks=tuple(ConvBlockSpec(filters=128, kernel_size=5) for _ in range(4)), batch_norm=True,
+                     dense_units=(512, 512, 512))
+    rows = layer_table(spec)
+    fig = layer_stack_figure(rows)
+    names = [a for a in fig.layout.annotations if a.text.startswith("<b>")]
+    shapes = [a for a in fig.layout.annotations if a.text and not a.text.startswith("<b>")]
+    assert len(names) == len(shapes) == len(rows)
+    for labels in (names, shapes):
+        assert all(left.y != right.y for left, right in zip(labels, labels[1:]))
+        assert all(abs(label.y) < fig.layout.yaxis.range[1] for label in labels)  # inside the visible area

@@ -184,3 +184,19 @@ def test_saving_is_blocked_when_the_latest_run_kept_nothing() -> None:
     book.epoch_finished(third, object(), FakeDataset(), epoch(0, 2), [], seconds=1.0)
     book.finish(third, TrainResult(history=epoch(0, 2).history, epochs_done=1))
     assert book.save_blocker() == ""
+
+
+def test_the_progress_line_shows_speed_and_time_left_only_once_a_few_batches_are_timed() -> None:
+    """Issue 15: the first progress line said "32 images/s · 222 s left"."""
+    from cnnviz.train.loop import BatchProgress
+    from cnnviz.train.session import progress_text
+
+    first = BatchProgress(epoch=0, epochs=10, step=1, steps=225, loss=2.3, accuracy=0.1, samples_per_s=32.0,
+                          seconds_left=222.0)
+    assert "measuring speed" in progress_text(first) and "images/s" not in progress_text(first)
+    later = BatchProgress(epoch=0, epochs=10, step=40, steps=225, loss=0.9, accuracy=0.7, samples_per_s=812.0,
+                          seconds_left=7.3)
+    assert progress_text(later).endswith("812 images/s · 7 s left in this epoch")
+    short = BatchProgress(epoch=0, epochs=1, step=2, steps=2, loss=0.9, accuracy=0.7, samples_per_s=50.0,
+                          seconds_left=0.0)
+    assert "50 images/s" in progress_text(short)  # an epoch of 2 batches is timed by its end
