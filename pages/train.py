@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
+    live_maps_controls,
     repeat_button,
     save_blocker,
     show_design,
@@ -50,8 +51,9 @@ start = st.button(
     help="Build a fresh network with these settings and train it; the charts update after every epoch.",
 )
 repeat = repeat_button(disabled=not buildable)
+watch = live_maps_controls(dataset)
 if (start or repeat) and buildable:
-    train_live(dataset, spec, config, repeat=repeat)
+    train_live(dataset, spec, config, repeat=repeat, watch_image=watch)
 
 show_outcome()
 trained = get_session_model()

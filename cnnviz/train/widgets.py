@@ -36,6 +36,7 @@ from cnnviz.train.estimate import (
     warn_training_s,
 )
 from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
+from cnnviz.train.live_maps import live_maps_figure, model_first_layer_maps
 from cnnviz.train.loop import (
     OPTIMIZERS,
     BatchProgress,
@@ -309,7 +310,24 @@ def _session() -> TrainSession:
     return TrainSession(st.session_state, model_key=SESSION_MODEL_KEY, runs_key=RUNS_KEY)
 
 
-def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bool = False) -> None:
+def live_maps_controls(dataset: Any, key: str = "train") -> int | None:
+    """Ask whether to watch one test image's first-layer feature maps while training; return its index or ``None``."""
+    left, right = st.columns([2, 1])
+    watch = left.checkbox(
+        "Watch the first layer learn", False, key=f"{key}_watch",
+        help="After every epoch, show the first convolution layer's filters and the feature maps they make of one "
+        "test image: you see the filters turn from random noise into stroke and edge detectors as the loss falls.",
+    )
+    count = len(dataset.x_test)
+    index = right.number_input(
+        "Test image", 0, max(count - 1, 0), 0, key=f"{key}_watch_image", disabled=not watch or count == 0,
+        help="Which test image to follow (its number in the test split).",
+    )
+    return int(index) if watch and count else None
+
+
+def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bool = False,
+               watch_image: int | None = None) -> None:
     """Train a new model on ``dataset`` with live charts, keeping every finished epoch in session state.
 
     Waits (saying so) while another tab trains. Ends with ``st.rerun()`` so the page shows the result.
@@ -317,6 +335,8 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
     Args:
         repeat: train the same design :data:`~cnnviz.train.repeats.REPEATS` times with seeds ``config.seed, +1,
             ...`` (:func:`cnnviz.train.repeats.repeat_seeds`) and say how far their final accuracies spread.
+        watch_image: a test image's index: after every epoch, show the first layer's filters and its feature maps
+            of that image (:mod:`cnnviz.train.live_maps`).
     """
     repeats = REPEATS if repeat else 1
     session = _session()
@@ -326,6 +346,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
               help="End training after the current batch. The finished epochs and their weights are kept.")
     st.caption("Changing any control while training also stops it.")
     loss_slot, accuracy_slot = (column.empty() for column in st.columns(2))
+    maps_slot = st.empty() if watch_image is not None else None
 
     wait_start = time.monotonic()
 
@@ -339,7 +360,8 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
             group = None
             for seed in repeat_seeds(config.seed, repeats):
                 run = _train_holding_the_slot(session, status, progress_bar, loss_slot, accuracy_slot, dataset, spec,
-                                              replace(config, seed=seed), waited_s=waited_s)
+                                              replace(config, seed=seed), waited_s=waited_s,
+                                              maps=(maps_slot, watch_image) if maps_slot is not None else None)
                 if repeats > 1:
                     group = session.add_to_repeat(group, run)
                 if run.status in ("stopped", "NaN") or session.outcome and session.outcome[0] == "error":
@@ -355,7 +377,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
 
 def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: Any, loss_slot: Any,
                             accuracy_slot: Any, dataset: Any, spec: ModelSpec, config: TrainConfig, *,
-                            waited_s: float) -> RunRecord:
+                            waited_s: float, maps: tuple[Any, int] | None = None) -> RunRecord:
     """One training of :func:`train_live` once it holds the training slot: train and record it; return its run."""
     label = f"Run {1 + max((run.run_id for run in session.runs), default=0)}"
     status.info(f"Training {label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
@@ -395,6 +417,11 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
                                key=f"train_live_loss_{run.run_id}_{progress.epoch}")
         accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
                                    key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
+        if maps is not None:
+            slot, index = maps
+            image, feature_maps, kernel = model_first_layer_maps(model, spec.conv_blocks[0], dataset.x_test[index])
+            slot.plotly_chart(live_maps_figure(image, feature_maps, kernel, epoch=progress.epoch + 1),
+                              key=f"train_live_maps_{run.run_id}_{progress.epoch}")
 
     failure = ""
     try:

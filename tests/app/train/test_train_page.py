@@ -251,3 +251,33 @@ def test_sections_are_numbered_without_a_gap_and_the_settings_column_is_wide():
 
     columns = json.loads(app.dataframe[0].proto.columns)
     assert columns.get("Settings", {}).get("width") == "large", columns
+
+
+@pytest.mark.slow
+def test_watching_the_first_layer_redraws_its_maps_after_every_epoch(monkeypatch):
+    """Issue 15 item 7: one chosen test image's first-layer maps and filters, refreshed after every epoch."""
+    import cnnviz.train.widgets as train_widgets
+
+    drawn = []
+    original = train_widgets.live_maps_figure
+
+    def recording(image, maps, kernel, *, epoch):
+        drawn.append((epoch, image.copy(), maps.copy(), kernel.copy()))
+        return original(image, maps, kernel, epoch=epoch)
+
+    monkeypatch.setattr(train_widgets, "live_maps_figure", recording)
+    app = small_settings(app_test("pages/train.py").run())
+    app.slider(key="train_epochs").set_value(2)
+    app.checkbox(key="train_watch").check().run()
+    app.number_input(key="train_watch_image").set_value(5).run()
+    app.button(key="train_start").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [epoch for epoch, *_ in drawn] == [1, 2]
+    (_, image, maps, kernel), (_, _, later_maps, later_kernel) = drawn
+    assert image.shape == (28, 28) and maps.shape == (28, 28, 4) and kernel.shape == (3, 3, 1, 4)
+    assert not (kernel == later_kernel).all()  # the filters changed between the epochs
+    import numpy as np
+
+    from cnnviz.core.datasets import load_dataset
+
+    np.testing.assert_allclose(image, load_dataset("digits").x_test[5] / 255.0, atol=1e-6)
