@@ -23,10 +23,13 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
 def _clear(key: str) -> None:
-    """The Clear button's callback: a fresh canvas (a new key) without the parked drawing."""
-    st.session_state[f"{key}_generation"] = int(st.session_state.get(f"{key}_generation", 0)) + 1
-    st.session_state.pop(f"{key}_latest", None)
+    """The Clear button's callback: the same canvas is told to load an empty drawing (see :func:`sketch_canvas`)."""
+    st.session_state[f"{key}_clears"] = int(st.session_state.get(f"{key}_clears", 0)) + 1
+    latest = st.session_state.pop(f"{key}_latest", None)
     st.session_state.pop(f"{key}_restore", None)
+    if latest is not None:
+        # Until the canvas sends its cleared state, the component still reports the old drawing.
+        st.session_state[f"{key}_stale"] = latest
 
 
 def park_canvas(key: str = "sketch") -> None:
@@ -45,10 +48,9 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
     """Show a 280x280 drawing canvas (white brush on black, like MNIST) and return what is drawn.
 
     The canvas's own toolbar has Undo, Redo and "Reset canvas & history"; the
-    "Clear the canvas" button below it replaces the canvas with a fresh one (in its
-    ``on_click`` callback, so one rerun, not two: a stroke started on the old canvas
-    while the page reran was lost with it). The app reruns after every stroke, so the
-    prediction follows the drawing. A drawing parked by :func:`park_canvas` comes back.
+    "Clear the canvas" button below it empties the canvas in place (its ``initial_drawing``
+    changes). The app reruns after every stroke, so the prediction follows the drawing.
+    A drawing parked by :func:`park_canvas` comes back.
 
     Args:
         key: the session-state prefix for this canvas.
@@ -59,9 +61,13 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
     """
     from streamlit_drawable_canvas import st_canvas
 
-    generation = int(st.session_state.get(f"{key}_generation", 0))
-    # Fixed while the canvas is shown: a changing initial_drawing would make the canvas reload it on every run.
+    # Clear changes the initial drawing of the *same* canvas, which then loads it in place. Clearing used to
+    # give the canvas a new key: now and then the new canvas never finished mounting (no toolbar, strokes
+    # ignored), which lost the stroke drawn right after Clear (issue 15). The initial drawing is otherwise
+    # fixed while the canvas is shown: a changing one would be reloaded on every run.
     parked = st.session_state.get(f"{key}_restore")
+    clears = int(st.session_state.get(f"{key}_clears", 0))
+    initial = parked[0] if parked is not None else {"objects": [], "clears": clears}
     result = st_canvas(
         stroke_width=int(brush_width),
         stroke_color="#FFFFFF",
@@ -69,10 +75,10 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
         height=CANVAS_SIDE,
         width=CANVAS_SIDE,
         drawing_mode="freedraw",
-        initial_drawing=parked[0] if parked is not None else None,
+        initial_drawing=initial,
         update_streamlit=True,
         return_image_data=True,
-        key=f"{key}_canvas_{generation}",
+        key=f"{key}_canvas",
     )
     st.button(
         "Clear the canvas",
@@ -88,6 +94,15 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
         return parked[1] if parked is not None else None
     array = np.asarray(image)
     array = array if array.dtype == np.uint8 else np.clip(array, 0, 255).astype(np.uint8)
+    stale = st.session_state.get(f"{key}_stale")
+    if stale is not None:
+        if not array[..., :3].any():
+            # The canvas sent its cleared state: from now on what it sends is new.
+            st.session_state.pop(f"{key}_stale")
+            return None
+        if result.json_data == stale[0] and np.array_equal(array, stale[1]):
+            return None  # still the drawing from before Clear
+        st.session_state.pop(f"{key}_stale")
     if result.json_data is not None:
         st.session_state[f"{key}_latest"] = (result.json_data, array)
     return array

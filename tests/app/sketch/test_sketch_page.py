@@ -100,15 +100,31 @@ def test_an_empty_canvas_explains_instead_of_failing(canvas: FakeCanvas, tiny_mo
     assert not at.metric
 
 
-def test_clear_gives_a_fresh_canvas(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
-    canvas.drawing = _canvas_drawing(1)
+def test_clear_empties_the_same_canvas_and_ignores_the_picture_from_before(
+    canvas: FakeCanvas, tiny_models_dir: Path
+) -> None:
+    canvas.drawing, canvas.strokes = _canvas_drawing(1), {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
     at = app_test(PAGE).run()
-    first_key = canvas.calls[-1]["key"]
-    canvas.drawing = None  # the new canvas is empty
+    first, first_strokes = canvas.calls[-1], canvas.strokes
+    # Until the browser has loaded the empty drawing, the component still reports the old picture.
     at.button(key="sketch_clear").click().run()
     assert not at.exception
-    assert canvas.calls[-1]["key"] != first_key
+    cleared = canvas.calls[-1]
+    assert cleared["key"] == first["key"]  # no new canvas to mount (a fresh one sometimes never got ready)
+    assert cleared["initial_drawing"]["objects"] == [] and cleared["initial_drawing"] != first["initial_drawing"]
+    assert any("Draw a digit" in info.value for info in at.info) and not at.subheader
+    # Then it sends the empty canvas (still "draw a digit"), then a new stroke is read.
+    empty = np.zeros_like(canvas.drawing)
+    empty[..., 3] = 255
+    canvas.drawing, canvas.strokes = empty, {"objects": []}
+    at.run()
     assert any("Draw a digit" in info.value for info in at.info)
+    # Even the very same stroke drawn again is new now.
+    canvas.drawing, canvas.strokes = _canvas_drawing(1), first_strokes
+    at.run()
+    assert at.subheader[0].value.startswith("Prediction:")
+    # The canvas keeps the cleared drawing from now on: it is not reloaded on every run.
+    assert canvas.calls[-1]["initial_drawing"] == cleared["initial_drawing"]
 
 
 def test_without_any_model_the_page_says_how_to_get_one(
@@ -230,7 +246,7 @@ def test_a_dot_asks_for_a_bigger_digit_instead_of_predicting(canvas: FakeCanvas,
 def test_draw_upload_draw_keeps_the_drawing_and_clear_forgets_it(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
     canvas.drawing, canvas.strokes = _canvas_drawing(7), {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
     at = app_test(PAGE).run()
-    assert canvas.calls[-1]["initial_drawing"] is None
+    assert canvas.calls[-1]["initial_drawing"]["objects"] == []
     at.radio(key="sketch_source").set_value("Upload a photo").run()
     # Back to Draw: the canvas is mounted again and sends nothing until the next stroke.
     canvas.drawing, canvas.strokes = None, {"objects": []}
@@ -239,5 +255,5 @@ def test_draw_upload_draw_keeps_the_drawing_and_clear_forgets_it(canvas: FakeCan
     assert canvas.calls[-1]["initial_drawing"] == {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
     assert at.subheader[0].value.startswith("Prediction:")  # the parked drawing is still read
     at.button(key="sketch_clear").click().run()
-    assert canvas.calls[-1]["initial_drawing"] is None
+    assert canvas.calls[-1]["initial_drawing"]["objects"] == []
     assert any("Draw a digit" in info.value for info in at.info)
