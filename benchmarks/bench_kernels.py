@@ -2,7 +2,9 @@
 
 Run with ``python benchmarks/bench_kernels.py``. Prints the median and best of
 several repetitions for the convolution alone, a 5x5 kernel, max pooling, and
-the playground's full pipeline with a bank of 8 kernels on a 28x28 image.
+the playground's full pipeline with a bank of 8 kernels on a 28x28 image, and the
+animated convolution of a 28x28 image (784 steps: the frames and the Plotly figure; no target,
+it is built only when a learner turns the animation on).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cnnviz.kernels.animation import animate_convolution
+from cnnviz.kernels.figures import animation_figure
 from cnnviz.kernels.ops import PipelineConfig, convolve2d, pool2d, run_pipeline
 from cnnviz.kernels.presets import preset_kernel
 
@@ -45,11 +49,14 @@ def main() -> int:
         ("5x5 kernel, 512x512, same", lambda: convolve2d(image, blur5, padding="same")),
         ("max pool 2x2, 512x512", lambda: pool2d(image, size=2, mode="max")),
         ("pipeline, 8 kernels, 28x28", lambda: run_pipeline(small, bank, config)),
+        ("animation steps, 28x28 same (784)", lambda: animate_convolution(small, sobel, padding="same")),
+        ("animation figure, 28x28 same (784)",
+         lambda: animation_figure(animate_convolution(small, sobel, padding="same"))),
     ]
     print(f"{'case':40s} {'median ms':>10s} {'best ms':>9s}")
     ok = True
     for label, function in rows:
-        median, best = time_ms(function)
+        median, best = time_ms(function, repeats=3 if label.startswith("animation") else 30)
         print(f"{label:40s} {median:10.2f} {best:9.2f}")
         if label.startswith("3x3 kernel, 512x512, valid"):
             ok = median < TARGET_MS
