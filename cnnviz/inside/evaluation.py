@@ -323,7 +323,8 @@ def class_count_problem(model_classes: int, dataset_classes: int, dataset_name: 
     """Return why a dataset's test split cannot be used with a model, or ``None`` when it can.
 
     A model predicting ``model_classes`` classes can only be evaluated on (and shown images of) a
-    dataset with as many classes.
+    dataset with as many classes. The answer is Markdown; ``dataset_name`` is put in as given, so a
+    name from a sidecar must come escaped (:func:`cnnviz.core.text.md_escape`).
     """
     if model_classes == dataset_classes:
         return None

@@ -3,6 +3,11 @@
 Every function takes arrays computed by :mod:`cnnviz.inside.activations`, :mod:`cnnviz.inside.saliency`
 or :mod:`cnnviz.inside.evaluation` and returns a ``go.Figure``; nothing here runs a model.
 Images are heatmaps (see :mod:`cnnviz.core.figures`) so every value shows on hover.
+
+Class, layer and caption texts can come from a file anyone can write (a sidecar, a model file), so
+each function escapes them for Plotly (:func:`cnnviz.core.text.plotly_escape`: ``<b>`` and
+``<a href>`` are shown as typed). A ``title`` argument, as in :mod:`cnnviz.core.figures`, is
+already escaped by the caller.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.core.figures import heatmap_trace, image_grid_figure, symmetric_range
+from cnnviz.core.text import plotly_escape
 from cnnviz.inside.activations import LayerActivation
 from cnnviz.inside.backprop import BackpropStep, GradientBuild
 
@@ -35,9 +41,9 @@ HIGHLIGHT = "#4C6EF5"
 
 
 def layer_title(activation: LayerActivation) -> str:
-    """Return e.g. ``"conv_1 (conv) · output 26×26×32"``: the layer name, kind and output shape."""
+    """Return e.g. ``"conv_1 (conv) · output 26×26×32"``: the layer name (escaped for Plotly), kind and output shape."""
     shape = "×".join(str(n) for n in activation.shape)
-    return f"{activation.name} ({activation.kind}) · output {shape}"
+    return f"{plotly_escape(activation.name)} ({activation.kind}) · output {shape}"
 
 
 def feature_maps_figure(
@@ -142,14 +148,27 @@ def snapshot_range(snapshots: Sequence[np.ndarray]) -> tuple[float, float]:
     return symmetric_range(np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in snapshots]))
 
 
-def _saliency_trace(values: np.ndarray, *, opacity: float = 1.0, name: str = "") -> go.Heatmap:
+#: The saliency colour bar: what the colours mean, in words.
+SALIENCY_COLORBAR = dict(
+    title=dict(text="influence on<br>the class score", side="right"),
+    tickvals=[0.0, 0.5, 1.0],
+    ticktext=["0: none", "0.5", "1: the most"],
+    len=0.9,
+    thickness=12,
+)
+
+
+def _saliency_trace(
+    values: np.ndarray, *, opacity: float = 1.0, name: str = "", showscale: bool = False
+) -> go.Heatmap:
     return go.Heatmap(
         z=np.asarray(values, dtype=np.float64),
         colorscale=SALIENCY_SCALE,
         zmin=0.0,
         zmax=1.0,
         opacity=opacity,
-        showscale=False,
+        showscale=showscale,
+        colorbar=SALIENCY_COLORBAR if showscale else None,
         name=name,
         hovertemplate=f"row %{{y}}, col %{{x}}<br>influence %{{z:.2f}}<extra>{name}</extra>",
     )
@@ -159,6 +178,9 @@ def saliency_figure(
     image: np.ndarray, heatmaps: Mapping[str, np.ndarray], *, title: str = "", height: int = 300
 ) -> go.Figure:
     """Return the input image next to each saliency map and its overlay on the image.
+
+    Every map is drawn on the same 0-1 scale, so one colour bar (beside the last map) says what the
+    colours mean for all of them: black no influence on the class's score, bright yellow the most.
 
     Args:
         image: (28, 28) input, uint8 or float in [0, 1].
@@ -173,8 +195,9 @@ def saliency_figure(
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.02)
     fig.add_trace(heatmap_trace(picture, zmin=0.0, zmax=1.0, showscale=False, name="input"), row=1, col=1)
     column = 2
-    for name, heatmap in heatmaps.items():
-        fig.add_trace(_saliency_trace(heatmap, name=name), row=1, col=column)
+    for number, (name, heatmap) in enumerate(heatmaps.items()):
+        last = number == len(heatmaps) - 1
+        fig.add_trace(_saliency_trace(heatmap, name=name, showscale=last), row=1, col=column)
         fig.add_trace(heatmap_trace(picture, zmin=0.0, zmax=1.0, showscale=False, name="input"), row=1, col=column + 1)
         fig.add_trace(_saliency_trace(heatmap, opacity=0.55, name=name), row=1, col=column + 1)
         column += 2
@@ -209,7 +232,7 @@ def confusion_matrix_figure(
         raise ValueError(f"Expected a ({classes}, {classes}) confusion matrix, got shape {matrix.shape}.")
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros(matrix.shape, dtype=np.float64), where=totals > 0)
-    names = [str(name) for name in class_names]
+    names = [plotly_escape(name) for name in class_names]  # ticks and hover render Plotly's HTML subset
     true_index, predicted_index = np.meshgrid(np.arange(classes), np.arange(classes), indexing="ij")
     fig = go.Figure(
         go.Heatmap(
@@ -285,7 +308,7 @@ def pca_figure(
     labels = np.asarray(labels)
     predictions = np.asarray(predictions)
     fig = go.Figure()
-    names = np.array([str(name) for name in class_names], dtype=object)
+    names = np.array([plotly_escape(name) for name in class_names], dtype=object)  # legend and hover
     for class_index, name in enumerate(names):
         colour = CLASS_COLOURS[class_index % len(CLASS_COLOURS)]
         # Correct predictions as dots, mistakes as crosses in the same colour and legend entry.
@@ -324,8 +347,13 @@ def pca_figure(
 def image_gallery_figure(
     images: np.ndarray, captions: Sequence[str], *, cols: int = 6, cell_height: int = 130, title: str = ""
 ) -> go.Figure:
-    """Return test images (N, 28, 28) uint8 as a captioned grid on one 0-255 grey scale."""
-    fig = image_grid_figure(list(images), titles=list(captions), cols=cols, cell_height=cell_height, title=title)
+    """Return test images (N, 28, 28) uint8 as a captioned grid on one 0-255 grey scale.
+
+    ``captions`` are plain text (they hold class names), escaped here; a ``"\n"`` in one starts a new line.
+    ``title`` is escaped by the caller.
+    """
+    titles = [plotly_escape(caption).replace("\n", "<br>") for caption in captions]
+    fig = image_grid_figure(list(images), titles=titles, cols=cols, cell_height=cell_height, title=title)
     fig.update_traces(zmin=0, zmax=255 if np.asarray(images).dtype == np.uint8 else 1.0)
     return fig
 

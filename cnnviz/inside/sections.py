@@ -20,6 +20,7 @@ from cnnviz.core.figures import image_figure, image_grid_figure, last_selected_i
 from cnnviz.core.images import ModelInputError
 from cnnviz.core.layers import LayerReadError, conv_layer_names, conv_weights
 from cnnviz.core.predict import PredictionError, top_guesses
+from cnnviz.core.text import md_escape, plotly_escape
 from cnnviz.inside.activations import InspectError, filter_images
 from cnnviz.inside.backprop import OPTIMIZERS
 from cnnviz.inside.captions import (
@@ -27,6 +28,7 @@ from cnnviz.inside.captions import (
     cell_captions,
     cell_note,
     cell_sentence,
+    image_label,
     mistake_captions,
     pca_point_title,
     prediction_sentence,
@@ -83,19 +85,27 @@ SECTIONS = (
 COMPUTE_ERRORS = (InspectError, ModelInputError, LayerReadError, PredictionError, DatasetError)
 #: How many of the most confident mistakes the evaluation shows.
 MISTAKES_SHOWN = 12
+#: Columns of the mistakes gallery: four leave each two-line caption its own width.
+MISTAKE_COLUMNS = 4
+#: How the per-class table writes a share given in percent points: always one decimal ("99.5%", "99.0%").
+PERCENT_FORMAT = "%.1f%%"
 
 
 def usable_test_split(picked: PickedModel) -> Dataset | None:
     """Return the test split of the dataset the model names, or ``None`` (with a warning) when it cannot be used.
 
-    It cannot be used when it does not load, or when its class count differs from the model's.
+    It cannot be used when it does not load, or when its class count differs from the model's. The dataset
+    name comes from the model's sidecar (anyone can write one), so it and any error echoing it are escaped.
     """
     try:
         dataset = get_dataset(picked.dataset)
     except DatasetError as error:
-        st.warning(f"The {picked.dataset} test split could not be loaded, so only your sketch can be used.\n\n{error}")
+        st.warning(
+            f"The {md_escape(picked.dataset)} test split could not be loaded, so only your sketch can be used."
+            f"\n\n{md_escape(error)}"
+        )
         return None
-    problem = class_count_problem(len(picked.class_names), dataset.num_classes, picked.dataset)
+    problem = class_count_problem(len(picked.class_names), dataset.num_classes, md_escape(picked.dataset))
     if problem is not None:
         st.warning(problem)
         return None
@@ -132,7 +142,7 @@ def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> 
     try:
         sections.get(section, sections[SECTIONS[0]])()
     except COMPUTE_ERRORS as error:
-        st.error(f"This could not be computed for the chosen model and image.\n\n{error}")
+        st.error(f"This could not be computed for the chosen model and image.\n\n{md_escape(error)}")
 
 
 def choose_image(dataset: Dataset | None, class_names: Sequence[str]) -> ChosenImage | None:
@@ -168,7 +178,7 @@ def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
         "found its pattern. Show fewer to keep the page quick.",
     )
     activations = cached_activations(picked.model, picked.version, chosen.image)
-    st.markdown(prediction_sentence(activations[-1].values, class_names, chosen.label, chosen.true_class))
+    st.markdown(prediction_sentence(activations[-1].values, class_names, chosen.label_md, chosen.true_class))
     explain(
         "What am I looking at?",
         "Each small square is a **feature map**: the output of one filter, slid over the previous layer. "
@@ -187,7 +197,7 @@ def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
             figure = probability_figure(
                 activation.values,
                 class_names,
-                title=f"{activation.name} (softmax output) · {len(class_names)} probabilities",
+                title=f"{plotly_escape(activation.name)} (softmax output) · {len(class_names)} probabilities",
                 true_class=chosen.true_class,
             )
         else:
@@ -223,10 +233,11 @@ def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
             max_value=channels - 1,
             value=0,
             key="inside_filter_channel",
-            help=f"A filter of {layer} has one {kh}x{kw} slice per feature map of the layer before it "
+            help=f"A filter of {md_escape(layer)} has one {kh}x{kw} slice per feature map of the layer before it "
             f"({channels} of them); pick which slice to show for every filter.",
         )
-    title = f"{layer}: {filters} filters of {kh}×{kw}" + (f", input channel {channel}" if channels > 1 else "")
+    title = f"{plotly_escape(layer)}: {filters} filters of {kh}×{kw}"
+    title += f", input channel {channel}" if channels > 1 else ""
     st.plotly_chart(filter_grid_figure(filter_images(kernel, channel), title=title), key="inside_filters")
     explain(
         "What am I looking at?",
@@ -295,10 +306,11 @@ def saliency_section(picked: PickedModel, dataset: Dataset | None) -> None:
         maps = {"Gradient saliency": pair.gradient.heatmap}
         if pair.grad_cam is not None:
             maps["Grad-CAM"] = pair.grad_cam.heatmap
-        title = f"{heading}: {class_names[class_index]} ({pair.gradient.probability:.1%}) for {chosen.label}"
+        name, label = plotly_escape(class_names[class_index]), plotly_escape(chosen.label)
+        title = f"{heading}: {name} ({pair.gradient.probability:.1%}) for {label}"
         st.plotly_chart(saliency_figure(chosen.image, maps, title=title), key=f"inside_saliency_{heading}")
         if pair.grad_cam is None:
-            st.caption(f"No Grad-CAM: {pair.grad_cam_problem}")
+            st.caption(f"No Grad-CAM: {md_escape(pair.grad_cam_problem)}")
 
 
 def _on_cell_click() -> None:
@@ -324,7 +336,7 @@ def evaluation_section(picked: PickedModel, dataset: Dataset | None) -> None:
     first.metric("Test accuracy", f"{evaluation.accuracy:.2%}", help="The share of test images classified correctly.")
     second.metric("Test images", f"{len(evaluation.y_true):,}", help="Images the model never saw while training.")
     third.metric("Mistakes", f"{evaluation.mistakes:,}", help="Test images whose most probable class is wrong.")
-    st.caption(f"**Data source:** {dataset.source}")
+    st.caption(f"**Data source:** {md_escape(dataset.source)}")
     _per_class_table(evaluation, class_names)
     _confusion_matrix(evaluation, class_names, dataset)
     _most_confident_mistakes(evaluation, class_names, dataset)
@@ -334,16 +346,18 @@ def evaluation_section(picked: PickedModel, dataset: Dataset | None) -> None:
 def _per_class_table(evaluation: Evaluation, class_names: Sequence[str]) -> None:
     st.subheader("Per class")
     metrics = evaluation.per_class
+    # Percent points with one fixed decimal: Streamlit's "percent" format drops trailing zeros, so one
+    # column read "99.5%" beside "99.49%". Numbers (not strings) keep the columns sortable.
     st.dataframe(
         {
             "class": list(class_names),
-            "precision": metrics.precision,
-            "recall": metrics.recall,
-            "F1": metrics.f1,
+            "precision": np.asarray(metrics.precision, dtype=np.float64) * 100,
+            "recall": np.asarray(metrics.recall, dtype=np.float64) * 100,
+            "F1": np.asarray(metrics.f1, dtype=np.float64) * 100,
             "test images": metrics.support,
         },
         column_config={
-            name: st.column_config.NumberColumn(name, format="percent") for name in ("precision", "recall", "F1")
+            name: st.column_config.NumberColumn(name, format=PERCENT_FORMAT) for name in ("precision", "recall", "F1")
         },
         hide_index=True,
         key="inside_metrics_table",
@@ -410,8 +424,11 @@ def _most_confident_mistakes(evaluation: Evaluation, class_names: Sequence[str],
     if len(worst) == 0:
         st.success("The model got every test image right.")
         return
-    captions = mistake_captions(evaluation, worst, class_names)
-    st.plotly_chart(image_gallery_figure(dataset.x_test[worst], captions), key="inside_mistakes")
+    captions = mistake_captions(evaluation, worst, class_names, line_break=True)
+    st.plotly_chart(
+        image_gallery_figure(dataset.x_test[worst], captions, cols=MISTAKE_COLUMNS, cell_height=150),
+        key="inside_mistakes",
+    )
     st.caption(
         "True class → predicted class, with the model's confidence. Some of these are honest mistakes "
         "by the model; some are badly written or mislabelled images that would fool a person too."
@@ -583,10 +600,10 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
             max_value=channels - 1,
             value=0,
             key="inside_backprop_channel",
-            help=f"A filter of {layer} has one slice per feature map of the layer before ({channels}); "
+            help=f"A filter of {md_escape(layer)} has one slice per feature map of the layer before ({channels}); "
             "pick which slice to draw.",
         )
-    title = f"{layer}, filter {filter_index}" + (f", input channel {channel}" if channels > 1 else "")
+    title = f"{plotly_escape(layer)}, filter {filter_index}" + (f", input channel {channel}" if channels > 1 else "")
     st.plotly_chart(backprop_step_figure(step, channel=channel, title=title), key="inside_backprop_step")
     explain(
         "What am I looking at?",
@@ -644,8 +661,9 @@ def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None, key: str) -
     st.plotly_chart(image_figure(dataset.x_test[index], height=200, showscale=False), key=f"{key}_mistake_image")
     return ChosenImage(
         image=np.asarray(dataset.x_test[index]),
-        label=f"test image #{index} (true class: {picked.class_names[true_class]})",
+        label=image_label(index, picked.class_names[true_class]),
         true_class=true_class,
+        label_md=image_label(index, picked.class_names[true_class], markdown=True),
     )
 
 
@@ -665,9 +683,9 @@ def neighbours_section(picked: PickedModel, dataset: Dataset | None) -> None:
     counts = np.bincount(found.labels, minlength=len(class_names))
     common = int(np.argmax(counts))
     st.markdown(
-        f"The model says **{guess.name}** ({guess.probability:.1%}) for {chosen.label}. "
+        f"The model says **{md_escape(guess.name)}** ({guess.probability:.1%}) for {chosen.label_md}. "
         f"**{counts[common]} of the {len(found.labels)}** training images it finds most similar are "
-        f"**{class_names[common]}**."
+        f"**{md_escape(class_names[common])}**."
     )
     captions = [
         f"{class_names[int(label)]} · {float(similarity):.3f}"
@@ -718,7 +736,7 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
             cols=16,
             cell_height=70,
             shared_scale=True,
-            title=f"{layer}: the picture that excites each filter most",
+            title=f"{plotly_escape(layer)}: the picture that excites each filter most",
         ),
         key="inside_excite_pictures",
     )

@@ -19,8 +19,10 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.predict import predict_probabilities
+from cnnviz.core.text import md_escape
 from cnnviz.inside.activations import InspectError, LayerActivation, compute_activations
 from cnnviz.inside.backprop import BackpropStep, GradientBuild, gradient_build, optimizer_step
+from cnnviz.inside.captions import image_label
 from cnnviz.inside.evaluation import (
     Evaluation,
     Projection,
@@ -230,17 +232,27 @@ class ChosenImage:
 
     Attributes:
         image: (28, 28) uint8 (a test image) or float32 in [0, 1] (the sketch).
-        label: what it is, in words ("test image #12", "your sketch").
+        label: what it is, in plain words ("test image #12 (true class: 7)", "your sketch"); it can hold a
+            class name from a sidecar, so escape it where it is shown.
         true_class: the class index if known (test images), else None.
+        label_md: the same label as Markdown with its user text escaped (default: all of ``label`` escaped).
     """
 
     image: np.ndarray
     label: str
     true_class: int | None
+    label_md: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label_md:
+            object.__setattr__(self, "label_md", md_escape(self.label))
 
 
 SOURCE_TEST = "A test image"
-SOURCE_SKETCH = "Your latest sketch"
+#: The Sketch page keeps its latest input, drawn or uploaded; without word of which, Inside names both.
+SOURCE_SKETCH = "Your latest drawing or photo"
+#: How the latest input is called in sentences, by where it came from (``None``: not known).
+SKETCH_LABELS = {"sketch": "your sketch", "photo": "your photo", None: "your latest drawing or photo"}
 
 
 def _random_index(key: str, size: int) -> None:
@@ -254,14 +266,17 @@ def image_chooser(
     sketch: np.ndarray | None,
     *,
     key: str = "inside_image",
+    sketch_source: str | None = None,
 ) -> ChosenImage | None:
-    """Let the user pick a test image (by number, or at random) or their latest sketch.
+    """Let the user pick a test image (by number, or at random) or the latest image from the Sketch page.
 
     Args:
         x_test: (N, 28, 28) uint8 test images, or None when the dataset could not be loaded.
         y_test: (N,) labels matching ``x_test``.
-        sketch: the latest preprocessed sketch (28, 28) float32 in [0, 1], or None.
+        sketch: the Sketch page's latest input, drawn or uploaded, preprocessed: (28, 28) float32 in [0, 1], or None.
         key: prefix of this widget's session-state keys.
+        sketch_source: ``"sketch"`` or ``"photo"`` when it is known where ``sketch`` came from (it is named so),
+            else None ("your latest drawing or photo").
 
     Returns:
         The chosen image, or None when neither a dataset nor a sketch is available.
@@ -280,12 +295,12 @@ def image_chooser(
         key=f"{key}_source",
         horizontal=True,
         help="Follow one image through the network: a picture from the test split (which the model never "
-        "trained on) or the digit you drew on the Sketch page.",
+        "trained on) or the digit you last drew or uploaded on the Sketch page.",
     )
     if sketch is None:
-        st.caption("Draw a digit on the **Sketch** page to look at your own image here.")
+        st.caption("Draw a digit (or upload a photo of one) on the **Sketch** page to look at your own image here.")
     if source == SOURCE_SKETCH and sketch is not None:
-        return ChosenImage(image=sketch, label="your sketch", true_class=None)
+        return ChosenImage(image=sketch, label=SKETCH_LABELS.get(sketch_source, SKETCH_LABELS[None]), true_class=None)
     if x_test is None or y_test is None:  # unreachable: `sources` offers test images only when present
         return None
     size = len(x_test)
@@ -312,6 +327,7 @@ def image_chooser(
     true_class = int(y_test[int(index)])
     return ChosenImage(
         image=np.asarray(x_test[int(index)]),
-        label=f"test image #{int(index)} (true class: {class_names[true_class]})",
+        label=image_label(int(index), class_names[true_class]),
         true_class=true_class,
+        label_md=image_label(int(index), class_names[true_class], markdown=True),
     )

@@ -109,9 +109,9 @@ def test_another_image_and_the_sketch_can_be_chosen(trained: TrainedModel) -> No
     app.number_input(key="inside_image_index").set_value(5).run()
     assert not app.exception
     assert any("test image #5" in m.value for m in app.markdown)
-    app.radio(key="inside_image_source").set_value("Your latest sketch").run()
+    app.radio(key="inside_image_source").set_value("Your latest drawing or photo").run()
     assert not app.exception
-    assert any("for your sketch." in m.value for m in app.markdown)
+    assert any("for your latest drawing or photo." in m.value for m in app.markdown)
 
 
 def test_a_model_of_another_class_count_gets_its_sketch_not_the_test_split(trained: TrainedModel) -> None:
@@ -128,8 +128,8 @@ def test_a_model_of_another_class_count_gets_its_sketch_not_the_test_split(train
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert any("predicts 2 classes" in warning.value for warning in app.warning)
-    assert app.radio(key="inside_image_source").options == ["Your latest sketch"]
-    assert any("for your sketch." in m.value for m in app.markdown)
+    assert app.radio(key="inside_image_source").options == ["Your latest drawing or photo"]
+    assert any("for your latest drawing or photo." in m.value for m in app.markdown)
     app = _show(app, "Evaluation")
     assert not app.exception
     assert any("needs the test split" in info.value for info in app.info)
@@ -196,3 +196,25 @@ def test_the_section_and_image_survive_a_visit_to_another_page(trained: TrainedM
     assert not app.exception, [e.value for e in app.exception]
     assert app.segmented_control(key="inside_section").value == "Saliency"
     assert app.number_input(key="inside_image_index").value == 3
+
+
+def test_a_hostile_sidecars_dataset_and_class_names_are_shown_as_typed() -> None:
+    """Issue 16, finding 5: a sidecar names the dataset and classes; Inside shows them as plain text."""
+    from markdown_it import MarkdownIt
+
+    names = tuple(f"[{digit}](https:evil.example) **b** <b>x</b>" for digit in range(10))
+    dataset = "../../etc/passwd [x](https:evil.example) **b**"
+    app = app_test("pages/inside.py")
+    app.session_state[SESSION_MODEL_KEY] = TrainedModel(
+        model=tiny_cnn(num_classes=10, seed=1), dataset=dataset, class_names=names
+    )
+    app.session_state[SKETCH_KEY] = np.eye(28, dtype=np.float32)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    [warning] = [w.value for w in app.warning if "could not be loaded" in w.value]
+    shown = [warning, *(m.value for m in app.markdown if m.value.startswith("The model says"))]
+    assert len(shown) == 2
+    for markdown in shown:
+        html = MarkdownIt("commonmark").render(markdown)
+        assert "<a " not in html and "<b>" not in html and html.count("<strong>") <= 1, html
+    assert dataset in warning.replace("\\", "")

@@ -85,6 +85,12 @@ def _array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def _column_formats(table: Any) -> dict[str, dict]:
+    """The number formats a dataframe's column_config asks the browser for, by column."""
+    configs = json.loads(table.proto.columns)
+    return {name: config.get("type_config", {}) for name, config in configs.items() if config.get("type_config")}
+
+
 @pytest.fixture(scope="module")
 def model() -> Any:
     """An untrained tiny CNN for the ten digit classes."""
@@ -146,6 +152,17 @@ def test_evaluation_matches_scikit_learn_and_a_chosen_cell_lists_its_images(mode
     assert sentence.startswith(f"**{reference[true_class, predicted_class]}** test images of **3**")
     gallery = next(f for f in _figures(app) if f["layout"].get("annotations", [{}])[0].get("text", "").startswith("#"))
     assert len([t for t in gallery["data"] if t["type"] == "heatmap"]) == min(16, reference[3, predicted_class])
+    # The per-class table: precision, recall and F1 in percent points, all with one decimal (issue 15).
+    table = app.dataframe[0]
+    np.testing.assert_allclose(
+        table.value["recall"].to_numpy(), 100 * np.diag(reference) / reference.sum(axis=1), rtol=1e-6
+    )
+    formats = {name: config["format"] for name, config in _column_formats(table).items()}
+    assert formats == {"precision": "%.1f%%", "recall": "%.1f%%", "F1": "%.1f%%"}
+    # Each mistake's caption: the classes on one line, the confidence on the next, four images a row.
+    mistakes = next(f for f in _figures(app) if "→" in f["layout"].get("annotations", [{}])[0].get("text", ""))
+    assert all("<br>" in a["text"] for a in mistakes["layout"]["annotations"])
+    assert len({round(a["x"], 3) for a in mistakes["layout"]["annotations"]}) == 4
 
 
 def test_the_evaluation_is_computed_once_per_model_version(model, digits, monkeypatch) -> None:
@@ -174,7 +191,8 @@ def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
     # Without a usable test split the sketch is explained, and Grad-CAM says why it is missing.
     app = _run(_saliency, _picked(odd, ("a", "b")), None, sketch=np.eye(28, dtype=np.float32))
     assert any("No Grad-CAM" in caption.value for caption in app.caption)
-    assert any(title.endswith("for your sketch") for title in _titles(app))
+    # Drawn or uploaded: the stored input does not say, so it is named as either (issue 15).
+    assert any(title.endswith("for your latest drawing or photo") for title in _titles(app))
     app = _run(_evaluation, _picked(odd, ("a", "b")), None)
     assert any("needs the test split" in info.value for info in app.info)
 

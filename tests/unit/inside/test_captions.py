@@ -10,6 +10,7 @@ from cnnviz.inside.captions import (
     cell_captions,
     cell_note,
     cell_sentence,
+    image_label,
     mistake_captions,
     pca_point_title,
     prediction_sentence,
@@ -51,4 +52,31 @@ def test_a_cells_sentence_and_captions_say_which_probabilities_are_shown(evaluat
 
 def test_mistakes_and_a_pca_point_are_named_by_true_and_predicted_class(evaluation) -> None:
     assert mistake_captions(evaluation, [1], NAMES) == ["zero → one 70%"]
+    assert mistake_captions(evaluation, [1], NAMES, line_break=True) == ["zero → one\n70%"]  # own line
     assert pca_point_title(evaluation, 3, NAMES) == "#3: a two, predicted two"
+
+
+HOSTILE = ("[x](https:evil.example)", "**b**", "<b>x</b>")
+
+
+def _rendered(markdown: str) -> str:
+    """CommonMark's HTML for ``markdown`` (Streamlit's Markdown follows CommonMark)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def test_class_names_from_a_sidecar_stay_text_in_sentences_and_titles() -> None:
+    labels = np.array([0, 1, 2])
+    probabilities = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]], np.float32)
+    hostile = evaluate_predictions(labels, probabilities, HOSTILE)
+    label = image_label(0, HOSTILE[0], markdown=True)
+    # Only the sentence's own bold survives: one in the prediction, three (count and two classes) in a cell's.
+    sentences = [(prediction_sentence(probabilities[0], HOSTILE, label, 0), 1), (cell_sentence(1, 0, 1, HOSTILE), 3)]
+    for markdown, bold in sentences:
+        html = _rendered(markdown)
+        assert "<a " not in html and "<b>" not in html and html.count("<strong>") == bold, html
+    assert "[x](https:evil.example)" in _rendered(label).replace("\\", "")
+    assert image_label(0, HOSTILE[2]) == "test image #0 (true class: <b>x</b>)"  # plain text for a selectbox
+    assert "<" not in pca_point_title(hostile, 2, HOSTILE)
+    assert "&lt;b&gt;x&lt;/b&gt;" in pca_point_title(hostile, 2, HOSTILE)

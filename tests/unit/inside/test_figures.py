@@ -84,6 +84,11 @@ def test_saliency_figure_has_input_map_and_overlay_per_method() -> None:
     assert titles == [
         "Input", "Gradient saliency", "Gradient saliency over the input", "Grad-CAM", "Grad-CAM over the input"
     ]
+    # One colour bar for all maps (they share the 0-1 scale), saying in words what the colours mean.
+    scaled = [trace for trace in fig.data if trace.showscale]
+    assert len(scaled) == 1 and scaled[0].name == "Grad-CAM" and (scaled[0].zmin, scaled[0].zmax) == (0.0, 1.0)
+    assert "influence" in scaled[0].colorbar.title.text
+    assert list(scaled[0].colorbar.ticktext) == ["0: none", "0.5", "1: the most"]
 
 
 def test_confusion_matrix_figure_counts_and_clickable_cells_round_trip() -> None:
@@ -130,8 +135,9 @@ def test_pca_figure_one_trace_per_present_class_carrying_indices() -> None:
 
 def test_image_gallery_uses_one_grey_scale() -> None:
     images = np.zeros((3, 28, 28), np.uint8)
-    fig = image_gallery_figure(images, ["a", "b", "c"])
+    fig = image_gallery_figure(images, ["a", "b", "c\nd"])
     assert {(t.zmin, t.zmax) for t in _heatmaps(fig)} == {(0, 255)}
+    assert [a.text for a in fig.layout.annotations] == ["a", "b", "c<br>d"]  # a caption's second line
 
 
 def test_saliency_scale_starts_black_in_rgb_form() -> None:
@@ -139,3 +145,23 @@ def test_saliency_scale_starts_black_in_rgb_form() -> None:
     fig = saliency_figure(np.zeros((28, 28)), {"Grad-CAM": np.zeros((28, 28))})
     scale = fig.data[1].colorscale
     assert scale[0][1] == "rgb(0,0,4)" and scale[-1][1] == "rgb(252,255,164)"
+
+
+HOSTILE = ("[x](https:evil.example)", "**b**", "<b>x</b>")
+
+
+def _no_raw_markup(texts) -> None:
+    for text in texts:
+        assert "<b>" not in str(text) and "<a" not in str(text), text
+
+
+def test_names_from_a_sidecar_or_model_file_are_shown_as_typed_not_as_html() -> None:
+    confusion = confusion_matrix_figure(np.eye(3, dtype=int), HOSTILE)
+    assert "&lt;b&gt;x&lt;/b&gt;" in confusion.layout.xaxis.ticktext
+    _no_raw_markup([*confusion.layout.xaxis.ticktext, *confusion.layout.yaxis.ticktext, *confusion.data[1].text])
+    pca = pca_figure(np.zeros((3, 2)), np.arange(3), np.array([2, 2, 2]), HOSTILE, np.arange(3))
+    _no_raw_markup([trace.name for trace in pca.data] + [row[1] for trace in pca.data for row in trace.customdata])
+    gallery = image_gallery_figure(np.zeros((1, 28, 28), np.uint8), ["<b>x</b> → 1"])
+    assert [a.text for a in gallery.layout.annotations] == ["&lt;b&gt;x&lt;/b&gt; → 1"]
+    maps = feature_maps_figure(LayerActivation("<a href='e'>c</a>", "conv", np.zeros((2, 2, 1))))
+    _no_raw_markup([maps.layout.title.text])
