@@ -16,6 +16,8 @@ from cnnviz.kernels.ops import ACTIVATIONS, POOL_MODES, PipelineConfig, to_unit_
 from cnnviz.ui.state import remember
 
 SOURCES = ("Dataset sample", "Upload an image", "Latest sketch")
+#: The extra source offered once a link from the Inside page brought an image (see :func:`use_linked_input`).
+LINKED_SOURCE = "From Inside"
 SOURCE_HELP = (
     "The image the kernels slide over: a sample from a dataset, a picture of your own (turned grey and "
     "scaled down), or the digit you last drew on the Sketch page."
@@ -122,12 +124,24 @@ def _upload_input(key: str) -> InputImage | None:
     return previous
 
 
+def use_linked_input(key: str, image: np.ndarray, label: str) -> None:
+    """Make ``image`` (H, W) in [0, 1] the input, offered as :data:`LINKED_SOURCE`; call before the picker."""
+    st.session_state[f"{key}_linked"] = InputImage(np.asarray(image, dtype=np.float64), label)
+    st.session_state[f"{key}_source"] = LINKED_SOURCE
+
+
 def input_picker(key: str = "kernels_input") -> InputImage | None:
     """Draw the input-image controls and return the chosen image, or ``None`` with a message shown."""
     from cnnviz.ui.state import get_latest_sketch
 
-    remember(f"{key}_source", SOURCES[0])
-    source = st.radio("Input image", SOURCES, key=f"{key}_source", horizontal=True, help=SOURCE_HELP)
+    linked = st.session_state.get(f"{key}_linked")
+    sources = (*SOURCES, LINKED_SOURCE) if isinstance(linked, InputImage) else SOURCES
+    remember(f"{key}_source", SOURCES[0], valid=sources)
+    source = st.radio("Input image", sources, key=f"{key}_source", horizontal=True,
+                      help=SOURCE_HELP + (" From Inside: the image a link from the Inside page brought."
+                                          if isinstance(linked, InputImage) else ""))
+    if source == LINKED_SOURCE and isinstance(linked, InputImage):
+        return linked
     if source == "Dataset sample":
         return _dataset_input(key)
     if source == "Upload an image":
@@ -160,6 +174,18 @@ POOL_HELP = (
 )
 POOL_SIZE_HELP = "The side of the square window pooled into one value."
 POOL_STRIDE_HELP = "How far the window moves each step. Equal to the size, windows do not overlap (the usual choice)."
+
+
+def set_layer_settings(key: str, *, bias: float, stride: int | None = None, padding: str | None = None,
+                       activation: str | None = None) -> None:
+    """Set the pipeline controls to a layer's settings (``None``: leave that control); call before they are drawn."""
+    st.session_state[f"{key}_bias"] = float(bias)
+    if stride is not None:
+        st.session_state[f"{key}_stride"] = int(stride)
+    if padding is not None:
+        st.session_state[f"{key}_padding"] = padding
+    if activation is not None:
+        st.session_state[f"{key}_activation"] = activation
 
 
 def pipeline_controls(key: str = "kernels_pipe") -> PipelineConfig:

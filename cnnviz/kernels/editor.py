@@ -103,6 +103,22 @@ def load_kernel(key: str, index: int, kernel: np.ndarray, label: str = CUSTOM) -
     st.session_state[f"{key}_count"] = state.count
 
 
+def show_only(key: str, kernel: np.ndarray, label: str = CUSTOM) -> None:
+    """Make ``kernel`` the editor's only kernel, applied as it is (normalise off), e.g. for a link.
+
+    Call it before the editor is drawn in a run (a widget's value can only be set before it is drawn).
+
+    Raises:
+        KernelError: for a kernel that is not 3x3 or 5x5.
+    """
+    load_kernel(key, 0, kernel, label=label)
+    state = _state(key)
+    state.count = 1
+    state.normalise = False
+    st.session_state[f"{key}_count"] = 1
+    st.session_state[f"{key}_normalise"] = False
+
+
 def _cells(kernel: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         [[f"{value:.6g}" for value in row] for row in kernel],

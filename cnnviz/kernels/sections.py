@@ -10,10 +10,17 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.layers import LayerReadError, conv_weights
-from cnnviz.core.text import md_code, plotly_escape
+from cnnviz.core.text import md_code, md_escape, plotly_escape
 from cnnviz.kernels.animation import MAX_ANIMATED_SIDE, animate_convolution, animate_pooling
-from cnnviz.kernels.controls import InputImage, input_picker, pipeline_controls, position_picker
-from cnnviz.kernels.editor import kernel_editor, kernel_labels, load_kernel
+from cnnviz.kernels.controls import (
+    InputImage,
+    input_picker,
+    pipeline_controls,
+    position_picker,
+    set_layer_settings,
+    use_linked_input,
+)
+from cnnviz.kernels.editor import kernel_editor, kernel_labels, load_kernel, show_only
 from cnnviz.kernels.explain import explain_output, explain_pool, format_sum, magnitude_warnings, pipeline_formulas
 from cnnviz.kernels.figures import (
     animation_figure,
@@ -25,9 +32,11 @@ from cnnviz.kernels.figures import (
     pool_window_figure,
     stage_range,
 )
+from cnnviz.kernels.linked import BIAS_LIMIT, read_kernel_link
 from cnnviz.kernels.ops import MAX_BANK, KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
 from cnnviz.kernels.presets import learned_kernels
 from cnnviz.ui.layout import explain
+from cnnviz.ui.links import back_button, take_link
 from cnnviz.ui.state import remember
 
 #: The last pipeline result that worked, shown again while the settings are broken.
@@ -36,13 +45,45 @@ RESULT_KEY = "kernels_last_result"
 EDITOR_KEY = "kernel"
 #: Click events of a Plotly map, in the browser's selection format (see ``position_picker``).
 CLICKS = {"on_select": "rerun", "selection_mode": "points", "config": {"displayModeBar": False}}
+#: This page's path, as links name it.
+KERNELS_PAGE = "pages/kernels.py"
+#: The prefixes of the input picker's and the pipeline controls' widget keys.
+INPUT_KEY, PIPE_KEY = "kernels_input", "kernels_pipe"
+
+
+def _open_link(payload: object) -> None:
+    """Load a linked learned kernel, its bias and layer settings, and its image, before any widget is drawn."""
+    try:
+        link = read_kernel_link(payload)  # type: ignore[arg-type]
+    except KernelError as error:
+        st.warning(f"The link could not be used, so the page shows your own settings. {md_escape(error)}")
+        return
+    title = md_escape(link.title)
+    show_only(EDITOR_KEY, link.kernel, label=f"Inside: {link.title}")
+    set_layer_settings(PIPE_KEY, bias=link.bias, stride=link.stride, padding=link.padding,
+                       activation=link.activation)
+    use_linked_input(INPUT_KEY, link.image, link.image_label)
+    note = (f"Opened from Inside: **{title}**, with its bias, applied to the same image. "
+            "Change its weights below and watch the map change.")
+    if link.bias_clipped:
+        note += f" Its bias was outside ±{BIAS_LIMIT:g} and is shown clipped."
+    st.info(note, icon=":material/link:")
 
 
 def input_section() -> InputImage | None:
-    """Section 1: pick the input image and show it; returns it, or ``None`` with a message shown."""
+    """Section 1: pick the input image and show it; returns it, or ``None`` with a message shown.
+
+    A link from the Inside page (:mod:`cnnviz.ui.links`) is read here, first: its kernel becomes the
+    bank's only kernel, its bias and layer settings the pipeline's, its image the input ("From Inside"),
+    and "Back to Inside" is offered. A payload that cannot be used is ignored with a short note.
+    """
+    link = take_link(KERNELS_PAGE)
+    if link is not None:
+        _open_link(link.payload)
+    back_button(KERNELS_PAGE)
     controls, picture = st.columns([1, 2])
     with controls:
-        picked = input_picker("kernels_input")
+        picked = input_picker(INPUT_KEY)
     if picked is not None:
         image = picked.image
         with picture:
@@ -64,7 +105,7 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
     A setting that does not work (a kernel larger than the image, say) is explained and the
     previous result stays on screen until it works again.
     """
-    config = pipeline_controls("kernels_pipe")
+    config = pipeline_controls(PIPE_KEY)
     if picked is None:
         st.info("Choose an input image above to run the kernels.")
         return None

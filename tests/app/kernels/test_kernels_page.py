@@ -352,3 +352,62 @@ def test_a_big_upload_is_animated_scaled_down_and_says_so(page: AppTest) -> None
     assert not page.exception
     assert len(_chart(page, "kernels_animation_plot")["frames"]) == 26 * 26
     assert any("96×96" in str(c.value) and "scaled down to 28×28" in str(c.value) for c in page.caption)
+
+
+def _inside_link(**changes: object) -> object:
+    from cnnviz.ui.links import Link
+
+    image = np.zeros((28, 28))
+    image[6:22, 12:16] = 1.0  # a vertical bar
+    payload: dict[str, object] = {
+        "kernel": [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]],
+        "bias": 0.5,
+        "image": image,
+        "layer": "conv_1",
+        "filter": 3,
+        "test_index": 7,
+        "stride": 1,
+        "padding": "same",
+        "activation": "relu",
+    }
+    payload.update(changes)
+    return Link(page="pages/kernels.py", payload=payload, origin="pages/inside.py")
+
+
+def test_a_kernel_linked_from_inside_is_applied_to_the_same_image() -> None:
+    from cnnviz.ui.links import LINK_KEY
+
+    at = app_test("pages/kernels.py")
+    link = _inside_link()
+    at.session_state[LINK_KEY] = link
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    result = _result(at)
+    assert result.kernels.shape == (1, 3, 3)  # the linked kernel alone
+    np.testing.assert_array_equal(result.kernels[0], np.array(link.payload["kernel"]))
+    np.testing.assert_array_equal(result.image, link.payload["image"])
+    assert (result.config.bias, result.config.padding, result.config.activation) == (0.5, "same", "relu")
+    assert result.conv.shape == (1, 28, 28)
+    assert at.radio(key="kernels_input_source").value == "From Inside"
+    assert at.selectbox(key="kernel_preset_0").value == "Inside: conv_1, filter 3"
+    assert any("Opened from Inside" in info.value for info in at.info)
+    assert [b.label for b in at.button if b.label == "Back to Inside"]
+    # Read once: the next run keeps the learner's edits, and 'From Inside' stays offered.
+    at.number_input(key="kernels_pipe_bias").set_value(-1.0).run()
+    assert _result(at).config.bias == -1.0
+    assert not any("Opened from Inside" in info.value for info in at.info)
+    at.radio(key="kernels_input_source").set_value("Dataset sample").run()
+    assert _result(at).image.shape == (28, 28) and not np.array_equal(_result(at).image, link.payload["image"])
+    assert "From Inside" in at.radio(key="kernels_input_source").options
+
+
+def test_a_malformed_link_is_ignored_with_a_note() -> None:
+    from cnnviz.ui.links import LINK_KEY
+
+    at = app_test("pages/kernels.py")
+    at.session_state[LINK_KEY] = _inside_link(kernel=[[1.0, 2.0], [3.0, 4.0]])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("could not be used" in warning.value for warning in at.warning)
+    assert _result(at).kernels.shape == (4, 3, 3)  # the page as it starts
+    assert "From Inside" not in at.radio(key="kernels_input_source").options
