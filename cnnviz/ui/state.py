@@ -21,6 +21,8 @@ RUNS_KEY = "cnnviz_runs"
 REMEMBERED_KEY = "cnnviz_remembered_widgets"
 #: The latest sketch from the Sketch page, preprocessed: (28, 28) float32 in [0, 1], white ink on black.
 SKETCH_KEY = "cnnviz_latest_sketch"
+#: Where the latest sketch came from: ``"sketch"`` (drawn on the canvas) or ``"photo"`` (an uploaded photo).
+SKETCH_SOURCE_KEY = "cnnviz_latest_sketch_source"
 
 
 def get_session_model() -> TrainedModel | None:
@@ -42,12 +44,32 @@ def get_latest_sketch() -> np.ndarray | None:
     return None
 
 
-def set_latest_sketch(image: np.ndarray) -> None:
-    """Remember the latest preprocessed sketch so other pages can use it as an input image."""
+def set_latest_sketch(image: np.ndarray, source: str = "sketch") -> None:
+    """Remember the latest preprocessed sketch so other pages can use it as an input image.
+
+    Args:
+        image: (28, 28) numbers in [0, 1], stored as float32.
+        source: where it came from, ``"sketch"`` (drawn) or ``"photo"`` (uploaded), so other pages can name it.
+
+    Raises:
+        ValueError: for another shape.
+    """
     array = np.asarray(image, dtype=np.float32)
     if array.shape != (28, 28):
         raise ValueError(f"Expected a (28, 28) sketch, got shape {array.shape}.")
     st.session_state[SKETCH_KEY] = array
+    st.session_state[SKETCH_SOURCE_KEY] = str(source)
+
+
+def get_latest_sketch_source() -> str | None:
+    """Where the latest sketch came from (``"sketch"`` or ``"photo"``, as passed to :func:`set_latest_sketch`).
+
+    ``None`` when there is no latest sketch; ``"sketch"`` when it was stored without a source.
+    """
+    if get_latest_sketch() is None:
+        return None
+    source = st.session_state.get(SKETCH_SOURCE_KEY)
+    return source if isinstance(source, str) else "sketch"
 
 
 def get_runs() -> list[Any]:

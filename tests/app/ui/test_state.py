@@ -70,3 +70,26 @@ def test_a_remembered_value_that_is_no_longer_valid_falls_back_to_the_default() 
     app.run()
     assert not app.exception
     assert app.selectbox(key="choice").value == "a"
+
+
+def _sketch_script() -> None:
+    import numpy as np
+    import streamlit as st
+
+    from cnnviz.ui.state import get_latest_sketch_source, set_latest_sketch
+
+    source = st.session_state.get("source")
+    if source is not None:
+        image = np.zeros((28, 28), dtype=np.float32)
+        set_latest_sketch(image) if source == "default" else set_latest_sketch(image, source=source)
+    st.text(f"source: {get_latest_sketch_source()}")
+
+
+def test_the_latest_sketch_remembers_where_it_came_from() -> None:
+    app = AppTest.from_function(_sketch_script, default_timeout=APP_TIMEOUT_S).run()
+    assert app.text[0].value == "source: None"  # no sketch yet
+    for source, shown in (("photo", "photo"), ("default", "sketch"), ("photo", "photo"), ("sketch", "sketch")):
+        app.session_state["source"] = source
+        app.run()
+        assert not app.exception
+        assert app.text[0].value == f"source: {shown}"
