@@ -211,9 +211,14 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
     Args:
         rows: from :func:`cnnviz.train.spec.layer_table`.
     """
+    # Shapes and annotations are collected as plain dicts and set once: Plotly's add_shape/add_annotation
+    # re-validate every earlier one on each call, which made a 12-layer diagram cost ~0.5 s per page rerun
+    # (holding an arrow key on a Train slider queued half a minute of reruns, issue 15).
     fig = go.Figure()
     spacing = 1.6
     xs, ys, hover = [], [], []
+    shapes: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
     for index, row in enumerate(rows):
         shape = row.output_shape
         if len(shape) == 3:
@@ -223,7 +228,7 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
             box_height = 0.6 + 2.4 * min(1.0, math.log10(max(shape[0], 1) + 1) / 4.0)
             box_width = 0.2
         x0 = index * spacing
-        fig.add_shape(
+        shapes.append(dict(
             type="rect",
             x0=x0 - box_width / 2,
             x1=x0 + box_width / 2,
@@ -232,12 +237,14 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
             fillcolor=_KIND_COLORS.get(row.kind, "#dddddd"),
             line=dict(color="#555555", width=1),
             layer="below",
-        )
+        ))
         # Neighbouring labels alternate between two rows: in a half-page column, a dozen layers leave each label
         # about its box's width, and "28×28×128" beside "28×28×16" ran together (issue 15).
         offset = 0.55 * (index % 2)
-        fig.add_annotation(x=x0, y=1.75 + offset, text=f"<b>{row.name}</b>", showarrow=False, font=dict(size=10))
-        fig.add_annotation(x=x0, y=-1.75 - offset, text=_shape_text(shape), showarrow=False, font=dict(size=10))
+        annotations.append(dict(x=x0, y=1.75 + offset, text=f"<b>{row.name}</b>", showarrow=False,
+                                font=dict(size=10)))
+        annotations.append(dict(x=x0, y=-1.75 - offset, text=_shape_text(shape), showarrow=False,
+                                font=dict(size=10)))
         xs.append(x0)
         ys.append(0.0)
         hover.append(
@@ -245,11 +252,11 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
             f"<br>{row.params:,} parameters"
         )
         if index > 0:
-            fig.add_annotation(
+            annotations.append(dict(
                 x=x0 - spacing * 0.62, y=0, ax=x0 - spacing * 0.98, ay=0, xref="x", yref="y",
                 axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1,
                 arrowcolor="#888888", text="",
-            )
+            ))
     fig.add_trace(
         go.Scatter(
             x=xs, y=ys, mode="markers", marker=dict(size=28, opacity=0), hovertext=hover,
@@ -258,5 +265,6 @@ def layer_stack_figure(rows: Sequence[LayerRow], *, height: int = 320) -> go.Fig
     )
     fig.update_xaxes(visible=False, range=[-spacing * 0.6, (len(rows) - 1) * spacing + spacing * 0.6])
     fig.update_yaxes(visible=False, range=[-2.6, 2.6])
-    fig.update_layout(height=height, margin=dict(l=5, r=5, t=10, b=10), plot_bgcolor="white")
+    fig.update_layout(height=height, margin=dict(l=5, r=5, t=10, b=10), plot_bgcolor="white",
+                      shapes=shapes, annotations=annotations)
     return fig
