@@ -53,6 +53,8 @@ from cnnviz.ui.pages import PAGES
 LINK_KEY = "cnnviz_link"
 #: Where each page that was opened by a link goes back to: ``{target page: Link}``.
 BACK_KEY = "cnnviz_link_back"
+#: The key of the link or back button clicked in the previous run, whose page switch is still to happen.
+PENDING_KEY = "cnnviz_link_pending"
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,27 @@ def link_button(
 
     Returns:
         ``False`` when not clicked; when clicked, the page switches and this call does not return.
+        The click is recorded by a callback, so a rerun before the button is reached (the router's
+        first-visit rerun, another widget's) does not lose it.
     """
-    if not st.button(label, key=key, help=help, icon=icon):
+    link = Link(page=page, payload=dict(payload or {}), origin=origin)
+    st.button(label, key=key, help=help, icon=icon, on_click=_clicked, args=(key, link))
+    return _switch_if_clicked(key, page)
+
+
+def _clicked(key: str, link: Link | None) -> None:
+    # A callback, not `if st.button(...)`: the click is recorded before the script runs, so it survives
+    # a rerun that happens before the button is reached (require_router's, say); the switch waits for
+    # the button's next run, as st.switch_page cannot be called from a callback.
+    if link is not None:
+        st.session_state[LINK_KEY] = link
+    st.session_state[PENDING_KEY] = key
+
+
+def _switch_if_clicked(key: str, page: str) -> bool:
+    if st.session_state.get(PENDING_KEY) != key:
         return False
-    st.session_state[LINK_KEY] = Link(page=page, payload=dict(payload or {}), origin=origin)
+    del st.session_state[PENDING_KEY]
     st.switch_page(page)
     return True  # pragma: no cover - st.switch_page stops the script
 
@@ -160,12 +179,13 @@ def back_button(page: str, *, key: str | None = None, label: str | None = None) 
         return False
     key = key or f"cnnviz_back_{page_title(page).lower().replace(' ', '_')}"
     text = label or f"Back to {page_title(link.origin)}"
-    if not st.button(text, key=key, icon=":material/arrow_back:",
-                     help=f"Return to the {page_title(link.origin)} page where you followed the link."):
-        return False
-    _forget_back(page)
-    st.switch_page(link.origin)
-    return True  # pragma: no cover - st.switch_page stops the script
+    st.button(text, key=key, icon=":material/arrow_back:", on_click=_clicked, args=(key, None),
+              help=f"Return to the {page_title(link.origin)} page where you followed the link.")
+    if st.session_state.get(PENDING_KEY) == key:
+        _forget_back(page)
+    return _switch_if_clicked(key, link.origin)
 
 
-__all__ = ["BACK_KEY", "LINK_KEY", "Link", "back_button", "came_from", "link_button", "page_title", "take_link"]
+__all__ = [
+    "BACK_KEY", "LINK_KEY", "PENDING_KEY", "Link", "back_button", "came_from", "link_button", "page_title", "take_link",
+]

@@ -22,6 +22,8 @@ import streamlit as st
 from cnnviz.ui.links import link_button
 from cnnviz.ui.state import remember
 
+if st.session_state.pop("rerun_once", False):
+    st.rerun()  # as require_router() does on a page's first run under a fresh pages manager
 st.text("on: origin")
 remember("origin_section", "Layers")
 section = st.radio("Section", ["Layers", "Filters"], key="origin_section")
@@ -93,3 +95,11 @@ def test_a_page_opened_through_the_navigation_has_no_link(app: AppTest) -> None:
     app.switch_page("target.py").run()
     assert not app.exception
     assert _texts(app) == ["on: target"] and not app.button
+
+
+def test_a_click_survives_a_rerun_before_the_button_is_reached(app: AppTest) -> None:
+    app.run()
+    app.session_state["rerun_once"] = True
+    app.button(key="origin_link").click().run()
+    assert not app.exception
+    assert _texts(app) == ["on: target", "payload: 0 Layers"]
