@@ -6,6 +6,8 @@ drawn yet, or a drawing that cannot be read: each has already said why on the pa
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import streamlit as st
 
 from cnnviz.core.figures import probability_figure
@@ -23,11 +25,17 @@ from cnnviz.sketch.preprocess import (
 )
 from cnnviz.sketch.widgets import park_canvas, photo_input, sketch_canvas
 from cnnviz.ui.layout import explain
+from cnnviz.ui.links import back_button, link_button, take_link
 from cnnviz.ui.models import PickedModel, model_picker
 from cnnviz.ui.state import get_session_model, set_latest_sketch
 
 #: The shipped model the page starts with when this session has not trained one.
 DEFAULT_CHOICE = "file:default_mnist"
+#: The model picker's widget key; a saved model's option is ``"file:<name>"`` (see ``cnnviz.ui.models``).
+MODEL_KEY = "sketch_model"
+FILE_OPTION_PREFIX = "file:"
+#: This page's path and the Inside page's, as links name them.
+SKETCH_PAGE, INSIDE_PAGE = "pages/sketch.py", "pages/inside.py"
 #: What to draw for a model trained on each dataset.
 WHAT_TO_DRAW = {
     "mnist": "a digit from 0 to 9",
@@ -37,12 +45,30 @@ WHAT_TO_DRAW = {
 }
 
 
+def _open_link(payload: object) -> None:
+    """A link that names a saved model (``{"model": "<file name>"}``) selects it, before the picker is drawn."""
+    model = payload.get("model") if isinstance(payload, dict) else None
+    if not isinstance(model, str) or not model.strip():
+        st.warning("The link named no model, so the page shows the model you had.")
+        return
+    stem = PurePath(model.strip()).name.removesuffix(".keras")  # a file name, never a path
+    st.session_state[MODEL_KEY] = FILE_OPTION_PREFIX + stem
+
+
 def model_section() -> PickedModel | None:
-    """Pick the model that reads the drawing (this session's, else the shipped MNIST one) and say what to draw."""
-    if "sketch_model" not in st.session_state and get_session_model() is None:
-        st.session_state["sketch_model"] = DEFAULT_CHOICE
+    """Pick the model that reads the drawing (this session's, else the shipped MNIST one) and say what to draw.
+
+    A link from another page (:mod:`cnnviz.ui.links`) with ``{"model": "<saved model file name>"}`` selects
+    that model first and offers the way back; a model that is not there is reported by the picker.
+    """
+    link = take_link(SKETCH_PAGE)
+    if link is not None:
+        _open_link(dict(link.payload))
+    back_button(SKETCH_PAGE)
+    if MODEL_KEY not in st.session_state and get_session_model() is None:
+        st.session_state[MODEL_KEY] = DEFAULT_CHOICE
     picked = model_picker(
-        "sketch_model",
+        MODEL_KEY,
         label="Model",
         help="The network that reads your drawing. The shipped MNIST model reads digits; a Fashion-MNIST or "
         "Kuzushiji-MNIST model will try to read your drawing as clothing or as a hiragana character.",
@@ -103,7 +129,7 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
     if too_little_ink(result):
         right.info(TOO_LITTLE_INK)
         return None
-    set_latest_sketch(result.output)
+    set_latest_sketch(result.output, source="photo" if photo else "sketch")
     try:
         probabilities = predict_probabilities(picked.model, result.output)
         guesses = top_guesses(probabilities, picked.class_names, k=3)
@@ -140,7 +166,27 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
             f"100%. The red bar is its answer. Below the dashed line ({UNSURE_BELOW:.0%}) the page calls the model "
             "unsure instead of pretending: a network always picks *something*, even for a scribble.",
         )
+        _inside_link(result, photo)
     return result
+
+
+def _inside_link(result: Preprocessed, photo: bool) -> None:
+    """The button that opens the Inside page on this prepared drawing (and on this model when it is a saved one)."""
+    payload: dict[str, object] = {"image": result.output, "source": "photo" if photo else "sketch"}
+    choice = st.session_state.get(MODEL_KEY)
+    if isinstance(choice, str) and choice.startswith(FILE_OPTION_PREFIX):
+        payload["model"] = choice.removeprefix(FILE_OPTION_PREFIX)
+    if not photo and st.session_state.get("sketch_inside_link"):
+        park_canvas("sketch")  # clicked: the drawing is given back to the canvas on the way back
+    link_button(
+        "Look inside the network with this drawing",
+        INSIDE_PAGE,
+        payload,
+        origin=SKETCH_PAGE,
+        key="sketch_inside_link",
+        help="Opens the Inside page on the 28x28 image the model just read, so you can see what each layer "
+        "computes from it. 'Back to Sketch' brings you back here.",
+    )
 
 
 def preparation_section(result: Preprocessed, dataset: str) -> None:

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from cnnviz.core.store import save_model
-from cnnviz.ui.state import SKETCH_KEY
+from cnnviz.ui.links import LINK_KEY, Link
+from cnnviz.ui.state import SKETCH_KEY, SKETCH_SOURCE_KEY
 from tests.support.apptest import app_test
 from tests.support.paths import REPO_ROOT
 from tools.synthetic import draw_sketch
@@ -82,6 +83,7 @@ def test_a_drawing_is_preprocessed_predicted_and_kept(canvas: FakeCanvas, tiny_m
     assert {m.label for m in at.metric} == {"Guess 1", "Guess 2", "Guess 3"}
     sketch = at.session_state[SKETCH_KEY]
     assert sketch.shape == (28, 28) and sketch.dtype == np.float32 and sketch.max() == pytest.approx(1.0)
+    assert at.session_state[SKETCH_SOURCE_KEY] == "sketch"
     assert "Centre in 28x28" in at.markdown[-1].value or any("Centre in 28x28" in m.value for m in at.markdown)
 
 
@@ -187,6 +189,7 @@ def test_a_photo_upload_goes_through_the_photo_steps(canvas: FakeCanvas, tiny_mo
     assert at.subheader[0].value.startswith("Prediction:")
     steps_text = "\n".join(m.value for m in at.markdown)
     assert "Threshold (Otsu" in steps_text and "Even lighting and contrast" in steps_text
+    assert at.session_state[SKETCH_SOURCE_KEY] == "photo"  # Inside names it a photo, not a sketch
 
 
 def test_a_file_that_is_not_an_image_is_refused_politely(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
@@ -257,3 +260,52 @@ def test_draw_upload_draw_keeps_the_drawing_and_clear_forgets_it(canvas: FakeCan
     at.button(key="sketch_clear").click().run()
     assert canvas.calls[-1]["initial_drawing"]["objects"] == []
     assert any("Draw a digit" in info.value for info in at.info)
+
+
+def test_a_drawing_opens_inside_on_it_and_back_finds_the_drawing(
+    canvas: FakeCanvas, tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under AppTest each run through app.py sees pages/ afresh, so require_router() would rerun every time and
+    # a link or back button would never see its click; a real server clears that flag once.
+    monkeypatch.setattr("cnnviz.ui.layout.require_router", lambda: None)
+    strokes = {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
+    canvas.drawing, canvas.strokes = _canvas_drawing(7), strokes
+    app = app_test("app.py").run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, [e.value for e in app.exception]
+    drawn = app.session_state[SKETCH_KEY]
+    app.button(key="sketch_inside_link").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any(b.label == "Back to Sketch" for b in app.button)  # on Inside, opened by the link
+    linked = app.session_state["inside_linked_image"]
+    np.testing.assert_array_equal(linked["image"], drawn)
+    assert linked["source"] == "sketch"
+    # Back: the canvas is mounted again with the strokes, and the drawing is still read before the next stroke.
+    canvas.drawing, canvas.strokes = None, {"objects": []}
+    next(b for b in app.button if b.label == "Back to Sketch").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert canvas.calls[-1]["initial_drawing"] == strokes
+    assert app.subheader[0].value.startswith("Prediction:")
+
+
+def test_a_link_naming_a_saved_model_selects_it(canvas: FakeCanvas, tiny_models_dir: Path, tiny_model: Any) -> None:
+    meta = {"dataset": "mnist", "class_names": [str(i) for i in range(10)], "test_metrics": {"accuracy": 0.2}}
+    save_model(tiny_model, "my_run", meta, models_dir=tiny_models_dir)
+    at = app_test(PAGE)
+    at.session_state[LINK_KEY] = Link(page=PAGE, payload={"model": "my_run.keras"}, origin="pages/train.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="sketch_model").value == "file:my_run"
+    assert any(b.label == "Back to Train" for b in at.button)
+    at.run()  # read once: the learner's later choice is theirs
+    at.selectbox(key="sketch_model").set_value("file:default_mnist").run()
+    assert at.selectbox(key="sketch_model").value == "file:default_mnist"
+
+
+def test_a_link_without_a_model_is_ignored_with_a_note(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
+    at = app_test(PAGE)
+    at.session_state[LINK_KEY] = Link(page=PAGE, payload={"model": 42}, origin="pages/train.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("named no model" in warning.value for warning in at.warning)
+    assert at.selectbox(key="sketch_model").value == "file:default_mnist"
