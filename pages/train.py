@@ -8,6 +8,7 @@ from cnnviz.train.widgets import (
     live_maps_controls,
     repeat_button,
     save_blocker,
+    saved_model_links,
     show_design,
     show_outcome,
     show_result,
@@ -65,6 +66,7 @@ if trained is not None:
     trained_data = get_dataset(trained.dataset)
     save_model_form(trained, key="train_save", data_note=trained_data.note, split=trained_data.split_sizes(),
                     disabled_reason=save_blocker())
+    saved_model_links("train_save")
 
 st.subheader(f"{4 if trained is not None else 3}. Runs in this session")
 show_runs()

@@ -27,6 +27,7 @@ from typing import Any
 import streamlit as st
 
 from cnnviz.core.records import RunRecord, TrainedModel, runs_table
+from cnnviz.core.text import md_escape
 from cnnviz.train.estimate import (
     Measured,
     describe_duration,
@@ -55,6 +56,7 @@ from cnnviz.train.script import keras_code
 from cnnviz.train.session import COMPARE_KEY, TrainSession, progress_text
 from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, build_model, layer_table
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
+from cnnviz.ui.links import link_button
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 
 FILTER_CHOICES = (4, 8, 16, 32, 64, 128)
@@ -470,6 +472,44 @@ def repeat_button(disabled: bool) -> bool:
 def save_blocker() -> str:
     """Why this session's model must not be saved now (:meth:`TrainSession.save_blocker`), or ``""``."""
     return _session().save_blocker()
+
+
+TRAIN_PAGE = "pages/train.py"
+#: The pages a saved run opens its model on (issue 15 item 6), with what the learner finds there.
+SAVED_MODEL_TARGETS = (
+    ("pages/sketch.py", "Sketch", "Draw a digit and see what this model reads, with its probabilities."),
+    ("pages/inside.py", "Inside", "Look inside this model: its feature maps, filters, saliency and its evaluation "
+     "on the test images."),
+)
+
+
+def saved_model_name(save_key: str) -> str:
+    """The name this session last saved through ``save_model_form(key=save_key)`` successfully, or ``""``.
+
+    :func:`cnnviz.ui.models.save_model_form` keeps its last result in the session as
+    ``("success" | "error", name, message)`` under ``cnnviz_<key>_result``; it has no public accessor yet.
+    """
+    result = st.session_state.get(f"cnnviz_{save_key}_result")
+    if isinstance(result, tuple) and len(result) == 3 and result[0] == "success" and isinstance(result[1], str):
+        return result[1]
+    return ""
+
+
+def saved_model_links(save_key: str = "train_save") -> None:
+    """After a successful save, buttons that open the saved model on Sketch and on Inside (issue 15 item 6).
+
+    The payload is ``{"model": "<name>.keras"}``, the file name the store lists it under; the targets' model
+    pickers start on it. Nothing is shown before a save: this session's model is already the first choice of
+    every picker.
+    """
+    name = saved_model_name(save_key)
+    if not name:
+        return
+    columns = st.columns(len(SAVED_MODEL_TARGETS))
+    for column, (page, title, help_text) in zip(columns, SAVED_MODEL_TARGETS, strict=True):
+        with column:
+            link_button(f"Open '{md_escape(name)}' on {title}", page, {"model": f"{name}.keras"}, origin=TRAIN_PAGE,
+                        key=f"train_open_{title.lower()}", help=help_text)
 
 
 def show_result(trained: TrainedModel) -> None:

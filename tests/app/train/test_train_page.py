@@ -281,3 +281,34 @@ def test_watching_the_first_layer_redraws_its_maps_after_every_epoch(monkeypatch
     from cnnviz.core.datasets import load_dataset
 
     np.testing.assert_allclose(image, load_dataset("digits").x_test[5] / 255.0, atol=1e-6)
+
+
+
+@pytest.mark.parametrize(("key", "page"), [("train_open_sketch", "pages/sketch.py"),
+                                           ("train_open_inside", "pages/inside.py")])
+def test_a_saved_run_opens_its_model_on_sketch_and_inside(monkeypatch, tmp_path, key, page):
+    """Issue 15 item 6: after Save, a link sends the saved file's name, as the store lists it, to Sketch or Inside.
+
+    What the target does with ``{"model": ...}`` is its own test (tests/app/inside/test_links.py, Sketch's).
+    """
+    from cnnviz.ui.links import LINK_KEY
+    from tests.support.models import tiny_cnn
+
+    monkeypatch.setenv("CNNVIZ_MODELS_DIR", str(tmp_path))
+    app = app_test("pages/train.py")
+    app.session_state[SESSION_MODEL_KEY] = TrainedModel(
+        model=tiny_cnn(num_classes=10, seed=1), dataset="digits", class_names=tuple("0123456789"),
+        history={"loss": [0.5], "accuracy": [0.9]}, test_metrics={"loss": 0.5, "accuracy": 0.9},
+    )
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not [button for button in app.button if button.key.startswith("train_open_")]  # nothing saved yet
+    app.text_input(key="train_save_name").set_value("my run").run()
+    app.button(key="train_save_button").click().run()
+    assert (tmp_path / "my_run.keras").exists()
+    labels = {button.key: button.label for button in app.button}
+    assert labels["train_open_sketch"] == "Open 'my\\_run' on Sketch"
+    assert labels["train_open_inside"] == "Open 'my\\_run' on Inside"
+    app.button(key=key).click().run()
+    link = app.session_state[LINK_KEY]
+    assert (link.page, link.origin, dict(link.payload)) == (page, "pages/train.py", {"model": "my_run.keras"})
