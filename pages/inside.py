@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.inside.sections import choose_section, show_section, usable_test_split
+from cnnviz.inside.sections import choose_section, follow_link, show_section, usable_test_split
 from cnnviz.ui.layout import require_router
 from cnnviz.ui.models import model_picker
 
@@ -16,6 +16,7 @@ st.markdown(
     "Check it on a real model: follow one image through every layer, look at the filters it learned, "
     "ask which pixels made it decide, and find out where it goes wrong on the test split."
 )
+follow_link()  # a sketch, a photo or a saved run opened here from another page; "Back to ..." returns
 
 picked = model_picker(
     "inside_model",

@@ -10,14 +10,16 @@ in the Streamlit-free modules (:mod:`cnnviz.inside.evaluation`, :mod:`cnnviz.ins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from cnnviz.core.datasets import Dataset, DatasetError
 from cnnviz.core.figures import image_figure, image_grid_figure, last_selected_ints, probability_figure
-from cnnviz.core.images import ModelInputError
+from cnnviz.core.images import ModelInputError, to_unit
 from cnnviz.core.layers import LayerReadError, conv_layer_names, conv_weights
 from cnnviz.core.predict import PredictionError, top_guesses
 from cnnviz.core.text import md_escape, plotly_escape
@@ -56,6 +58,8 @@ from cnnviz.inside.figures import (
 from cnnviz.inside.neighbours import NEIGHBOURS, image_features, nearest
 from cnnviz.inside.saliency import contrast_class
 from cnnviz.inside.widgets import (
+    SOURCE_SKETCH,
+    SOURCE_TEST,
     ChosenImage,
     PcaResult,
     cached_activations,
@@ -69,6 +73,7 @@ from cnnviz.inside.widgets import (
 )
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
+from cnnviz.ui.links import back_button, link_button, take_link
 from cnnviz.ui.models import PickedModel
 from cnnviz.ui.state import get_latest_sketch, remember
 
@@ -87,6 +92,18 @@ COMPUTE_ERRORS = (InspectError, ModelInputError, LayerReadError, PredictionError
 MISTAKES_SHOWN = 12
 #: Columns of the mistakes gallery: four leave each two-line caption its own width.
 MISTAKE_COLUMNS = 4
+#: This page and the Kernels page, as cnnviz.ui.links names them.
+INSIDE_PAGE = "pages/inside.py"
+KERNELS_PAGE = "pages/kernels.py"
+#: Where an image brought by a link is kept: ``{"image": (28, 28) float32 in [0, 1], "source": "sketch"|"photo"|None}``.
+LINKED_IMAGE_KEY = "inside_linked_image"
+#: The section a within-page link came from (e.g. "Evaluation"), while the way back is offered.
+BACK_SECTION_KEY = "inside_back_section"
+#: The model picker's option for a saved or shipped model file. cnnviz.ui.models builds it the same way
+#: (``_file_option``, private); kept here until ui.models offers it publicly.
+FILE_OPTION_PREFIX = "file:"
+#: The sections that look at one chosen image; a linked image opens the first unless one of them is showing.
+IMAGE_SECTIONS = ("Feature maps", "Saliency", "Backprop on a filter", "Nearest examples")
 #: How the per-class table writes a share given in percent points: always one decimal ("99.5%", "99.0%").
 PERCENT_FORMAT = "%.1f%%"
 
@@ -112,6 +129,56 @@ def usable_test_split(picked: PickedModel) -> Dataset | None:
     return dataset
 
 
+def follow_link() -> None:
+    """Open what a link to Inside brings (see :mod:`cnnviz.ui.links`) and offer the way back. Call it first.
+
+    Payloads read (either or both keys):
+
+    * ``{"model": "default_mnist.keras"}``: a saved or shipped model's file name (a saved run): the model
+      picker starts on it (a name it does not list leaves the picker as it was, and it says so);
+    * ``{"image": (28, 28) array, "source": "sketch" | "photo"}``: pixels in [0, 1] (or uint8): the image
+      chooser starts on it, named by its source, in the feature maps unless a section with an image is open.
+
+    A payload that cannot be used gets a warning, never a traceback.
+    """
+    link = take_link(INSIDE_PAGE)
+    if link is not None:
+        _open_link(link.payload)
+    back_button(INSIDE_PAGE)
+
+
+def _open_link(payload: Mapping[str, Any]) -> None:
+    model = payload.get("model")
+    if isinstance(model, str) and model.strip():
+        stem = PurePath(model.strip()).name.removesuffix(".keras")  # a name, never a path
+        st.session_state["inside_model"] = FILE_OPTION_PREFIX + stem
+    if "image" not in payload:
+        return
+    try:
+        image = to_unit(np.asarray(payload["image"]))
+    except (ModelInputError, TypeError, ValueError) as error:
+        st.warning(f"The image the link brought could not be used: {md_escape(error)}")
+        return
+    if image.shape != (28, 28):
+        st.warning(f"The image the link brought is {image.shape}, not a 28x28 picture, so it is not shown.")
+        return
+    source = payload.get("source") if payload.get("source") in ("sketch", "photo") else None
+    st.session_state[LINKED_IMAGE_KEY] = {"image": image, "source": source}
+    st.session_state["inside_image_source"] = SOURCE_SKETCH
+    if st.session_state.get("inside_section") not in IMAGE_SECTIONS:
+        st.session_state["inside_section"] = IMAGE_SECTIONS[0]
+
+
+def _own_image() -> tuple[np.ndarray | None, str | None]:
+    """The learner's own image and where it came from: a linked one while it is the latest, else the latest sketch."""
+    latest = get_latest_sketch()
+    linked = st.session_state.get(LINKED_IMAGE_KEY)
+    if isinstance(linked, dict) and isinstance(linked.get("image"), np.ndarray):
+        if latest is None or np.array_equal(latest, linked["image"]):
+            return linked["image"], linked.get("source")
+    return latest, None
+
+
 def choose_section() -> str:
     """The "Look at" control; the chosen section survives a visit to another page."""
     remember("inside_section", SECTIONS[0], valid=SECTIONS)
@@ -125,6 +192,8 @@ def choose_section() -> str:
         "Nearest examples: the training images the model thinks an image resembles. "
         "What excites a filter: the test patches and the picture each filter responds to most.",
     )
+    if section != "Saliency":  # the way back from "Open its saliency" is offered only there
+        st.session_state.pop(BACK_SECTION_KEY, None)
     return section or SECTIONS[0]
 
 
@@ -146,15 +215,17 @@ def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> 
 
 
 def choose_image(dataset: Dataset | None, class_names: Sequence[str]) -> ChosenImage | None:
-    """The image chooser (a test image or the latest sketch) beside a picture of the chosen image."""
+    """The image chooser (a test image or the learner's own image) beside a picture of the chosen image."""
+    own, source = _own_image()
     controls, picture = st.columns([3, 1])
     with controls:
         chosen = image_chooser(
             dataset.x_test if dataset else None,
             dataset.y_test if dataset else None,
             tuple(class_names),
-            get_latest_sketch(),
+            own,
             key="inside_image",
+            sketch_source=source,
         )
     if chosen is not None:
         picture.plotly_chart(image_figure(chosen.image, height=200, showscale=False), key="inside_input_image")
@@ -167,6 +238,8 @@ def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
     chosen = choose_image(dataset, class_names)
     if chosen is None:
         return
+    conv_names = conv_layer_names(picked.model)
+    first_conv = conv_names[0] if conv_names else None
     max_maps = st.slider(
         "Feature maps per layer",
         min_value=4,
@@ -203,6 +276,69 @@ def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
         else:
             figure = dense_activation_figure(activation)
         st.plotly_chart(figure, key=f"inside_fm_{activation.name}")
+        if activation.kind == "conv" and activation.name == first_conv:
+            _kernel_link(picked, chosen, activation.name)
+
+
+#: Kernel sizes the Kernels page's playground offers.
+PLAYGROUND_KERNELS = (3, 5)
+
+
+def _kernel_link(picked: PickedModel, chosen: ChosenImage, layer: str) -> None:
+    """Open one first-layer filter on the Kernels page, applied to the same image.
+
+    The payload (read by the Kernels page): ``kernel`` (k, k) list of floats (k = 3 or 5), ``bias`` float,
+    ``image`` (28, 28) float32 in [0, 1], ``test_index`` (int or None) and ``dataset`` (the model's dataset
+    name), ``layer``/``filter`` (where the kernel came from), ``stride`` int, ``padding`` "valid"/"same",
+    ``activation`` (the layer's, e.g. "relu").
+    """
+    weights = conv_weights(picked.model, layer)
+    kh, kw, channels, filters = weights.kernel.shape
+    if channels != 1 or kh != kw or kh not in PLAYGROUND_KERNELS:
+        st.caption(
+            f"The Kernels page plays with one 3x3 or 5x5 kernel on a grey image; {md_escape(layer)}'s "
+            f"filters are {kh}x{kw} over {channels} channel(s), so they cannot be opened there."
+        )
+        return
+    remember("inside_kernel_link_filter", 0, valid=range(filters))
+    if st.session_state["inside_kernel_link_filter"] not in range(filters):  # another model, fewer filters
+        st.session_state["inside_kernel_link_filter"] = 0
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    index = int(
+        left.number_input(
+            f"Feature map of {md_escape(layer)} (0 to {filters - 1})",
+            min_value=0,
+            max_value=filters - 1,
+            step=1,
+            key="inside_kernel_link_filter",
+            help="Each feature map above is one filter slid over the image. Open that filter's 3x3 or 5x5 "
+            "kernel on the Kernels page to change its weights by hand and see the map change.",
+        )
+    )
+    config = picked.model.get_layer(layer).get_config()
+    strides = config.get("strides", 1)
+    payload = {
+        "kernel": weights.kernel[:, :, 0, index].astype(float).tolist(),
+        "bias": float(weights.bias[index]),
+        "image": to_unit(chosen.image),
+        "test_index": chosen.test_index,
+        "dataset": picked.dataset,
+        "layer": layer,
+        "filter": index,
+        "stride": int(strides[0] if isinstance(strides, (list, tuple)) else strides),
+        "padding": str(config.get("padding", "valid")),
+        "activation": str(config.get("activation", "linear")),
+    }
+    with right:
+        link_button(
+            "Open this kernel on Kernels",
+            KERNELS_PAGE,
+            payload,
+            origin=INSIDE_PAGE,
+            key="inside_kernel_link",
+            help=f"Shows filter {index}'s learned kernel in the Kernel playground, applied to the same image, "
+            "where you can change its weights. 'Back to Inside' brings you back here.",
+        )
 
 
 def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
@@ -279,6 +415,16 @@ def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
 def saliency_section(picked: PickedModel, dataset: Dataset | None) -> None:
     """Gradient saliency and Grad-CAM of one image, for the predicted class and one chosen class."""
     class_names = picked.class_names
+    back = st.session_state.get(BACK_SECTION_KEY)
+    if back in SECTIONS:
+        st.button(
+            f"Back to the {back.lower()}",
+            key="inside_back_to_section",
+            icon=":material/arrow_back:",
+            on_click=_go_to_section,
+            args=(back,),
+            help="Return to where you opened this image, as you left it.",
+        )
     chosen = choose_image(dataset, class_names)
     if chosen is None:
         return
@@ -311,6 +457,45 @@ def saliency_section(picked: PickedModel, dataset: Dataset | None) -> None:
         st.plotly_chart(saliency_figure(chosen.image, maps, title=title), key=f"inside_saliency_{heading}")
         if pair.grad_cam is None:
             st.caption(f"No Grad-CAM: {md_escape(pair.grad_cam_problem)}")
+
+
+def _go_to_section(section: str) -> None:
+    st.session_state["inside_section"] = section
+    st.session_state.pop(BACK_SECTION_KEY, None)
+
+
+def _open_saliency(index: int) -> None:
+    """Switch to the saliency section on test image ``index``; it offers the way back to the evaluation."""
+    st.session_state["inside_section"] = "Saliency"
+    st.session_state["inside_image_source"] = SOURCE_TEST
+    st.session_state["inside_image_index"] = int(index)
+    st.session_state[BACK_SECTION_KEY] = "Evaluation"
+
+
+def _saliency_link(indices: np.ndarray, captions: Sequence[str], key: str) -> None:
+    """Pick one of the test images shown above and open it in the Saliency section."""
+    if len(indices) == 0:
+        return
+    if st.session_state.get(f"{key}_pick") not in range(len(indices)):  # another cell with fewer images
+        st.session_state[f"{key}_pick"] = 0
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    position = left.selectbox(
+        "Which pixels made it decide?",
+        range(len(indices)),
+        format_func=lambda row: f"test image #{int(indices[row])}: {captions[row]}".replace("\n", " "),
+        key=f"{key}_pick",
+        help="Saliency colours the pixels that mattered most for the model's answer. Pick one of the images "
+        "above and open it there.",
+    )
+    right.button(
+        "Open its saliency",
+        key=f"{key}_open",
+        icon=":material/visibility:",
+        on_click=_open_saliency,
+        args=(int(indices[int(position)]),),
+        help="Switches to the Saliency section with this test image chosen. 'Back to the evaluation' "
+        "returns here as you left it.",
+    )
 
 
 def _on_cell_click() -> None:
@@ -373,6 +558,8 @@ def _per_class_table(evaluation: Evaluation, class_names: Sequence[str]) -> None
 def _confusion_matrix(evaluation: Evaluation, class_names: Sequence[str], dataset: Dataset) -> None:
     st.subheader("Confusion matrix")
     keys = ("inside_cell_true", "inside_cell_predicted")
+    for key in keys:  # the cell survives a visit to the saliency (or any other) section
+        remember(key, None)
     cell = cell_or_most_confused((st.session_state.get(keys[0]), st.session_state.get(keys[1])), evaluation.confusion)
     for key, value in zip(keys, cell, strict=True):
         if st.session_state.get(key) != value:
@@ -416,6 +603,7 @@ def _confusion_matrix(evaluation: Evaluation, class_names: Sequence[str], datase
                 image_gallery_figure(dataset.x_test[shown], captions, cols=4), key="inside_cell_images"
             )
             st.caption(cell_note(len(shown), len(indices), correct=true_class == predicted_class))
+            _saliency_link(shown, captions, "inside_cell_saliency")
 
 
 def _most_confident_mistakes(evaluation: Evaluation, class_names: Sequence[str], dataset: Dataset) -> None:
@@ -429,6 +617,7 @@ def _most_confident_mistakes(evaluation: Evaluation, class_names: Sequence[str],
         image_gallery_figure(dataset.x_test[worst], captions, cols=MISTAKE_COLUMNS, cell_height=150),
         key="inside_mistakes",
     )
+    _saliency_link(worst, captions, "inside_mistake_saliency")
     st.caption(
         "True class → predicted class, with the model's confidence. Some of these are honest mistakes "
         "by the model; some are badly written or mislabelled images that would fool a person too."
@@ -664,6 +853,7 @@ def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None, key: str) -
         label=image_label(index, picked.class_names[true_class]),
         true_class=true_class,
         label_md=image_label(index, picked.class_names[true_class], markdown=True),
+        test_index=index,
     )
 
 

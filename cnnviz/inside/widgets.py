@@ -236,12 +236,14 @@ class ChosenImage:
             class name from a sidecar, so escape it where it is shown.
         true_class: the class index if known (test images), else None.
         label_md: the same label as Markdown with its user text escaped (default: all of ``label`` escaped).
+        test_index: its position in the test split, for a test image; else None.
     """
 
     image: np.ndarray
     label: str
     true_class: int | None
     label_md: str = ""
+    test_index: int | None = None
 
     def __post_init__(self) -> None:
         if not self.label_md:
@@ -330,4 +332,5 @@ def image_chooser(
         label=image_label(int(index), class_names[true_class]),
         true_class=true_class,
         label_md=image_label(int(index), class_names[true_class], markdown=True),
+        test_index=int(index),
     )
