@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.kernels.sections import (
-    animation_section,
-    explain_section,
-    input_section,
-    kernels_section,
-    learned_section,
-    pipeline_section,
-)
+from cnnviz.kernels.sections import input_section, learned_section, playground_section
 from cnnviz.ui.layout import require_router
 
 require_router()
@@ -30,17 +23,7 @@ st.caption(
 st.header("1. Input image")
 picked = input_section()
 
-st.header("2. Kernels")
-bank, labels = kernels_section()
-
-st.header("3. Convolution → bias → activation → pooling")
-result = pipeline_section(picked, bank, labels)
-
-if result is not None:
-    st.header("4. Watch the kernel slide")
-    animation_section(result, labels)
-    st.header("5. Explain one output value")
-    explain_section(result, labels)
+playground_section(picked)  # sections 2-5, rerun on their own when a kernel or setting changes
 
 st.header("6. Kernels a network learned")
 learned_section()

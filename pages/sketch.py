@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnviz.sketch.sections import model_section, preparation_section, sketch_section
+from cnnviz.sketch.sections import drawing_section, model_section
 from cnnviz.ui.layout import require_router
 
 require_router()
@@ -17,8 +17,4 @@ picked = model_section()
 if picked is None:
     st.stop()
 
-result = sketch_section(picked)
-if result is None:
-    st.stop()
-
-preparation_section(result, picked.dataset)
+drawing_section(picked)  # the canvas, its prediction and preparation: a stroke reruns only this part

@@ -1,7 +1,7 @@
 """The Kernel playground's sections: each draws one numbered part of the page from explicit arguments.
 
-``pages/kernels.py`` only calls these in order: input, kernels, pipeline, the animation, one value
-explained, learned kernels.
+``pages/kernels.py`` only calls these in order: input, the playground (kernels, pipeline, the animation,
+one value explained: one fragment, so an edit there reruns only it), learned kernels.
 """
 
 from __future__ import annotations
@@ -134,6 +134,25 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
         "title; hover any pixel for its value.",
     )
     return result
+
+
+@st.fragment
+def playground_section(picked: InputImage | None) -> None:
+    """Sections 2 to 5, the playground: the kernel bank, the pipeline, the animation and one value explained.
+
+    A Streamlit fragment: editing a kernel cell or any control in here reruns only these sections, not
+    the input's dataset loader or the learned kernels' model picker (issue 11: a kernel edit took 1-1.8 s
+    when it reran the whole page). A change above (another input image) reruns the whole page, this included.
+    """
+    st.header("2. Kernels")
+    bank, labels = kernels_section()
+    st.header("3. Convolution → bias → activation → pooling")
+    result = pipeline_section(picked, bank, labels)
+    if result is not None:
+        st.header("4. Watch the kernel slide")
+        animation_section(result, labels)
+        st.header("5. Explain one output value")
+        explain_section(result, labels)
 
 
 ANIMATE_HELP = (

@@ -1,7 +1,8 @@
 """The Sketch page's sections: the model, the drawing with its prediction, and how the drawing was prepared.
 
-``pages/sketch.py`` calls them in order and stops where one returns ``None`` (no model, nothing
-drawn yet, or a drawing that cannot be read: each has already said why on the page).
+``pages/sketch.py`` calls them in order: the model (it stops when there is none), then the drawing with its
+prediction and preparation, one fragment that a stroke reruns alone. A drawing that is missing or cannot be
+read ends it early with a message saying why.
 """
 
 from __future__ import annotations
@@ -187,6 +188,18 @@ def _inside_link(result: Preprocessed, photo: bool) -> None:
         help="Opens the Inside page on the 28x28 image the model just read, so you can see what each layer "
         "computes from it. 'Back to Sketch' brings you back here.",
     )
+
+
+@st.fragment
+def drawing_section(picked: PickedModel) -> None:
+    """The drawing, its prediction and how it was prepared: one fragment, so a stroke reruns only this.
+
+    Drawing used to rerun the whole page (the model picker, which lists and checks the saved models,
+    included; issue 11). A change of model above reruns the whole page, this included.
+    """
+    result = sketch_section(picked)
+    if result is not None:
+        preparation_section(result, picked.dataset)
 
 
 def preparation_section(result: Preprocessed, dataset: str) -> None:
