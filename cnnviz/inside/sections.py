@@ -198,7 +198,17 @@ def choose_section() -> str:
 
 
 def show_section(section: str, picked: PickedModel, dataset: Dataset | None) -> None:
-    """Draw one of :data:`SECTIONS` for the picked model; a model or image it cannot handle gets a message."""
+    """Draw one of :data:`SECTIONS` for the picked model; a model or image it cannot handle gets a message.
+
+    The section is a fragment (``st.fragment``): a widget inside it reruns only the section, not the model
+    picker and the rest of the page above it (issue 11, item 3). A callback that switches section calls
+    ``st.rerun()``, which turns its rerun into a full one.
+    """
+    _section_fragment(section, picked, dataset)
+
+
+@st.fragment
+def _section_fragment(section: str, picked: PickedModel, dataset: Dataset | None) -> None:
     sections = {
         "Feature maps": lambda: feature_maps_section(picked, dataset),
         "Filters": lambda: filters_section(picked.model, picked.trained.filter_snapshots if picked.trained else []),
@@ -462,6 +472,7 @@ def saliency_section(picked: PickedModel, dataset: Dataset | None) -> None:
 def _go_to_section(section: str) -> None:
     st.session_state["inside_section"] = section
     st.session_state.pop(BACK_SECTION_KEY, None)
+    st.rerun()  # from a callback in a section (a fragment): rerun the whole page, the section control too
 
 
 def _open_saliency(index: int) -> None:
@@ -470,6 +481,7 @@ def _open_saliency(index: int) -> None:
     st.session_state["inside_image_source"] = SOURCE_TEST
     st.session_state["inside_image_index"] = int(index)
     st.session_state[BACK_SECTION_KEY] = "Evaluation"
+    st.rerun()  # from a callback in a section (a fragment): rerun the whole page, the section control too
 
 
 def _saliency_link(indices: np.ndarray, captions: Sequence[str], key: str) -> None:

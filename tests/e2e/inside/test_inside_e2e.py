@@ -1,4 +1,5 @@
-"""The Inside page in Chromium: feature maps for a test image, then a clicked confusion-matrix cell shows its images.
+"""The Inside page in Chromium: feature maps for a test image, a clicked confusion-matrix cell shows its images,
+one of them opens in the Saliency section and back.
 
 The test saves its own small digits model into the server's models folder (and removes it
 afterwards), so it does not depend on which shipped models exist; the expected counts come
@@ -95,3 +96,14 @@ def test_feature_maps_then_a_clicked_confusion_cell_shows_its_images(
     gallery.scroll_into_view_if_needed()
     expect(gallery.locator(".heatmaplayer image")).to_have_count(min(16, count))
     expect(gallery.get_by_text(re.compile(rf"^#\d+: {predicted_class} \d+%$")).first).to_be_attached()
+
+    # One of the cell's images opens in the Saliency section, and back: the section is a fragment, so this
+    # checks that the button's callback reruns the whole page (section control included), not just the section.
+    page.locator(".st-key-inside_cell_saliency_open button").click()
+    wait_for_idle(page, 120_000)
+    assert_no_exception(page)
+    expect(page.get_by_text("Also explain class")).to_be_visible()
+    page.locator(".st-key-inside_back_to_section button").click()
+    wait_for_idle(page, 120_000)
+    assert_no_exception(page)
+    expect(page.get_by_text(cell_text)).to_be_visible()  # the same cell as before
