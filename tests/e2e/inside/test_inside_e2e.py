@@ -99,11 +99,12 @@ def test_feature_maps_then_a_clicked_confusion_cell_shows_its_images(
 
     # One of the cell's images opens in the Saliency section, and back: the section is a fragment, so this
     # checks that the button's callback reruns the whole page (section control included), not just the section.
-    page.locator(".st-key-inside_cell_saliency_open button").click()
+    opener = page.locator(".st-key-inside_cell_saliency_open").get_by_role("button", name=re.compile("Open its"))
+    opener.first.click()
     wait_for_idle(page, 120_000)
     assert_no_exception(page)
     expect(page.get_by_text("Also explain class")).to_be_visible()
-    page.locator(".st-key-inside_back_to_section button").click()
+    page.get_by_role("button", name=re.compile("Back to the evaluation")).first.click()
     wait_for_idle(page, 120_000)
     assert_no_exception(page)
     expect(page.get_by_text(cell_text)).to_be_visible()  # the same cell as before
