@@ -49,7 +49,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternating bare/cnnviz rounds")
     parser.add_argument("--determinism-rounds", type=int, default=2,
                         help="alternating child-process trainings with and without TensorFlow's op determinism")
+    parser.add_argument("--warm-rounds", type=int, default=2,
+                        help="alternating page-path trainings on a fresh child and on the warm worker's ready child")
+    parser.add_argument("--warm-wait", type=float, default=30.0,
+                        help="seconds the ready child gets to warm up before the click (a server has minutes)")
+    parser.add_argument("--warm-only", action="store_true", help="only the warm-worker comparison")
     args = parser.parse_args()
+    if args.warm_only:
+        return warm_worker_comparison(args)
 
     import keras
 
@@ -146,11 +153,67 @@ def main() -> int:
         on, off = statistics.median(rates[True]), statistics.median(rates[False])
         print(f"op determinism costs {1 - on / off:+.1%} of the training speed ({on:.0f} against {off:.0f} images/s, "
               f"medians of {args.determinism_rounds}; above 20% it should become an option)")
+    if args.warm_rounds:
+        warm_worker_comparison(args)
     met = results["cpu"] >= TARGET_RATIO
     print(f"target (CPU-time ratio >= {TARGET_RATIO}): {'met' if met else 'MISSED'}; load average now "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall-clock figures are only meaningful when "
           "the load is below the core count)")
     return 0 if met else 1
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def warm_worker_comparison(args: argparse.Namespace) -> int:
+    """Click -> first batch progress and click -> first epoch point through the page path (issue 11 item 1),
+    on a fresh child (as before the warm worker) and on the warm worker's ready child, alternating; and the idle
+    ready child's memory (RSS). "Click" is the call of train_model_isolated, the model already built, as on the
+    page. The ready child is given ``--warm-wait`` seconds to finish warming up, as a server has before a click.
+    """
+    from cnnviz.train import worker
+
+    dataset = load_dataset(args.dataset)
+    spec = ModelSpec()
+    config = TrainConfig(train_size=args.train_size, epochs=args.epochs)
+    data = prepare_data(dataset, config)
+    num_classes = len(dataset.class_names)
+    build_model(spec, num_classes)  # the parent's own Keras start, outside the timings
+    times: dict[str, list[tuple[float, float, float]]] = {"fresh child": [], "warm child": []}
+    for round_index in range(args.warm_rounds):
+        for warm in ((False, True) if round_index % 2 == 0 else (True, False)):
+            if warm:
+                worker.start_warm_worker()
+                time.sleep(args.warm_wait)  # the ready child imports TensorFlow and runs its tiny fit meanwhile
+                pid = worker.warm_worker_pid()
+                print(f"idle ready child: RSS {_rss_mb(pid):.0f} MB (pid {pid})" if pid else "no ready child!")
+            model = build_model(spec, num_classes, seed=config.seed)
+            marks: dict[str, float] = {}
+            start = time.perf_counter()
+            train_model_isolated(
+                model, data, config,
+                on_batch=lambda progress, marks=marks, start=start: marks.setdefault("batch",
+                                                                                    time.perf_counter() - start),
+                on_epoch=lambda progress, marks=marks, start=start: marks.setdefault("epoch",
+                                                                                    time.perf_counter() - start),
+            )
+            total = time.perf_counter() - start
+            worker.stop_warm_worker()  # also ends the replacement, so the next fresh round trains alone
+            name = "warm child" if warm else "fresh child"
+            times[name].append((marks["batch"], marks["epoch"], total))
+            print(f"warm round {round_index + 1}: {name:11s} first progress {marks['batch']:5.2f} s, first epoch "
+                  f"point {marks['epoch']:5.2f} s, done {total:5.2f} s")
+    for name, rows in times.items():
+        medians = [statistics.median(column) for column in zip(*rows, strict=True)]
+        print(f"{name:11s} medians of {len(rows)}: first progress {medians[0]:5.2f} s, first epoch point "
+              f"{medians[1]:5.2f} s, done {medians[2]:5.2f} s")
+    print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -48,8 +48,12 @@ def fresh_model(seed: int = 0):
 
 def training_children() -> set[int]:
     """Process ids of this process's live training children, from /proc (other children, such as an
-    e2e test's server still running in the same pytest session, are not counted)."""
+    e2e test's server still running in the same pytest session, are not counted, nor is the warm worker's
+    ready child, which an AppTest of the Train page starts and which waits for a job, training nothing)."""
+    from cnnviz.train.worker import warm_worker_pid
+
     me = os.getpid()
+    ready = warm_worker_pid()
     found = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -61,6 +65,6 @@ def training_children() -> set[int]:
                 command = cmdline.read()
         except OSError:
             continue
-        if int(fields[1]) == me and fields[0] != "Z" and b"cnnviz.train.worker" in command:
+        if int(fields[1]) == me and fields[0] != "Z" and b"cnnviz.train.worker" in command and int(entry) != ready:
             found.add(int(entry))
     return found

@@ -172,3 +172,69 @@ def test_the_same_settings_and_seed_give_the_same_history_twice(tiny: TinyData) 
     assert runs[0].history == runs[1].history
     assert runs[0].test_metrics == runs[1].test_metrics
     np.testing.assert_array_equal(runs[0].filter_snapshots[-1], runs[1].filter_snapshots[-1])
+
+
+@pytest.fixture()
+def warm_worker():
+    """The server's ready child, kept for the test and ended after it."""
+    from cnnviz.train import worker
+
+    worker.start_warm_worker()
+    yield worker
+    worker.stop_warm_worker()
+
+
+def _wait_for_ready(worker) -> int:
+    pid = worker.warm_worker_pid()
+    assert pid is not None
+    return pid
+
+
+@pytest.mark.slow
+def test_a_training_takes_the_warm_child_and_a_new_one_is_ready_afterwards(tiny: TinyData, warm_worker) -> None:
+    """Issue 11 item 1: the ready child trains (one job), a new one is started as it is taken, both run nicer."""
+    ready = _wait_for_ready(warm_worker)
+    # The ready child runs at a lower CPU priority than the server (a higher niceness).
+    assert os.getpriority(os.PRIO_PROCESS, ready) > os.getpriority(os.PRIO_PROCESS, 0)
+    config = TrainConfig(epochs=2, batch_size=16, train_size=96, validation_split=0.25, early_stopping=False)
+    model = fresh_model()
+    alive_while_training: list[tuple[bool, int | None]] = []
+
+    def on_epoch(progress: EpochProgress) -> None:
+        alive_while_training.append((os.path.exists(f"/proc/{ready}"), warm_worker.warm_worker_pid()))
+
+    result = train_model_isolated(model, prepare_data(tiny, config), config, on_epoch=on_epoch)
+    assert result.epochs_done == 2
+    (alive, replacement), _ = alive_while_training
+    assert alive and replacement is not None and replacement != ready  # the warm child trains, a new one waits
+    assert warm_worker.warm_worker_pid() == replacement
+    assert not os.path.exists(f"/proc/{ready}") or ready not in _children()  # one job per child: it exited
+    assert os.getpriority(os.PRIO_PROCESS, replacement) > os.getpriority(os.PRIO_PROCESS, 0)
+    # A warm child trains exactly as a fresh one does (same seed, same history).
+    cold_model = fresh_model()
+    warm_worker.stop_warm_worker()
+    cold = train_model_isolated(cold_model, prepare_data(tiny, config), config)
+    assert cold.history == result.history
+
+
+@pytest.mark.slow
+def test_a_dead_warm_child_is_replaced_and_stop_keeps_the_finished_epochs(tiny: TinyData, warm_worker) -> None:
+    ready = _wait_for_ready(warm_worker)
+    os.kill(ready, signal.SIGKILL)  # the out-of-memory killer, say, while it waited
+    deadline = time.monotonic() + 10
+    while warm_worker.warm_worker_pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    config = TrainConfig(epochs=20, batch_size=16, train_size=96, validation_split=0.0, early_stopping=False)
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+
+    def on_epoch(progress: EpochProgress) -> None:
+        saved.append(model.get_weights())
+
+    result = train_model_isolated(model, prepare_data(tiny, config), config, on_epoch=on_epoch,
+                                  should_stop=lambda: len(saved) >= 2)
+    assert result.status == "stopped" and 2 <= result.epochs_done < 20  # trained on a child started on demand
+    _assert_same_weights(model.get_weights(), saved[-1])
+    replacement = warm_worker.warm_worker_pid()
+    assert replacement is not None and replacement != ready
+    assert not _children()
