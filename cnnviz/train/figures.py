@@ -55,6 +55,7 @@ def history_figure(
     *,
     epochs: int | None = None,
     height: int = 300,
+    batches: Sequence[tuple[float, float]] = (),
 ) -> go.Figure:
     """Return the curve of ``metric`` (training) and ``val_<metric>`` (validation) per finished epoch.
 
@@ -62,6 +63,10 @@ def history_figure(
         history: ``{"loss": [...], "val_loss": [...], ...}``, one float per finished epoch.
         metric: ``"loss"`` or ``"accuracy"``.
         epochs: planned number of epochs; fixes the x axis so it does not jump while training.
+        batches: while training, ``(x, value)`` of the running training ``metric`` within each epoch, ``x`` in
+            epochs (epoch ``e``'s batch ``s`` of ``n``, 0-based ``e``: ``e + s / n``; its end meets epoch point
+            ``e + 1``). Drawn as a thin line (trace "running, batch by batch") under the epoch points, so the
+            curve moves from the first batches on (issue 11); the x axis then starts at 0.
 
     Returns:
         A figure with one trace per available series (names "training", "validation"), a marker per epoch.
@@ -69,6 +74,18 @@ def history_figure(
         flatten to zero; its title says so.
     """
     fig = go.Figure()
+    if batches:
+        fig.add_trace(
+            go.Scatter(
+                x=[float(x) for x, _ in batches],
+                y=[float(value) for _, value in batches],
+                mode="lines",
+                name="running, batch by batch",
+                line=dict(color=TRAIN_COLOR, width=1),
+                opacity=0.5,
+                hovertemplate=f"epoch %{{x:.2f}}<br>running training {metric} %{{y:.4f}}<extra></extra>",
+            )
+        )
     for key, name, color in ((metric, "training", TRAIN_COLOR), (f"val_{metric}", "validation", VALIDATION_COLOR)):
         values = [float(value) for value in history.get(key, [])]
         if not values:
@@ -85,7 +102,7 @@ def history_figure(
         )
     done = max((len(history.get(key, [])) for key in (metric, f"val_{metric}")), default=0)
     last = max(epochs or 0, done, 1)
-    fig.update_xaxes(title="epoch", range=[0.5, last + 0.5], dtick=1 if last <= 15 else None)
+    fig.update_xaxes(title="epoch", range=[0.0 if batches else 0.5, last + 0.5], dtick=1 if last <= 15 else None)
     title = METRIC_LABELS.get(metric, metric)
     plotted = [float(value) for key in (metric, f"val_{metric}") for value in history.get(key, [])]
     if metric == "accuracy":

@@ -19,6 +19,7 @@ run as stopped and measures the kept model on the test split.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -55,7 +56,7 @@ from cnnviz.train.repeats import REPEATS, final_accuracy, repeat_seeds, spread
 from cnnviz.train.script import keras_code
 from cnnviz.train.session import COMPARE_KEY, TrainSession, progress_text
 from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, build_model, layer_table
-from cnnviz.train.worker import TrainingProcessError, train_model_isolated
+from cnnviz.train.worker import TrainingProcessError, start_warm_worker, train_model_isolated
 from cnnviz.ui.links import link_button
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 
@@ -292,10 +293,14 @@ def show_estimate(rows: list[LayerRow], config: TrainConfig, available_images: i
 def show_design(spec: ModelSpec, config: TrainConfig, dataset: Any) -> bool:
     """Show the network before training (:func:`show_preview`), or why it cannot be built; return if it can.
 
+    Also makes sure the server keeps a training process ready (:func:`cnnviz.train.worker.start_warm_worker`), so
+    that a click on Train does not wait for an interpreter and a TensorFlow import (issue 11).
+
     Args:
         dataset: the chosen :class:`cnnviz.core.datasets.Dataset` (its name, classes and whether it is a
             divided official test split).
     """
+    start_warm_worker()
     try:
         validate_config(config)
         rows = layer_table(spec, dataset.num_classes)
@@ -399,10 +404,25 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
             return True
         return False
 
+    # The loss chart moves from the first batches (issue 11): the running training loss within each epoch, as
+    # (epoch + step / steps, loss), drawn as a thin line under the epoch points. on_batch comes a few times a
+    # second (the child's batch_interval_s), so the chart is redrawn at that pace.
+    batch_losses: list[tuple[float, float]] = []
+    history: list[dict[str, list[float]]] = [{}]
+    draws = [0]
+
+    def draw_loss(epochs: int) -> None:
+        draws[0] += 1  # a new key per drawing: the slot's earlier chart is gone, but its key stays taken this run
+        loss_slot.plotly_chart(history_figure(history[0], "loss", epochs=epochs, batches=batch_losses),
+                               key=f"train_live_loss_{run.run_id}_{draws[0]}")
+
     def on_batch(progress: BatchProgress) -> None:
         done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
         shown[0] = (min(done, 1.0), progress_text(progress))
         progress_bar.progress(shown[0][0], text=shown[0][1])
+        if math.isfinite(progress.loss):
+            batch_losses.append((progress.epoch + progress.step / max(progress.steps, 1), float(progress.loss)))
+            draw_loss(progress.epochs)
 
     def on_idle(silent_s: float) -> None:
         # A Streamlit call while the training process is quiet, so that Stop (or any click) interrupts the wait.
@@ -415,8 +435,8 @@ def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: An
         if progress.filters is not None:
             snapshots.append(progress.filters)
         session.epoch_finished(run, model, dataset, progress, snapshots, time.perf_counter() - started)
-        loss_slot.plotly_chart(history_figure(progress.history, "loss", epochs=progress.epochs),
-                               key=f"train_live_loss_{run.run_id}_{progress.epoch}")
+        history[0] = progress.history
+        draw_loss(progress.epochs)
         accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
                                    key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
         if maps is not None:

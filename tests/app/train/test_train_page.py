@@ -312,3 +312,31 @@ def test_a_saved_run_opens_its_model_on_sketch_and_inside(monkeypatch, tmp_path,
     app.button(key=key).click().run()
     link = app.session_state[LINK_KEY]
     assert (link.page, link.origin, dict(link.payload)) == (page, "pages/train.py", {"model": "my_run.keras"})
+
+
+@pytest.mark.slow
+def test_the_loss_chart_moves_batch_by_batch_before_the_first_epoch_ends(monkeypatch):
+    """Issue 11 item 2: the live loss chart draws the running batch loss before any epoch point exists."""
+    import cnnviz.train.widgets as train_widgets
+
+    drawn = []
+    original = train_widgets.history_figure
+
+    def recording(history, metric="loss", **options):
+        drawn.append((metric, {key: list(values) for key, values in history.items()}, list(options.get("batches", ()))))
+        return original(history, metric, **options)
+
+    monkeypatch.setattr(train_widgets, "history_figure", recording)
+    app = small_settings(app_test("pages/train.py").run())
+    app.select_slider(key="train_batch").set_value(16)
+    app.slider(key="train_train_size").set_value(400)
+    app.slider(key="train_epochs").set_value(2)
+    app.button(key="train_start").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    live = [(history, batches) for metric, history, batches in drawn if metric == "loss" and batches]
+    before_first_epoch = [batches for history, batches in live if not history.get("loss")]
+    assert before_first_epoch and all(0 < x <= 1 for x, _ in before_first_epoch[-1])
+    # Later drawings keep the batch line and add the epoch points on top.
+    history, batches = live[-1]
+    assert len(history["loss"]) == 2 and len(batches) > len(before_first_epoch[-1])
+    assert [x for x, _ in batches] == sorted(x for x, _ in batches)

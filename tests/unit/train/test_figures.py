@@ -114,3 +114,17 @@ def test_neighbouring_layer_labels_sit_on_different_rows() -> None:
     for labels in (names, shapes):
         assert all(left.y != right.y for left, right in zip(labels, labels[1:]))
         assert all(abs(label.y) < fig.layout.yaxis.range[1] for label in labels)  # inside the visible area
+
+
+def test_history_figure_draws_the_running_batch_loss_under_the_epoch_points() -> None:
+    """Issue 11 item 2: the curve moves from the first batches; epoch points sit on top (drawn after the line)."""
+    batches = [(0.25, 2.2), (0.5, 1.6), (1.0, 0.9), (1.5, 0.6)]
+    fig = history_figure({"loss": [0.9]}, "loss", epochs=3, batches=batches)
+    running, training = fig.data
+    assert running.name == "running, batch by batch" and running.mode == "lines" and running.line.width == 1
+    assert list(running.x) == [0.25, 0.5, 1.0, 1.5] and list(running.y) == [2.2, 1.6, 0.9, 0.6]
+    assert training.name == "training" and list(training.x) == [1] and "markers" in training.mode
+    assert tuple(fig.layout.xaxis.range) == (0.0, 3.5)  # the first batches (x < 0.5) are in view
+    # Before the first epoch ends there is only the running line.
+    assert [trace.name for trace in history_figure({}, "loss", epochs=3, batches=batches[:1]).data] == [
+        "running, batch by batch"]
