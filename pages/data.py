@@ -8,7 +8,7 @@ from cnnviz.ui.layout import require_router
 
 require_router()
 
-st.title("🗂️ Data")
+st.title(":material/dataset: Data")
 st.write("A network only learns what is in its data. Look at the images before you train on them.")
 
 dataset = dataset_picker("data_dataset")

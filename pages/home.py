@@ -7,7 +7,7 @@ from cnnviz.ui.layout import require_router
 
 require_router()
 
-st.title("🧠 cnnviz: see a convolutional neural network learn")
+st.title(":material/neurology: cnnviz: see a convolutional neural network learn")
 st.write(
     "You have read a *build your first CNN in Keras* tutorial. Here you can **see** every step of it: "
     "look at the images, design a small CNN with sliders, watch it train epoch by epoch, slide your own "

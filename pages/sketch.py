@@ -7,7 +7,7 @@ from cnnviz.ui.layout import require_router
 
 require_router()
 
-st.title("✏️ Sketch")
+st.title(":material/draw: Sketch")
 st.write(
     "Draw a digit and ask a trained network what it is. Before the network sees it, your drawing is prepared "
     "exactly the way the MNIST images were made; each step is shown below."

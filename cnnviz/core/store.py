@@ -870,7 +870,7 @@ def load_default_model(dataset: str, *, models_dir: Path | str | None = None) ->
     if not path.is_file():
         raise ModelStoreError(
             f"There is no shipped model for '{dataset}' ({path.name} is not in {path.parent}). "
-            "Train one on the Train page, or run `python scripts/train_default_models.py`."
+            "Train one on the Train page, or run `python -m tools.train_default_models`."
         )
     return load_model(path)
 

@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.figures import last_selected_ints
+from cnnviz.core.text import md_escape
 from cnnviz.kernels.explain import moved_position
 from cnnviz.kernels.ops import ACTIVATIONS, POOL_MODES, PipelineConfig, to_unit_image
 from cnnviz.ui.state import remember
@@ -110,7 +111,7 @@ def _upload_input(key: str) -> InputImage | None:
         try:
             pixels = decode_image(upload.getvalue(), mode="L", max_side=int(resolution))
         except ImageUploadError as error:
-            st.error(f"{error}", icon="🖼️")
+            st.error(md_escape(str(error)), icon=":material/broken_image:")
             if isinstance(st.session_state.get(last_key), InputImage):
                 st.caption("Showing your previous picture instead.")
         else:

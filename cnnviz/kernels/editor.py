@@ -151,7 +151,8 @@ def _edit_one(key: str, index: int) -> None:
         kernel = parse_kernel_cells(cells)
     except KernelError as error:
         # The message echoes what was typed: escaped, "**x** [y](z)" shows as typed, not as bold text and a link.
-        st.error(md_escape(f"{error} Kernel {index + 1} keeps its previous values until this is fixed."), icon="⚠️")
+        message = f"{error} Kernel {index + 1} keeps its previous values until this is fixed."
+        st.error(md_escape(message), icon=":material/warning:")
     else:
         if state.accept_edit(index, kernel):
             st.session_state[_preset_key(key, index)] = CUSTOM

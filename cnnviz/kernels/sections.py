@@ -112,7 +112,7 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
     try:
         result = run_pipeline(picked.image, bank, config)
     except KernelError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(md_escape(str(error)), icon=":material/warning:")
         result = st.session_state.get(RESULT_KEY)
         if not isinstance(result, PipelineResult):
             return None
@@ -120,7 +120,7 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
     else:
         st.session_state[RESULT_KEY] = result
     for warning in magnitude_warnings(result):
-        st.warning(warning, icon="⚠️")
+        st.warning(warning, icon=":material/warning:")
     st.markdown("**Output size**, with your numbers (⌊ ⌋ rounds down):")
     st.markdown("\n".join(f"- {line}" for line in pipeline_formulas(result)))
     st.plotly_chart(pipeline_figure(result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
@@ -206,7 +206,7 @@ def animation_section(result: PipelineResult, labels: list[str]) -> None:
             animation = animate_convolution(result.image, result.kernels[which], stride=config.stride,
                                             padding=config.padding)
     except KernelError as error:
-        st.error(str(error), icon="⚠️")
+        st.error(md_escape(str(error)), icon=":material/warning:")
         return
     steps = len(animation.steps)
     step_key = "kernels_anim_step"
@@ -333,7 +333,7 @@ def learned_section() -> None:
     try:
         learned = learned_kernels(conv_weights(picked_model.model))
     except (LayerReadError, KernelError) as error:
-        st.warning(str(error))
+        st.warning(md_escape(str(error)))
         return
     titles = [f"#{index + 1} (bias {bias:.2f})" for index, bias in enumerate(learned.biases)]
     st.plotly_chart(bank_figure(learned.kernels, titles), key="kernels_learned_plot")
@@ -353,4 +353,4 @@ def learned_section() -> None:
                   help="Copy this learned kernel into your bank to apply it to the input image.")
     load_error = st.session_state.pop("kernels_learned_error", None)
     if load_error:
-        st.error(load_error)
+        st.error(md_escape(load_error))

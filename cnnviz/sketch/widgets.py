@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from cnnviz.core.text import md_escape
 from cnnviz.core.uploads import ImageUploadError, decode_image
 
 #: The canvas side, in screen pixels (10x the 28-pixel model input).
@@ -128,5 +129,5 @@ def photo_input(key: str = "sketch_photo") -> np.ndarray | None:
     try:
         return decode_image(upload.getvalue(), mode="RGB")
     except ImageUploadError as error:
-        st.error(str(error))
+        st.error(md_escape(str(error)))
         return None
