@@ -2,8 +2,8 @@
 
 The stable public API is re-exported here::
 
-    from cnnviz import (load_dataset, ModelSpec, TrainConfig, build_model, train_model,
-                        convolve2d, pool2d, sketch_to_input, load_default_model)
+    from cnnviz import (load_dataset, ModelSpec, TrainConfig, build_model, prepare_data, train_model,
+                        convolve2d, pool2d, sketch_to_input, load_default_model, filter_gradient)
 
 ``import cnnviz`` stays free of TensorFlow (``import tensorflow`` costs seconds): each
 name is imported from its feature package the first time it is used (PEP 562), and
@@ -25,18 +25,21 @@ _PUBLIC: dict[str, str] = {
     "TrainConfig": "cnnviz.train.loop",
     "build_model": "cnnviz.train.spec",
     "train_model": "cnnviz.train.loop",
+    "prepare_data": "cnnviz.train.loop",
     "convolve2d": "cnnviz.kernels.ops",
     "pool2d": "cnnviz.kernels.ops",
     "sketch_to_input": "cnnviz.sketch.preprocess",
     "load_default_model": "cnnviz.core.store",
+    "filter_gradient": "cnnviz.inside.backprop",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cnnviz.core.datasets import load_dataset
     from cnnviz.core.store import load_default_model
+    from cnnviz.inside.backprop import filter_gradient
     from cnnviz.kernels.ops import convolve2d, pool2d
     from cnnviz.sketch.preprocess import sketch_to_input
-    from cnnviz.train.loop import TrainConfig, train_model
+    from cnnviz.train.loop import TrainConfig, prepare_data, train_model
     from cnnviz.train.spec import ModelSpec, build_model
 
 
@@ -57,5 +60,6 @@ def __dir__() -> list[str]:
 # Spelled out (not built from _PUBLIC) so linters and IDEs can read it; test_package checks they agree.
 __all__ = [
     "load_dataset", "ModelSpec", "TrainConfig", "build_model", "train_model", "convolve2d", "pool2d",
-    "sketch_to_input", "load_default_model", "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__",
+    "sketch_to_input", "load_default_model", "prepare_data", "filter_gradient",
+    "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__",
 ]

@@ -48,7 +48,7 @@ with preview:
     buildable = show_design(spec, config, dataset)
 
 start = st.button(
-    "Train", key="train_start", type="primary", icon="▶️", disabled=not buildable,
+    "Train", key="train_start", type="primary", icon=":material/play_arrow:", disabled=not buildable,
     help="Build a fresh network with these settings and train it; the charts update after every epoch.",
 )
 repeat = repeat_button(disabled=not buildable)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +34,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from cnnviz import MODELS_DIR
-from tools.augment import augment_dataset
 from cnnviz.core.datasets import load_dataset
-from cnnviz.train.spec import ConvBlockSpec, ModelSpec
 from cnnviz.train.loop import PreparedData, TrainConfig, prepare_data
+from cnnviz.train.spec import ConvBlockSpec, ModelSpec
+from tools.augment import augment_dataset
 
 #: One small architecture for every dataset: three conv blocks (28 -> 14 -> 7 -> 3) keep the
 #: flattened vector at 3x3x64 = 576, so the whole model has ~130k weights (about 0.6 MB on disk).
@@ -103,10 +102,10 @@ def sketch_accuracy(model: Any, count: int = SKETCH_COUNT, seed: int = SKETCH_SE
 
 def train_one(name: str, models_dir: Path, recipe: Recipe) -> dict[str, Any]:
     """Train, evaluate and save ``default_<name>``; return a summary for the console."""
-    from cnnviz.train.spec import build_model
-    from cnnviz.core.store import metadata_from_trained, save_model
     from cnnviz.core.records import TrainedModel
+    from cnnviz.core.store import metadata_from_trained, save_model
     from cnnviz.train.loop import train_model
+    from cnnviz.train.spec import build_model
 
     dataset = load_dataset(name)
     config = recipe.config
@@ -126,7 +125,7 @@ def train_one(name: str, models_dir: Path, recipe: Recipe) -> dict[str, Any]:
         spec=SPEC.to_dict(),
         history=result.history,
         test_metrics=result.test_metrics,
-        data_source=dataset.source,
+        data_source=dataset.portable_source,
         name=f"default_{name}",
     )
     split = {
@@ -172,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         recipe = RECIPES[name]
         if args.epochs is not None:
-            recipe = Recipe(TrainConfig.from_dict({**recipe.config.to_dict(), "epochs": args.epochs}), recipe.augment_copies)
+            config = TrainConfig.from_dict({**recipe.config.to_dict(), "epochs": args.epochs})
+            recipe = Recipe(config, recipe.augment_copies)
         print(f"Training default_{name} ...", flush=True)
         summary = train_one(name, args.models_dir, recipe)
         print("  " + ", ".join(f"{key}={value}" for key, value in summary.items()), flush=True)

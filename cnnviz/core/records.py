@@ -117,11 +117,24 @@ def _best(series: Sequence[float], highest: bool) -> float | None:
     return max(series) if highest else min(series)
 
 
+#: What the runs table shows for a number a run does not have (no validation split, no test metrics).
+MISSING = "—"
+
+
+def _percent(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.2%}"
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return MISSING if value is None else f"{value:.{digits}g}"
+
+
 def runs_table(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
     """Return one plain dict per run (for ``st.dataframe``), newest last.
 
     Columns: Run, Status, Dataset, Model, Params, Optimizer, LR, Batch, Epochs, Train images,
-    Best val acc, Test acc, Test loss, Time (s), Samples/s, Data source.
+    Best val acc, Test acc, Test loss, Time (s), Samples/s, Data source. The three result columns are
+    text ("97.12%", or "—" when a run has no such number: a table cell reading "None" told learners nothing).
     """
     rows = []
     for run in runs:
@@ -138,9 +151,9 @@ def runs_table(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
                 "Batch": config.get("batch_size"),
                 "Epochs": f"{run.epochs_done}/{config.get('epochs', '?')}",
                 "Train images": config.get("train_size"),
-                "Best val acc": _best(run.history.get("val_accuracy", []), highest=True),
-                "Test acc": run.test_metrics.get("accuracy"),
-                "Test loss": run.test_metrics.get("loss"),
+                "Best val acc": _percent(_best(run.history.get("val_accuracy", []), highest=True)),
+                "Test acc": _percent(run.test_metrics.get("accuracy")),
+                "Test loss": _number(run.test_metrics.get("loss")),
                 "Time (s)": round(run.duration_s, 1),
                 "Samples/s": round(run.samples_per_s),
                 "Data source": run.data_source,

@@ -154,7 +154,7 @@ class TrainSession:
         """Add a new active run of ``spec`` and ``config`` on ``dataset`` (its ``name`` and ``source``)."""
         run = RunRecord(
             run_id=1 + max((run.run_id for run in self.runs), default=0),
-            dataset=dataset.name, spec=spec.to_dict(), config=config.to_dict(), data_source=dataset.source,
+            dataset=dataset.name, spec=spec.to_dict(), config=config.to_dict(), data_source=dataset.portable_source,
             total_params=total_params,
         )
         self.state.setdefault(self.runs_key, []).append(run)
@@ -174,7 +174,7 @@ class TrainSession:
         run.duration_s = seconds
         self.state[self.model_key] = TrainedModel(
             model=model, dataset=dataset.name, class_names=tuple(dataset.class_names), spec=run.spec,
-            history=progress.history, data_source=dataset.source, filter_snapshots=list(filter_snapshots),
+            history=progress.history, data_source=dataset.portable_source, filter_snapshots=list(filter_snapshots),
             name=f"This session's model ({run.label}, {progress.epoch + 1} epochs)",
         )
         self.state[MODEL_RUN_KEY] = run.run_id

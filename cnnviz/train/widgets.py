@@ -349,7 +349,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
     session = _session()
     status = st.empty()
     progress_bar = st.progress(0.0, text="Preparing…")
-    st.button("Stop", key="train_stop", type="primary", icon="⏹️",
+    st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",
               help="End training after the current batch. The finished epochs and their weights are kept.")
     st.caption("Changing any control while training also stops it.")
     loss_slot, accuracy_slot = (column.empty() for column in st.columns(2))
@@ -358,7 +358,7 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
     wait_start = time.monotonic()
 
     def on_wait(seconds: float) -> None:
-        status.info(f"⏳ Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
+        status.info(f"Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
                     "run one at a time; yours starts as soon as the other one ends.")
 
     try:

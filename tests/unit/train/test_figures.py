@@ -56,9 +56,17 @@ def test_runs_table_summarises_settings_and_results() -> None:
                     duration_s=12.34, samples_per_s=1234.5, data_source="local files")
     (row,) = runs_table([run])
     assert row["Run"] == "Run 4" and row["Status"] == "stopped" and row["Epochs"] == "2/5"
-    assert row["Best val acc"] == 0.92 and row["Test acc"] == 0.97 and row["Time (s)"] == 12.3
+    assert row["Best val acc"] == "92.00%" and row["Test acc"] == "97.00%" and row["Time (s)"] == 12.3
+    assert row["Test loss"] == "0.1"
     assert row["Model"] == describe_spec(spec) == "conv 16-32-64, dense 64, dropout 0.3, batch norm"
     assert run.epochs_done == 2
+
+
+def test_runs_table_says_what_a_run_lacks_instead_of_none() -> None:
+    run = RunRecord(run_id=1, dataset="digits", spec=ModelSpec().to_dict(), config={"epochs": 1},
+                    history={"loss": [0.5], "accuracy": [0.8]}, test_metrics={}, status="stopped")
+    (row,) = runs_table([run])
+    assert row["Best val acc"] == row["Test acc"] == row["Test loss"] == "—"
 
 
 def test_an_exploded_loss_is_drawn_on_a_log_scale_and_a_normal_one_is_not() -> None:

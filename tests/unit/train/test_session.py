@@ -19,6 +19,7 @@ MODEL_KEY, RUNS_KEY = "model", "runs"
 class FakeDataset:
     name: str = "digits"
     source: str = "scikit-learn"
+    portable_source: str = "scikit-learn (bundled)"
     class_names: tuple[str, ...] = ("a", "b")
 
 
