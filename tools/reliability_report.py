@@ -65,6 +65,34 @@ SUITE: dict[str, tuple[str, str]] = {
         "Faults",
         "server SIGKILLed mid-save and mid-training: restart, every saved model loads, no partial files",
     ),
+    "tests/unit/core/test_uploads_memory.py": (
+        "Bad input",
+        "uploads' memory: 16-bit, RGBA and 1x25,000,000 PNGs of under 200 KB decoded in a child, peak RSS measured",
+    ),
+    "tests/unit/core/test_sidecar_schema.py": (
+        "Bad input",
+        "hypothesis: every sidecar field replaced by null, strings, lists, huge numbers, 100,000-deep nesting",
+    ),
+    "tests/unit/core/test_store_shipped.py": (
+        "Security",
+        "shipped models decided by the package's manifest, look-alike names (case, -/_, full-width) refused",
+    ),
+    "tests/unit/core/test_text.py": (
+        "Security",
+        "Markdown and Plotly escaping of user-controlled names",
+    ),
+    "tests/app/ui/test_bad_sidecars.py": (
+        "Faults",
+        "Sketch, Inside and Kernels render with malformed sidecars present, each named as unreadable",
+    ),
+    "tests/app/ui/test_escaping.py": (
+        "Security",
+        "hostile dataset, class and file names render as plain text (CommonMark-checked)",
+    ),
+    "tests/unit/train/test_worker.py": (
+        "Faults",
+        "training children: SIGKILL and SIGSTOP mid-training (heartbeat timeout), warm worker replaced",
+    ),
     "tests/unit/test_security_settings.py": (
         "Security",
         "XSRF/CORS, upload size, pinned safe versions, bomb guard, only the store loads models",

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnviz.core.store import MAX_SIDECAR_BYTES, ModelRecord, list_models
+from tests.support.figures import record_figure
 
 #: Examples the fuzz test runs (reported in RELIABILITY.md by the lead).
 FUZZ_EXAMPLES = 200
@@ -177,8 +179,19 @@ _json_values = st.recursive(
 _deep = st.integers(min_value=10, max_value=100_000).map(lambda depth: "[" * depth + "]" * depth)
 
 
+_fuzzed: list[int] = [0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _record_fuzz_count() -> Iterator[None]:
+    yield
+    if _fuzzed[0]:
+        record_figure("sidecar fuzz", {"sidecars_listed": _fuzzed[0], "fields": len(FIELDS), "list_models_raised": 0})
+
+
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(FIELDS), raw=st.one_of(_json_values, _deep))
 def test_list_models_never_raises_whatever_a_sidecar_holds(folder: Path, path: tuple[str | int, ...], raw: str) -> None:
     _write_pair(folder, "bad", _with_raw(path, raw))
     _check_listing(folder)
+    _fuzzed[0] += 1  # reached only when list_models did not raise

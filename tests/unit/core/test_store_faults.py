@@ -26,11 +26,10 @@ from pathlib import Path
 import pytest
 
 from cnnviz.core.store import TEMP_PREFIX, list_models, load_model
+from tests.support.figures import record_figure
+from tests.support.paths import REPO_ROOT as REPO
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
 
 # A model big enough (~1.6 MB) that a save takes a noticeable time, so kills land mid-write.
 CHILD_PRELUDE = textwrap.dedent(
@@ -85,15 +84,11 @@ SAVE_ONCE = CHILD_PRELUDE + textwrap.dedent(
 
 
 def _child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 
 def _record(name: str, payload: dict) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / "faults.json"
-    data = json.loads(target.read_text()) if target.is_file() else {}
-    data[name] = payload
-    target.write_text(json.dumps(data, indent=2, sort_keys=True))
+    record_figure(name, payload)
 
 
 def _assert_clean_and_loadable(models_dir: Path, expected: set[str]) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.figures import record_figure
 from tests.support.paths import REPO_ROOT
 
 #: The most one accepted upload may add to the peak memory of the process decoding it.
@@ -100,6 +101,9 @@ def test_hostile_upload_stays_within_the_memory_budget(
     assert hostile_files[name].stat().st_size < 300_000  # tiny files: the attack is in the declared size
     outcome = _decode_in_child(hostile_files[name], mode, max_side)
     print(f"{name} {mode} max_side={max_side}: +{outcome['growth_mb']:.1f} MB -> {outcome['shape']}")
+    result = f"decoded to {outcome['shape']}" if isinstance(outcome["shape"], list) else "refused"
+    record_figure(f"upload {name} ({mode}, max side {max_side})",
+                  {"peak_rss_growth_mb": round(outcome["growth_mb"], 1), "budget_mb": BUDGET_MB, "result": result})
     assert outcome["growth_mb"] <= BUDGET_MB, outcome
     accepted = HOSTILE[name][1]
     assert isinstance(outcome["shape"], list) == accepted, outcome
@@ -148,5 +152,7 @@ def test_eight_hostile_uploads_at_once_stay_within_four_budgets(hostile_files: d
     assert result.returncode == 0, result.stderr[-2000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"8 at once: +{outcome['growth_mb']:.1f} MB")
+    record_figure("upload 8 hostile files at once", {"peak_rss_growth_mb": round(outcome["growth_mb"], 1),
+                                                      "budget_mb": 4 * BUDGET_MB})
     assert len(outcome["outcomes"]) == 8
     assert outcome["growth_mb"] <= 4 * BUDGET_MB, outcome

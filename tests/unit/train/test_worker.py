@@ -22,6 +22,7 @@ from cnnviz.train.loop import (
     prepare_data,
 )
 from cnnviz.train.worker import TrainingHungError, TrainingProcessError, heartbeat_timeout_s, train_model_isolated
+from tests.support.figures import record_figure
 from tests.support.training import TinyData, fresh_model, make_tiny
 from tests.support.training import training_children as _children
 
@@ -143,6 +144,8 @@ def test_a_frozen_child_is_killed_after_its_heartbeat_stops_and_the_finished_epo
                              heartbeat_timeout=3.0)
     recovery = time.monotonic() - frozen[0]
     print(f"recovered from a frozen training child in {recovery:.1f} s (heartbeat timeout 3 s)")
+    record_figure("hung_training_child", {"heartbeat_timeout_s": 3.0, "recovered_after_s": round(recovery, 1),
+                                          "finished_epochs_kept": len(saved)})
     assert len(saved) == 1
     _assert_same_weights(model.get_weights(), saved[0])
     assert not _children(), "the frozen child was left behind"
