@@ -23,7 +23,7 @@ from cnnviz.ui.state import get_session_model
 
 require_router()
 
-st.title("🏋️ Train")
+st.title(":material/model_training: Train")
 st.write(
     "Build the kind of network the Keras tutorials build — convolutions, pooling, dropout, dense layers, a "
     "softmax output — with the controls below, then watch it learn one epoch at a time."
