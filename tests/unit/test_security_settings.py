@@ -43,6 +43,11 @@ def test_xsrf_and_cors_protection_stay_on(config: dict) -> None:
     assert server.get("enableCORS", True) is True
 
 
+def test_the_server_listens_on_this_computer_only(config: dict) -> None:
+    """Issue 16, finding 8: it listened on every interface and printed a Network URL (docs/classroom.md opens it)."""
+    assert config["server"]["address"] == "127.0.0.1"
+
+
 def test_uploads_are_limited_to_a_few_megabytes(config: dict) -> None:
     size = config["server"].get("maxUploadSize")
     assert isinstance(size, int) and 1 <= size <= 10, f"server.maxUploadSize is {size} MB; keep it a few MB"
