@@ -101,6 +101,28 @@ def check_model(model: Any) -> None:
         )
 
 
+def conv_layer(model: Any, layer_name: str, *, purpose: str) -> Any:
+    """Return the model's Conv2D layer called ``layer_name``.
+
+    Args:
+        purpose: what the caller wanted the filters for, for the message when the model has none
+            (e.g. "to follow through a backprop step").
+
+    Raises:
+        InspectError: not a Keras model, no conv layer at all, or none of that name.
+    """
+    check_model(model)
+    names = conv_layer_names(model)
+    if not names:
+        raise InspectError(
+            f"This model has no convolution layer, so it has no filters {purpose}. Pick a CNN (the Train page "
+            "builds one)."
+        )
+    if layer_name not in names:
+        raise InspectError(f"Expected one of the conv layers {names}, got {layer_name!r}.")
+    return model.get_layer(layer_name)
+
+
 def inspectable_layers(model: Any) -> list[tuple[str, str]]:
     """Return ``(layer name, kind)`` for every layer worth showing, in forward order.
 

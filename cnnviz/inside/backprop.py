@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.inside.activations import InspectError, check_model, one_image_batch
+from cnnviz.inside.activations import InspectError, check_model, conv_layer, one_image_batch
 
 #: The optimizers a learner can try, by the name the page shows: Keras's own classes.
 OPTIMIZERS = ("SGD", "Adam", "RMSprop")
@@ -60,18 +60,7 @@ def conv_layer_info(model: Any, layer_name: str) -> ConvLayerInfo:
         InspectError: not a Keras model, no such layer, or the layer is not a 2-D convolution
             (a dense-only model has no filter to differentiate).
     """
-    import keras
-
-    check_model(model)
-    names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    if not names:
-        raise InspectError(
-            "This model has no convolution layer, so it has no filter to follow through a backprop step. "
-            "Pick a CNN (the Train page builds one)."
-        )
-    if layer_name not in names:
-        raise InspectError(f"Expected one of the conv layers {names}, got {layer_name!r}.")
-    layer = model.get_layer(layer_name)
+    layer = conv_layer(model, layer_name, purpose="to follow through a backprop step")
     kernel_shape = tuple(int(n) for n in layer.kernel.shape)
     return ConvLayerInfo(
         name=layer_name,

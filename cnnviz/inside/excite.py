@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from cnnviz.core.images import IMAGE_SIDE, to_model_batch
-from cnnviz.inside.activations import InspectError, check_model
+from cnnviz.inside.activations import InspectError, check_model, conv_layer
 
 #: How many of the strongest patches to keep per filter.
 TOP_PATCHES = 9
@@ -214,21 +214,6 @@ def top_per_filter(
     )
 
 
-def _conv_layer(model: Any, layer_name: str) -> Any:
-    import keras
-
-    check_model(model)
-    names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    if not names:
-        raise InspectError(
-            "This model has no convolution layer, so it has no filters to excite. Pick a CNN "
-            "(the Train page builds one)."
-        )
-    if layer_name not in names:
-        raise InspectError(f"Expected one of the conv layers {names}, got {layer_name!r}.")
-    return model.get_layer(layer_name)
-
-
 def top_patches(
     model: Any,
     layer_name: str,
@@ -254,7 +239,7 @@ def top_patches(
     """
     import keras
 
-    layer = _conv_layer(model, layer_name)
+    layer = conv_layer(model, layer_name, purpose="to excite")
     field = receptive_field(model, layer_name)
     batch = to_model_batch(images)
     extractor = keras.Model(model.inputs[0], layer.output, name="excite_extractor")
@@ -295,7 +280,7 @@ def mean_activations(model: Any, layer_name: str, pictures: np.ndarray) -> np.nd
     """Filter ``i``'s mean output (over positions) on picture ``i``: (F,) float32 for F pictures (F, 28, 28)."""
     import keras
 
-    layer = _conv_layer(model, layer_name)
+    layer = conv_layer(model, layer_name, purpose="to excite")
     batch = to_model_batch(pictures)
     extractor = keras.Model(model.inputs[0], layer.output, name="excite_extractor")
     output = np.asarray(keras.ops.convert_to_numpy(extractor(batch, training=False)), dtype=np.float32)
@@ -342,7 +327,7 @@ def activation_maximisation(
     import keras
     import tensorflow as tf
 
-    layer = _conv_layer(model, layer_name)
+    layer = conv_layer(model, layer_name, purpose="to excite")
     if steps < 1 or chunk < 1:
         raise InspectError(f"Expected at least one step and one filter per batch, got {steps} and {chunk}.")
     filters = int(layer.kernel.shape[-1])

@@ -294,6 +294,21 @@ def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
 PLAYGROUND_KERNELS = (3, 5)
 
 
+def _input_channel_slider(layer: str, channels: int, *, key: str) -> int:
+    """Which input channel's slice of a deeper layer's filters to show (0 without asking for one channel)."""
+    if channels <= 1:
+        return 0
+    return st.slider(
+        "Input channel",
+        min_value=0,
+        max_value=channels - 1,
+        value=0,
+        key=key,
+        help=f"A filter of {md_escape(layer)} has one slice per feature map of the layer before it ({channels} of "
+        "them); pick which slice to show.",
+    )
+
+
 def _kernel_link(picked: PickedModel, chosen: ChosenImage, layer: str) -> None:
     """Open one first-layer filter on the Kernels page, applied to the same image.
 
@@ -371,17 +386,7 @@ def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
     )
     kernel = conv_weights(model, layer).kernel
     kh, kw, channels, filters = kernel.shape
-    channel = 0
-    if channels > 1:
-        channel = st.slider(
-            "Input channel",
-            min_value=0,
-            max_value=channels - 1,
-            value=0,
-            key="inside_filter_channel",
-            help=f"A filter of {md_escape(layer)} has one {kh}x{kw} slice per feature map of the layer before it "
-            f"({channels} of them); pick which slice to show for every filter.",
-        )
+    channel = _input_channel_slider(layer, channels, key="inside_filter_channel")
     title = f"{plotly_escape(layer)}: {filters} filters of {kh}×{kw}"
     title += f", input channel {channel}" if channels > 1 else ""
     st.plotly_chart(filter_grid_figure(filter_images(kernel, channel), title=title), key="inside_filters")
@@ -793,17 +798,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
             "the loss is tiny and so is every gradient: there is almost nothing to learn from this image. "
             "Try one of its mistakes, or tell it your sketch is another class."
         )
-    channel = 0
-    if channels > 1:
-        channel = st.slider(
-            "Input channel",
-            min_value=0,
-            max_value=channels - 1,
-            value=0,
-            key="inside_backprop_channel",
-            help=f"A filter of {md_escape(layer)} has one slice per feature map of the layer before ({channels}); "
-            "pick which slice to draw.",
-        )
+    channel = _input_channel_slider(layer, channels, key="inside_backprop_channel")
     title = f"{plotly_escape(layer)}, filter {filter_index}" + (f", input channel {channel}" if channels > 1 else "")
     st.plotly_chart(backprop_step_figure(step, channel=channel, title=title), key="inside_backprop_step")
     explain(
