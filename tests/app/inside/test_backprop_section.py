@@ -9,31 +9,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.core.datasets import load_dataset
-from cnnviz.ui.models import PickedModel
-from cnnviz.ui.state import SKETCH_KEY
-from tests.support.apptest import APP_TIMEOUT_S
 from tests.support.models import one_pixel_dense, tiny_cnn
-
-DIGITS = tuple(str(digit) for digit in range(10))
-
-
-def _backprop(picked, dataset):  # no annotations: the body runs as a script
-    from cnnviz.inside.sections import backprop_section
-
-    backprop_section(picked, dataset)
+from tests.support.sections import picked as _picked
+from tests.support.sections import run_section
 
 
-def _run(picked: PickedModel, dataset: Any, sketch: np.ndarray | None = None) -> AppTest:
-    app = AppTest.from_function(_backprop, args=(picked, dataset), default_timeout=APP_TIMEOUT_S)
-    if sketch is not None:
-        app.session_state[SKETCH_KEY] = sketch
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _picked(model: Any, class_names: tuple[str, ...] = DIGITS) -> PickedModel:
-    return PickedModel(model=model, label="test model", dataset="digits", class_names=class_names, version="v1")
+def _run(picked, dataset, sketch=None):
+    return run_section("backprop_section", picked, dataset, sketch=sketch)
 
 
 def _metrics(app: AppTest) -> dict[str, float]:

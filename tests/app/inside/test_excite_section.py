@@ -10,28 +10,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.core.datasets import load_dataset
-from cnnviz.ui.models import PickedModel
-from tests.support.apptest import APP_TIMEOUT_S
 from tests.support.models import one_pixel_dense, tiny_cnn
-
-DIGITS = tuple(str(digit) for digit in range(10))
-
-
-def _excite(picked, dataset):  # no annotations: the body runs as a script
-    from cnnviz.inside.sections import excite_section
-
-    excite_section(picked, dataset)
+from tests.support.sections import picked as _picked
+from tests.support.sections import run_section
 
 
-def _run(picked: PickedModel, dataset: Any) -> AppTest:
-    app = AppTest.from_function(_excite, args=(picked, dataset), default_timeout=APP_TIMEOUT_S)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _picked(model: Any, version: str = "v1", class_names: tuple[str, ...] = DIGITS) -> PickedModel:
-    return PickedModel(model=model, label="test model", dataset="digits", class_names=class_names, version=version)
+def _run(picked, dataset, sketch=None):
+    return run_section("excite_section", picked, dataset, sketch=sketch)
 
 
 def _figures(app: AppTest) -> list[dict]:

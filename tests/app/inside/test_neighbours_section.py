@@ -10,28 +10,13 @@ from sklearn.neighbors import NearestNeighbors
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.core.datasets import load_dataset
-from cnnviz.ui.models import PickedModel
-from tests.support.apptest import APP_TIMEOUT_S
 from tests.support.models import tiny_cnn
-
-DIGITS = tuple(str(digit) for digit in range(10))
-
-
-def _neighbours(picked, dataset):  # no annotations: the body runs as a script
-    from cnnviz.inside.sections import neighbours_section
-
-    neighbours_section(picked, dataset)
+from tests.support.sections import picked as _picked
+from tests.support.sections import run_section
 
 
-def _run(picked: PickedModel, dataset: Any) -> AppTest:
-    app = AppTest.from_function(_neighbours, args=(picked, dataset), default_timeout=APP_TIMEOUT_S)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _picked(model: Any, version: str = "v1") -> PickedModel:
-    return PickedModel(model=model, label="test model", dataset="digits", class_names=DIGITS, version=version)
+def _run(picked, dataset, sketch=None):
+    return run_section("neighbours_section", picked, dataset, sketch=sketch)
 
 
 def _gallery_captions(app: AppTest) -> list[str]:

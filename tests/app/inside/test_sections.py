@@ -18,48 +18,10 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.core.datasets import load_dataset
 from cnnviz.core.records import TrainedModel
 from cnnviz.ui.models import PickedModel
-from cnnviz.ui.state import SKETCH_KEY
-from tests.support.apptest import APP_TIMEOUT_S
 from tests.support.models import one_pixel_dense, tiny_cnn
-
-DIGITS = tuple(str(digit) for digit in range(10))
-
-
-def _filters(model, snapshots):  # no annotations: the body runs as a script
-    from cnnviz.inside.sections import filters_section
-
-    filters_section(model, snapshots)
-
-
-def _saliency(picked, dataset):
-    from cnnviz.inside.sections import saliency_section
-
-    saliency_section(picked, dataset)
-
-
-def _evaluation(picked, dataset):
-    from cnnviz.inside.sections import evaluation_section
-
-    evaluation_section(picked, dataset)
-
-
-def _section(name, picked, dataset):
-    from cnnviz.inside.sections import show_section
-
-    show_section(name, picked, dataset)
-
-
-def _run(section, *args: Any, sketch: np.ndarray | None = None) -> AppTest:
-    app = AppTest.from_function(section, args=args, default_timeout=APP_TIMEOUT_S)
-    if sketch is not None:
-        app.session_state[SKETCH_KEY] = sketch
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def _picked(model: Any, class_names: tuple[str, ...] = DIGITS, version: str = "v1") -> PickedModel:
-    return PickedModel(model=model, label="test model", dataset="digits", class_names=class_names, version=version)
+from tests.support.sections import DIGITS
+from tests.support.sections import picked as _picked
+from tests.support.sections import run_section as _run_named
 
 
 def _figures(app: AppTest) -> list[dict]:
@@ -105,7 +67,7 @@ def digits():
 def test_filters_of_any_layer_and_the_epoch_replay(model) -> None:
     kernel = model.get_layer("conv_1").get_weights()[0]
     snapshots = [kernel * 0.5, kernel]
-    app = _run(_filters, model, snapshots)
+    app = _run_named("filters_section", model, snapshots)
     assert any("conv_1: 4 filters of 3×3" in title for title in _titles(app))
     replay = app.slider(key="inside_snapshot_epoch")
     assert (replay.min, replay.max, replay.value) == (1, 2, 2)
@@ -123,7 +85,7 @@ def test_filters_of_any_layer_and_the_epoch_replay(model) -> None:
 
 
 def test_saliency_for_the_predicted_and_a_chosen_class(model, digits) -> None:
-    app = _run(_saliency, _picked(model), digits)
+    app = _run_named("saliency_section", _picked(model), digits)
     titles = [title for title in _titles(app) if title]
     predicted = int(np.argmax(model.predict(digits.x_test[:1, :, :, None] / 255.0, verbose=0)[0]))
     assert any(title.startswith(f"Predicted class: {predicted} (") for title in titles), titles
@@ -134,7 +96,7 @@ def test_saliency_for_the_predicted_and_a_chosen_class(model, digits) -> None:
 
 def test_evaluation_matches_scikit_learn_and_a_chosen_cell_lists_its_images(model, digits) -> None:
     predictions = model.predict(digits.x_test[..., None] / 255.0, verbose=0).argmax(axis=1)
-    app = _run(_evaluation, _picked(model), digits)
+    app = _run_named("evaluation_section", _picked(model), digits)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Test accuracy"] == f"{accuracy_score(digits.y_test, predictions):.2%}"
     assert metrics["Test images"] == f"{len(digits.y_test):,}"
@@ -177,23 +139,23 @@ def test_the_evaluation_is_computed_once_per_model_version(model, digits, monkey
 
     monkeypatch.setattr(widgets, "predict_with_features", counting)
     widgets.cached_test_results.clear()
-    app = _run(_evaluation, _picked(model, version="first"), digits)
+    app = _run_named("evaluation_section", _picked(model, version="first"), digits)
     app.selectbox(key="inside_cell_true").set_value(0).run()  # a rerun with the same model
     assert len(calls) == 1
-    _run(_evaluation, _picked(model, version="retrained"), digits)  # a new version is never served stale
+    _run_named("evaluation_section", _picked(model, version="retrained"), digits)  # a new version is never served stale
     assert len(calls) == 2
 
 
 def test_a_model_without_conv_layers_is_explained_not_crashed() -> None:
     odd = one_pixel_dense()
-    app = _run(_filters, odd, [])
+    app = _run_named("filters_section", odd, [])
     assert any("no convolution layer" in info.value for info in app.info)
     # Without a usable test split the sketch is explained, and Grad-CAM says why it is missing.
-    app = _run(_saliency, _picked(odd, ("a", "b")), None, sketch=np.eye(28, dtype=np.float32))
+    app = _run_named("saliency_section", _picked(odd, ("a", "b")), None, sketch=np.eye(28, dtype=np.float32))
     assert any("No Grad-CAM" in caption.value for caption in app.caption)
     # Drawn or uploaded: the stored input does not say, so it is named as either (issue 15).
     assert any(title.endswith("for your latest drawing or photo") for title in _titles(app))
-    app = _run(_evaluation, _picked(odd, ("a", "b")), None)
+    app = _run_named("evaluation_section", _picked(odd, ("a", "b")), None)
     assert any("needs the test split" in info.value for info in app.info)
 
 
@@ -201,11 +163,11 @@ def test_the_filters_section_replays_this_sessions_training_and_a_bad_image_gets
     kernel = model.get_layer("conv_1").get_weights()[0]
     trained = TrainedModel(model=model, dataset="digits", class_names=DIGITS, filter_snapshots=[kernel] * 3)
     picked = PickedModel(model=model, label="", dataset="digits", class_names=DIGITS, version="v", trained=trained)
-    app = _run(_section, "Filters", picked, None)
+    app = _run_named("show_section", "Filters", picked, None)
     assert app.slider(key="inside_snapshot_epoch").max == 3
     # A sketch that is not a picture (NaN pixels) is explained in a message, not a traceback.
     broken = np.full((28, 28), np.nan, dtype=np.float32)
-    app = _run(_section, "Feature maps", picked, None, sketch=broken)
+    app = _run_named("show_section", "Feature maps", picked, None, sketch=broken)
     assert any("could not be computed" in error.value and "finite" in error.value for error in app.error)
 
 
@@ -221,7 +183,7 @@ def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch
     config = TrainConfig(epochs=3, batch_size=64, train_size=600, early_stopping=False, seed=0)
     result = train_model(trained_model, prepare_data(digits, config), config)
     assert len(result.filter_snapshots) == 3
-    app = _run(_filters, trained_model, result.filter_snapshots)
+    app = _run_named("filters_section", trained_model, result.filter_snapshots)
     replay = app.slider(key="inside_snapshot_epoch")
     assert (replay.max, replay.value) == (3, 3)
     last = _array(_figures(app)[-1]["data"][0]["z"])
@@ -241,5 +203,5 @@ def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch
 )
 def test_the_new_sections_are_reached_through_show_section(section: str, message: str) -> None:
     odd = one_pixel_dense()
-    app = _run(_section, section, _picked(odd, ("a", "b")), None, sketch=np.eye(28, dtype=np.float32))
+    app = _run_named("show_section", section, _picked(odd, ("a", "b")), None, sketch=np.eye(28, dtype=np.float32))
     assert any(message in info.value for info in app.info)
