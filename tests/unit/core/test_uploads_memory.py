@@ -25,8 +25,8 @@ BUDGET_MB = 100
 # The child imports only cnnviz.core.uploads (NumPy and Pillow), reads the file, and measures.
 # Peak RSS is read from /proc/self/status (VmHWM, per address space) where there is one: ru_maxrss
 # survives exec on Linux, so a child of a big pytest process would report its parent's peak.
-_CHILD = """
-import json, resource, sys
+_PRELUDE = """
+import json, resource, sys, threading
 from cnnviz.core.uploads import ImageUploadError, decode_image
 
 def peak_kb():
@@ -35,6 +35,9 @@ def peak_kb():
             return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     except (OSError, StopIteration):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+_CHILD = _PRELUDE + """
 
 data = open(sys.argv[1], "rb").read()
 before = peak_kb()
@@ -111,16 +114,7 @@ def test_hostile_upload_stays_within_the_memory_budget(
         assert "MB of memory to open" in outcome["shape"]
 
 
-_CHILD_CONCURRENT = """
-import json, resource, sys, threading
-from cnnviz.core.uploads import ImageUploadError, decode_image
-
-def peak_kb():
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_CHILD_CONCURRENT = _PRELUDE + """
 
 uploads = [open(path, "rb").read() for path in sys.argv[1:]]
 outcomes = []
