@@ -13,6 +13,9 @@ with the same split:
   the same way (``SPLIT_OF_TEST``);
 * then the seeded training subset and validation part of :func:`cnnviz.train.loop.prepare_data`.
 
+:func:`script_parts` gives the same code section by section (:class:`ScriptParts`): :func:`keras_code`
+joins it into one file, :mod:`cnnviz.train.notebook` into notebook cells.
+
 The script needs NumPy and Keras (and TensorFlow), plus scikit-learn and Pillow for the digits;
 it never imports cnnviz. ``tests/unit/train/test_script.py`` runs its loader against
 :func:`cnnviz.core.datasets.load_dataset` byte for byte. Importing this module does not import
@@ -22,6 +25,8 @@ TensorFlow.
 from __future__ import annotations
 
 import json
+import textwrap
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnviz.train.loop import optimizer_call
@@ -185,26 +190,74 @@ def _call(kind: str, kwargs: dict[str, Any], name: str) -> str:
     return f"layers.{kind}({', '.join(arguments)})"
 
 
-def keras_code(
+@dataclass(frozen=True)
+class ScriptParts:
+    """The generated code, section by section, in the order a reader needs it.
+
+    :func:`keras_code` joins the parts into one script (the statements become the body of ``main()``);
+    :func:`cnnviz.train.notebook.design_notebook` gives each part a cell with a markdown explanation. One
+    source for both, so the notebook and the script cannot drift apart.
+
+    Attributes:
+        dataset: the dataset name; ``data_note`` where the script's data comes from, in words.
+        imports: the import lines.
+        settings: the constants (``DATA_DIR``, ``SPLIT_OF_TEST`` for the official datasets, ``TRAIN_SIZE``,
+            ``VALIDATION_SPLIT``, ``BATCH_SIZE``, ``EPOCHS``, ``SEED``).
+        loader: helper functions and ``load_data(data_dir=DATA_DIR)``.
+        prepare: ``prepare(x_train, y_train, x_test, y_test)``: the subset, validation part and scaling.
+        model: ``build_model()``.
+        load, split, build, compile, fit, evaluate: the statements of one run, unindented, in order; they
+            use ``data_dir`` and leave ``model``, ``history``, ``test_loss`` and ``test_accuracy`` defined.
+    """
+
+    dataset: str
+    data_note: str
+    imports: str
+    settings: str
+    loader: str
+    prepare: str
+    model: str
+    load: str
+    split: str
+    build: str
+    compile: str
+    fit: str
+    evaluate: str
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        """The statements of one run, in order: load, split, build, compile, fit, evaluate."""
+        return (self.load, self.split, self.build, self.compile, self.fit, self.evaluate)
+
+
+_PREPARE = '''
+def prepare(x_train, y_train, x_test, y_test):
+    """The seeded training subset, its last VALIDATION_SPLIT as validation, pixels scaled to [0, 1].
+
+    Returns (x_train, y_train), (x_val, y_val), (x_test, y_test) with float32 (N, 28, 28, 1) images.
+    """
+    count = min(TRAIN_SIZE, len(x_train))
+    subset = np.random.default_rng(SEED).permutation(len(x_train))[:count]
+    x = (x_train[subset].astype(np.float32) / np.float32(255.0))[..., np.newaxis]
+    y = y_train[subset].astype(np.int64)
+    val_count = int(round(VALIDATION_SPLIT * count))
+    if VALIDATION_SPLIT > 0:
+        val_count = min(max(val_count, 1), count - 1)
+    split = count - val_count
+    x_test = (x_test.astype(np.float32) / np.float32(255.0))[..., np.newaxis]
+    return (x[:split], y[:split]), (x[split:], y[split:]), (x_test, y_test.astype(np.int64))
+'''
+
+
+def script_parts(
     spec: Any,
     config: TrainConfig | None = None,
     *,
     dataset: str = "mnist",
     num_classes: int = 10,
     split_of_test: bool = False,
-) -> str:
-    """Return a runnable, self-contained Python script that loads the data and trains this model with plain Keras.
-
-    The script defines ``load_data(data_dir=DATA_DIR)``, ``prepare(...)``, ``build_model()`` and
-    ``main()`` and only trains under ``if __name__ == "__main__"``, so it can also be imported.
-
-    Args:
-        spec: the architecture (a :class:`cnnviz.train.spec.ModelSpec`; validated).
-        config: the training settings (:class:`cnnviz.train.loop.TrainConfig`); defaults if ``None``.
-        dataset: which dataset ``load_data()`` loads (one of :data:`SCRIPT_DATASETS`).
-        num_classes: units of the output layer.
-        split_of_test: the studio had only the dataset's official test split and divided it
-            (:attr:`cnnviz.core.datasets.Dataset.split_from_test`); the script does the same.
+) -> ScriptParts:
+    """Return the sections of the generated code (:class:`ScriptParts`); the arguments are :func:`keras_code`'s.
 
     Raises:
         SpecError: the spec cannot be built, or the dataset is unknown.
@@ -221,15 +274,20 @@ def keras_code(
     model_lines = [f'    inputs = keras.Input(shape={first.kwargs["shape"]!r}, name="{first.name}")', "    x = inputs"]
     model_lines += [f"    x = {_call(call.kind, dict(call.kwargs), call.name)}(x)" for call in rest]
     model_lines.append('    return keras.Model(inputs=inputs, outputs=x, name="cnnviz_cnn")')
+    model = (
+        "\ndef build_model():\n"
+        f'    """Return the Functional model: (batch, 28, 28, 1) float32 in [0, 1] -> (batch, {num_classes}) '
+        'probabilities."""\n' + "\n".join(model_lines) + "\n"
+    )
 
     kind, arguments = optimizer_call(config.optimizer, config.learning_rate)
     optimizer = f"keras.optimizers.{kind}({', '.join(f'{key}={value!r}' for key, value in arguments.items())})"
     if config.early_stopping:
         callbacks = (
-            "[\n            keras.callbacks.EarlyStopping(\n"
-            f'                monitor="{"val_loss" if config.validation_split > 0 else "loss"}", '
+            "[\n        keras.callbacks.EarlyStopping(\n"
+            f'            monitor="{"val_loss" if config.validation_split > 0 else "loss"}", '
             f"patience={config.patience}, restore_best_weights={config.restore_best_weights}\n"
-            "            )\n        ]"
+            "        )\n    ]"
         )
     else:
         callbacks = "[]"
@@ -249,71 +307,97 @@ def keras_code(
             "# True: like the studio, which found only the official test split, divide that split 80/20 by class.\n"
             f"SPLIT_OF_TEST = {bool(split_of_test)}\n"
         )
+    settings = (
+        "# A folder with the dataset's official files (as the studio reads them); None downloads them.\n"
+        "DATA_DIR = None\n"
+        f"{split_line}TRAIN_SIZE = {config.train_size}  # a random subset keeps training short\n"
+        f"VALIDATION_SPLIT = {config.validation_split!r}\n"
+        f"BATCH_SIZE = {config.batch_size}\n"
+        f"EPOCHS = {config.epochs}\n"
+        f"SEED = {config.seed}\n"
+    )
+    return ScriptParts(
+        dataset=dataset,
+        data_note=data_note,
+        imports=imports,
+        settings=settings,
+        loader=loader.lstrip("\n"),
+        prepare=_PREPARE.lstrip("\n"),
+        model=model.lstrip("\n"),
+        load="(x_train, y_train), (x_test, y_test) = load_data(data_dir)\n",
+        split="(x_train, y_train), (x_val, y_val), (x_test, y_test) = prepare(x_train, y_train, x_test, y_test)\n",
+        build="keras.utils.set_random_seed(SEED)\nmodel = build_model()\nmodel.summary()\n",
+        compile=(
+            "keras.utils.set_random_seed(SEED)\n"
+            "model.compile(\n"
+            f"    optimizer={optimizer},\n"
+            '    loss="sparse_categorical_crossentropy",\n'
+            '    metrics=["accuracy"],\n'
+            ")\n"
+        ),
+        fit=(
+            "history = model.fit(\n"
+            "    x_train,\n"
+            "    y_train,\n"
+            "    batch_size=BATCH_SIZE,\n"
+            "    epochs=EPOCHS,\n"
+            "    validation_data=(x_val, y_val) if len(x_val) else None,\n"
+            "    shuffle=True,\n"
+            f"    callbacks={callbacks},\n"
+            ")\n"
+        ),
+        evaluate=(
+            "test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)\n"
+            'print(f"Test loss {test_loss:.4f}, test accuracy {test_accuracy:.2%}")\n'
+        ),
+    )
 
+
+def keras_code(
+    spec: Any,
+    config: TrainConfig | None = None,
+    *,
+    dataset: str = "mnist",
+    num_classes: int = 10,
+    split_of_test: bool = False,
+) -> str:
+    """Return a runnable, self-contained Python script that loads the data and trains this model with plain Keras.
+
+    The script defines ``load_data(data_dir=DATA_DIR)``, ``prepare(...)``, ``build_model()`` and
+    ``main()`` (which returns the Keras ``History``) and only trains under ``if __name__ == "__main__"``, so it
+    can also be imported.
+
+    Args:
+        spec: the architecture (a :class:`cnnviz.train.spec.ModelSpec`; validated).
+        config: the training settings (:class:`cnnviz.train.loop.TrainConfig`); defaults if ``None``.
+        dataset: which dataset ``load_data()`` loads (one of :data:`SCRIPT_DATASETS`).
+        num_classes: units of the output layer.
+        split_of_test: the studio had only the dataset's official test split and divided it
+            (:attr:`cnnviz.core.datasets.Dataset.split_from_test`); the script does the same.
+
+    Raises:
+        SpecError: the spec cannot be built, or the dataset is unknown.
+    """
+    parts = script_parts(spec, config, dataset=dataset, num_classes=num_classes, split_of_test=split_of_test)
+    body = textwrap.indent("".join(parts.statements) + 'model.save("cnn.keras")\nreturn history\n', "    ")
     return f'''"""Train a small CNN on {dataset} with plain Keras: the model designed on cnnviz's Train page.
 
 Run with:  python train_cnn.py   (needs numpy, tensorflow and keras)
-Data: {data_note}.
+Data: {parts.data_note}.
 The data, the split, the training subset and the model are the ones the studio uses.
 """
 
-{imports}
-# A folder with the dataset's official files (as the studio reads them); None downloads them.
-DATA_DIR = None
-{split_line}TRAIN_SIZE = {config.train_size}  # a random subset keeps training short
-VALIDATION_SPLIT = {config.validation_split!r}
-BATCH_SIZE = {config.batch_size}
-EPOCHS = {config.epochs}
-SEED = {config.seed}
-{loader}
+{parts.imports}
+{parts.settings}
 
-def prepare(x_train, y_train, x_test, y_test):
-    """The seeded training subset, its last VALIDATION_SPLIT as validation, pixels scaled to [0, 1].
+{parts.loader}
 
-    Returns (x_train, y_train), (x_val, y_val), (x_test, y_test) with float32 (N, 28, 28, 1) images.
-    """
-    count = min(TRAIN_SIZE, len(x_train))
-    subset = np.random.default_rng(SEED).permutation(len(x_train))[:count]
-    x = (x_train[subset].astype(np.float32) / np.float32(255.0))[..., np.newaxis]
-    y = y_train[subset].astype(np.int64)
-    val_count = int(round(VALIDATION_SPLIT * count))
-    if VALIDATION_SPLIT > 0:
-        val_count = min(max(val_count, 1), count - 1)
-    split = count - val_count
-    x_test = (x_test.astype(np.float32) / np.float32(255.0))[..., np.newaxis]
-    return (x[:split], y[:split]), (x[split:], y[split:]), (x_test, y_test.astype(np.int64))
+{parts.prepare}
 
-
-def build_model():
-    """Return the Functional model: (batch, 28, 28, 1) float32 in [0, 1] -> (batch, {num_classes}) probabilities."""
-{chr(10).join(model_lines)}
-
+{parts.model}
 
 def main(data_dir=DATA_DIR):
-    (x_train, y_train), (x_test, y_test) = load_data(data_dir)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = prepare(x_train, y_train, x_test, y_test)
-    keras.utils.set_random_seed(SEED)
-    model = build_model()
-    model.summary()
-    keras.utils.set_random_seed(SEED)
-    model.compile(
-        optimizer={optimizer},
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(
-        x_train,
-        y_train,
-        batch_size=BATCH_SIZE,
-        epochs=EPOCHS,
-        validation_data=(x_val, y_val) if len(x_val) else None,
-        shuffle=True,
-        callbacks={callbacks},
-    )
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
-    print(f"Test loss {{test_loss:.4f}}, test accuracy {{test_accuracy:.2%}}")
-    model.save("cnn.keras")
-
+{body}
 
 if __name__ == "__main__":
     main()
