@@ -111,6 +111,31 @@ def describe_spec(spec: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def describe_datalab(config: Mapping[str, Any] | Any, class_names: Sequence[str] | None = None) -> str:
+    """Say in a few words how a run damaged its training data on purpose (the Train page's data lab).
+
+    Args:
+        config: the training settings, a ``TrainConfig`` or its ``to_dict()`` (a run record's ``config``);
+            settings it lacks (records older than the data lab) count as off.
+        class_names: names to show beside the thinned-out classes' numbers (optional).
+
+    Returns:
+        ``"clean"`` when nothing was damaged, else e.g. ``"30% labels noisy; classes 3, 5 kept at 10%"``.
+    """
+    values = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    parts = []
+    noise = values.get("label_noise") or 0.0
+    if noise > 0:
+        parts.append(f"{noise:.0%} labels noisy")
+    classes = list(values.get("imbalance_classes") or ())
+    keep = values.get("imbalance_keep", 1.0)
+    if classes and keep is not None and keep < 1.0:
+        names = [f"{label} ({class_names[label]})" if class_names is not None and 0 <= label < len(class_names)
+                 and str(class_names[label]) != str(label) else str(label) for label in classes]
+        parts.append(f"class{'es' if len(classes) > 1 else ''} {', '.join(names)} kept at {keep:.0%}")
+    return "; ".join(parts) or "clean"
+
+
 def _best(series: Sequence[float], highest: bool) -> float | None:
     if not series:
         return None
@@ -133,8 +158,9 @@ def runs_table(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
     """Return one plain dict per run (for ``st.dataframe``), newest last.
 
     Columns: Run, Status, Dataset, Model, Params, Optimizer, LR, Batch, Epochs, Train images,
-    Best val acc, Test acc, Test loss, Time (s), Samples/s, Data source. The three result columns are
-    text ("97.12%", or "—" when a run has no such number: a table cell reading "None" told learners nothing).
+    Data lab (:func:`describe_datalab`), Best val acc, Test acc, Test loss, Time (s), Samples/s, Data source.
+    The three result columns are text ("97.12%", or "—" when a run has no such number: a table cell reading
+    "None" told learners nothing).
     """
     rows = []
     for run in runs:
@@ -151,6 +177,7 @@ def runs_table(runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
                 "Batch": config.get("batch_size"),
                 "Epochs": f"{run.epochs_done}/{config.get('epochs', '?')}",
                 "Train images": config.get("train_size"),
+                "Data lab": describe_datalab(config),
                 "Best val acc": _percent(_best(run.history.get("val_accuracy", []), highest=True)),
                 "Test acc": _percent(run.test_metrics.get("accuracy")),
                 "Test loss": _number(run.test_metrics.get("loss")),
