@@ -1,82 +1,34 @@
-"""Nearest training examples in the penultimate layer: cosine search checked against scikit-learn."""
+"""The Inside page's nearest examples: the shared search of cnnviz.core.embedding, with the Inside page's errors.
+
+The search itself is checked against scikit-learn in tests/unit/core/test_embedding.py.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.neighbors import NearestNeighbors
 
+from cnnviz.core import embedding
 from cnnviz.inside.activations import InspectError
-from cnnviz.inside.neighbours import (
-    build_index,
-    image_features,
-    index_size,
-    nearest,
-    stratified_sample,
-    training_index,
-    unit_rows,
-)
+from cnnviz.inside.neighbours import NEIGHBOURS, image_features, nearest, training_index
 from tests.support.models import sample_images, tiny_cnn
 
 
-@pytest.mark.parametrize("signed", [False, True])
-def test_nearest_equals_scikit_learn_cosine_neighbours(signed: bool) -> None:
-    rng = np.random.default_rng(3)
-    features = rng.normal(size=(500, 24)).astype(np.float32)
-    if not signed:
-        features = np.maximum(features, 0.0)  # what a ReLU layer gives
-    labels = rng.integers(0, 10, 500)
-    index = build_index(features, labels, np.arange(1000, 1500))
-    reference = NearestNeighbors(n_neighbors=9, metric="cosine").fit(features)
-    for query in rng.normal(size=(5, 24)).astype(np.float32):
-        found = nearest(index, query, k=9)
-        distances, rows = reference.kneighbors(query[None, :])
-        np.testing.assert_array_equal(found.indices, 1000 + rows[0])
-        np.testing.assert_array_equal(found.labels, labels[rows[0]])
-        np.testing.assert_allclose(1.0 - found.similarity, distances[0], atol=1e-5)
-
-
-def test_zero_vectors_are_similar_to_nothing_and_ties_keep_the_index_order() -> None:
-    np.testing.assert_array_equal(unit_rows(np.zeros((2, 3)))[0], np.zeros(3))
-    index = build_index(np.array([[1.0, 0.0], [0.0, 0.0], [2.0, 0.0]]), [0, 1, 2])
-    found = nearest(index, np.array([3.0, 0.0]), k=3)
-    np.testing.assert_array_equal(found.indices, [0, 2, 1])
-    np.testing.assert_allclose(found.similarity, [1.0, 1.0, 0.0])
-    np.testing.assert_array_equal(nearest(index, np.zeros(2), k=3).similarity, [0.0, 0.0, 0.0])
-    with pytest.raises(InspectError, match="query of 2 features"):
-        nearest(index, np.zeros(3))
-    with pytest.raises(InspectError, match="one label and index per feature row"):
-        build_index(np.zeros((3, 2)), [0, 1])
-    with pytest.raises(InspectError, match="finite"):
-        build_index(np.full((1, 2), np.nan), [0])
-
-
-def test_the_sample_keeps_each_class_share_and_the_same_seed_gives_the_same_rows() -> None:
-    labels = np.repeat(np.arange(4), [600, 300, 80, 20])
-    rows = stratified_sample(labels, 100, seed=1)
-    assert len(np.unique(rows)) == 100 and np.all(np.diff(rows) > 0)
-    np.testing.assert_array_equal(np.bincount(labels[rows], minlength=4), [60, 30, 8, 2])
-    np.testing.assert_array_equal(rows, stratified_sample(labels, 100, seed=1))
-    assert not np.array_equal(rows, stratified_sample(labels, 100, seed=2))
-    np.testing.assert_array_equal(stratified_sample(labels, 5000), np.arange(1000))
-    # A class with one image cannot be split in proportion: a plain seeded sample of the right size instead.
-    assert len(stratified_sample(np.array([0] * 50 + [1]), 10)) == 10
-    # A very wide penultimate layer holds fewer images, so the index stays in memory.
-    assert index_size(128, 60000) == 8000
-    assert index_size(25088, 60000) == 637
-    assert index_size(128, 300) == 300
-
-
-def test_a_training_image_finds_itself_first_in_the_models_index() -> None:
+def test_the_inside_page_gets_the_shared_search_and_its_own_error_type() -> None:
     model = tiny_cnn(num_classes=10, seed=2)
-    images = sample_images(40, seed=4)
-    labels = np.arange(40) % 10
-    index = training_index(model, images, labels, max_images=30, seed=0)
-    assert index.size == 30 and index.features.shape == (30, 8)  # dense_1 has 8 units
-    np.testing.assert_array_equal(np.bincount(index.labels, minlength=10), [3] * 10)
-    row = int(index.indices[7])
-    found = nearest(index, image_features(model, images[row]), k=3)
-    assert found.indices[0] == row and found.similarity[0] == pytest.approx(1.0, abs=1e-5)
-    assert found.labels[0] == labels[row]
+    images = sample_images(30, seed=1)
+    labels = np.arange(30) % 10
+    index = training_index(model, images, labels, max_images=20)
+    shared = embedding.training_index(model, images, labels, max_images=20)
+    np.testing.assert_array_equal(index.indices, shared.indices)
+    query = image_features(model, images[3])
+    found = nearest(index, query)
+    assert len(found.indices) == NEIGHBOURS
+    np.testing.assert_array_equal(found.indices, embedding.nearest(shared, query, k=NEIGHBOURS).indices)
+    # The Inside sections turn InspectError into a message, so the shared module's errors arrive as one.
     with pytest.raises(InspectError, match="one label per image"):
         training_index(model, images, labels[:5])
+    with pytest.raises(InspectError, match="query of 8 features"):
+        nearest(index, np.zeros(3))
+    with pytest.raises(InspectError, match="one image"):
+        image_features(model, images[:2])
