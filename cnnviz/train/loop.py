@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from cnnviz.core.images import to_model_batch
+from cnnviz.train.datalab import damage_training_data
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import keras
@@ -85,6 +86,10 @@ class TrainConfig:
         patience: epochs without improvement before early stopping, >= 1.
         restore_best_weights: with early stopping, end with the weights of the best epoch.
         seed: seeds the subset choice, the shuffling and (via ``build_model(seed=...)``) the initial weights.
+        label_noise: the data lab (:mod:`cnnviz.train.datalab`): share of *training* labels replaced at random
+            with a different class, 0..1 (0: clean labels).
+        imbalance_classes: data lab: classes whose *training* images are thinned out (empty: none).
+        imbalance_keep: data lab: share of those classes' training images kept, 0..1 (1: all).
     """
 
     optimizer: str = "adam"
@@ -97,6 +102,9 @@ class TrainConfig:
     patience: int = 3
     restore_best_weights: bool = True
     seed: int = 42
+    label_noise: float = 0.0
+    imbalance_classes: tuple[int, ...] = ()
+    imbalance_keep: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-serialisable dict."""
@@ -104,8 +112,14 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build a config from :meth:`to_dict` output (missing keys take defaults, unknown keys are ignored)."""
+        """Build a config from :meth:`to_dict` output (missing keys take defaults, unknown keys are ignored).
+
+        Settings saved before a field existed (the data lab's) take its default, which is "off"; a JSON list of
+        classes becomes the tuple the frozen config holds.
+        """
         known = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
+        if isinstance(known.get("imbalance_classes"), list):
+            known["imbalance_classes"] = tuple(known["imbalance_classes"])
         return cls(**known)
 
 
@@ -125,6 +139,15 @@ def validate_config(config: TrainConfig) -> None:
     if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0.0 <= split <= 0.5:
         raise TrainingConfigError(
             f"Validation split must be a fraction from 0 to 0.5, got {config.validation_split!r}."
+        )
+    for name, share in (("Label noise", config.label_noise), ("The share of images kept", config.imbalance_keep)):
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+            raise TrainingConfigError(f"{name} must be a fraction from 0 to 1, got {share!r}.")
+    classes = config.imbalance_classes
+    if (not isinstance(classes, tuple) or len(set(classes)) != len(classes)
+            or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < 1000 for c in classes)):
+        raise TrainingConfigError(
+            f"Classes to thin out must be a tuple of different class numbers (0, 1, ...), got {classes!r}."
         )
 
 
@@ -169,7 +192,13 @@ def prepare_data(dataset: TrainingData, config: TrainConfig) -> PreparedData:
     """Pick the seeded random training subset, split off the validation part and scale to [0, 1].
 
     The subset has ``min(config.train_size, len(dataset.x_train))`` images; the last
-    ``round(validation_split * n)`` of them (after shuffling) validate.
+    ``round(validation_split * n)`` of them (after shuffling) validate. Then the data lab's settings
+    (label noise, class imbalance: :func:`cnnviz.train.datalab.damage_training_data`) damage the
+    *training* part only; the validation and test parts keep the truth they measure against.
+
+    Raises:
+        TrainingConfigError: a setting is out of range, the dataset has fewer than 2 training images, a class
+            to thin out is not one of the dataset's, or the imbalance leaves nothing to train on.
     """
     validate_config(config)
     available = len(dataset.x_train)
@@ -183,9 +212,16 @@ def prepare_data(dataset: TrainingData, config: TrainConfig) -> PreparedData:
     if config.validation_split > 0:
         val_count = min(max(val_count, 1), count - 1)
     split = count - val_count
+    try:
+        x_train, y_train = damage_training_data(
+            x[:split], y[:split], label_noise=config.label_noise, imbalance_classes=config.imbalance_classes,
+            imbalance_keep=config.imbalance_keep, num_classes=len(dataset.class_names), seed=config.seed,
+        )
+    except ValueError as error:
+        raise TrainingConfigError(str(error)) from error
     return PreparedData(
-        x_train=x[:split],
-        y_train=y[:split],
+        x_train=x_train,
+        y_train=y_train,
         x_val=x[split:],
         y_val=y[split:],
         x_test=to_model_batch(np.asarray(dataset.x_test)),
