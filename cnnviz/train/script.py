@@ -24,11 +24,13 @@ TensorFlow.
 
 from __future__ import annotations
 
+import inspect
 import json
 import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cnnviz.train import datalab
 from cnnviz.train.loop import optimizer_call
 from cnnviz.train.spec import SpecError, layer_plan, validate_spec
 
@@ -248,6 +250,34 @@ def prepare(x_train, y_train, x_test, y_test):
     return (x[:split], y[:split]), (x[split:], y[split:]), (x_test, y_test.astype(np.int64))
 '''
 
+# With the data lab on, prepare() ends by damaging the training part (validation and test keep the truth).
+_DAMAGED_RETURN = '''    x_train, y_train = damage_training_data(
+        x[:split], y[:split], label_noise=LABEL_NOISE, imbalance_classes=IMBALANCE_CLASSES,
+        imbalance_keep=IMBALANCE_KEEP, num_classes=NUM_CLASSES, seed=SEED,
+    )
+    return (x_train, y_train), (x[split:], y[split:]), (x_test, y_test.astype(np.int64))
+'''
+
+
+def _datalab_parts(config: TrainConfig, num_classes: int) -> tuple[str, str]:
+    """The settings lines and the ``prepare`` code of a script whose training data the data lab damages.
+
+    The damage functions are :mod:`cnnviz.train.datalab`'s own source (NumPy only), so the script damages the
+    data exactly as :func:`cnnviz.train.loop.prepare_data` does.
+    """
+    settings = (
+        "# The data lab: damage the training part on purpose (validation and test keep their true labels).\n"
+        f"LABEL_NOISE = {config.label_noise!r}  # share of training labels replaced with a different class\n"
+        f"IMBALANCE_CLASSES = {tuple(config.imbalance_classes)!r}  # these classes keep only IMBALANCE_KEEP of "
+        "their images\n"
+        f"IMBALANCE_KEEP = {config.imbalance_keep!r}\n"
+        f"NUM_CLASSES = {num_classes}\n"
+    )
+    functions = (datalab.noisy_labels, datalab.imbalanced_indices, datalab.damage_training_data)
+    damage = "\n\n".join(inspect.getsource(function) for function in functions)
+    body, _, _ = _PREPARE.rpartition("    return ")
+    return settings, damage + "\n" + body + _DAMAGED_RETURN
+
 
 def script_parts(
     spec: Any,
@@ -307,6 +337,15 @@ def script_parts(
             "# True: like the studio, which found only the official test split, divide that split 80/20 by class.\n"
             f"SPLIT_OF_TEST = {bool(split_of_test)}\n"
         )
+    prepare = _PREPARE
+    if datalab.datalab_active(config):
+        # The damage functions are annotated with Sequence, evaluated when the script defines them.
+        sequence = "from collections.abc import Sequence\n"
+        imports = (sequence + "\n" + imports if dataset == "digits"
+                   else imports.replace("from pathlib", sequence + "from pathlib"))
+        datalab_settings, prepare = _datalab_parts(config, num_classes)
+    else:
+        datalab_settings = ""
     settings = (
         "# A folder with the dataset's official files (as the studio reads them); None downloads them.\n"
         "DATA_DIR = None\n"
@@ -315,6 +354,7 @@ def script_parts(
         f"BATCH_SIZE = {config.batch_size}\n"
         f"EPOCHS = {config.epochs}\n"
         f"SEED = {config.seed}\n"
+        f"{datalab_settings}"
     )
     return ScriptParts(
         dataset=dataset,
@@ -322,7 +362,7 @@ def script_parts(
         imports=imports,
         settings=settings,
         loader=loader.lstrip("\n"),
-        prepare=_PREPARE.lstrip("\n"),
+        prepare=prepare.lstrip("\n"),
         model=model.lstrip("\n"),
         load="(x_train, y_train), (x_test, y_test) = load_data(data_dir)\n",
         split="(x_train, y_train), (x_val, y_val), (x_test, y_test) = prepare(x_train, y_train, x_test, y_test)\n",

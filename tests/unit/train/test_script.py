@@ -40,8 +40,10 @@ def assert_same_data(loaded: tuple, dataset: Dataset) -> None:
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist", "kmnist", "digits"])
 def test_the_script_builds_the_same_model(dataset: str) -> None:
-    config = TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=3, early_stopping=True)
+    # With the data lab on, so that every dataset's script also defines the damage functions it then needs.
+    config = TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=3, early_stopping=True, label_noise=0.1)
     source = keras_code(SMALL_SPEC, config, dataset=dataset, num_classes=10)
+    assert "LABEL_NOISE = 0.1" in source
     assert "momentum=0.9" in source and "EarlyStopping" in source and "EPOCHS = 3" in source
     assert "import cnnviz" not in source and "from cnnviz" not in source
     model = run_definitions(source)["build_model"]()  # type: ignore[operator]
@@ -59,9 +61,18 @@ def test_the_scripts_digits_are_the_studios_byte_for_byte() -> None:
     assert_same_data(script["load_data"](), load_dataset("digits"))  # type: ignore[operator]
 
 
-def test_the_scripts_subset_and_validation_part_are_prepare_datas() -> None:
-    config = TrainConfig(train_size=300, validation_split=0.15, seed=5)
-    script = run_definitions(keras_code(SMALL_SPEC, config, dataset="digits"))
+@pytest.mark.parametrize(
+    "datalab",
+    [{}, {"label_noise": 0.3, "imbalance_classes": (3, 5), "imbalance_keep": 0.2}, {"label_noise": 0.5},
+     {"imbalance_classes": (0,), "imbalance_keep": 0.0}],
+    ids=["clean", "noise-and-imbalance", "noise", "class-removed"],
+)
+def test_the_scripts_subset_and_validation_part_are_prepare_datas(datalab: dict) -> None:
+    """Also with the data lab on: the script damages the training part exactly as the studio does."""
+    config = TrainConfig(train_size=300, validation_split=0.15, seed=5, **datalab)
+    source = keras_code(SMALL_SPEC, config, dataset="digits")
+    assert ("def damage_training_data" in source) == bool(datalab)  # a clean run's script stays as simple as before
+    script = run_definitions(source)
     dataset = load_dataset("digits")
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = script["prepare"](  # type: ignore[operator]
         dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
