@@ -52,6 +52,7 @@ from cnnviz.train.loop import (
     training_wait_s,
     validate_config,
 )
+from cnnviz.train.notebook import notebook_text
 from cnnviz.train.repeats import REPEATS, final_accuracy, repeat_seeds, spread
 from cnnviz.train.script import keras_code
 from cnnviz.train.session import COMPARE_KEY, TrainSession, progress_text
@@ -255,6 +256,13 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
                            on_click="ignore", key="train_download_script",
                            help="The same model and settings as a plain Keras script you can run on your own "
                            "computer (it downloads the dataset).")
+        notebook = notebook_text(spec, config, dataset, num_classes=num_classes, split_of_test=split_of_test)
+        st.download_button("Download train_cnn.ipynb", notebook, file_name="train_cnn.ipynb",
+                           mime="application/x-ipynb+json", on_click="ignore", key="train_download_notebook",
+                           help="The same run as a Jupyter notebook: a short explanation before every step (the "
+                           "data and its split, the network, optimizer, seed and callbacks, the training), then "
+                           "the test accuracy and the loss and accuracy curves. Run all its cells to reproduce "
+                           "this run outside the studio.")
         st.code(script, language="python")
 
 
