@@ -6,6 +6,7 @@ Run with ``streamlit run app.py`` (or ``make run``). Pages are listed in
 
 import streamlit as st
 
+from cnnviz.train.job_widgets import job_sidebar
 from cnnviz.ui.layout import render_sidebar
 from cnnviz.ui.pages import streamlit_pages
 
@@ -13,4 +14,5 @@ st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon=":material/ne
 
 page = st.navigation(streamlit_pages())
 render_sidebar()
+job_sidebar()  # this session's training job and the server's queue, on every page
 page.run()

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from cnnviz.train.share import TRAIN_TABLE
 from cnnviz.train.widgets import (
     config_controls,
     finish_interrupted_run,
     live_maps_controls,
+    live_training,
     repeat_button,
     save_blocker,
     saved_model_links,
@@ -19,9 +21,11 @@ from cnnviz.train.widgets import (
 from cnnviz.ui.datasets import dataset_picker, get_dataset
 from cnnviz.ui.layout import require_router
 from cnnviz.ui.models import save_model_form
+from cnnviz.ui.sharing import restore_from_url, share_bar
 from cnnviz.ui.state import get_session_model
 
 require_router()
+restore_from_url(TRAIN_TABLE, "pages/train.py")  # a shared link or a lesson sets the controls
 
 st.title(":material/model_training: Train")
 st.write(
@@ -29,7 +33,7 @@ st.write(
     "softmax output — with the controls below, then watch it learn one epoch at a time."
 )
 
-# A training interrupted by Stop (or by any other click) is wrapped up first: its finished epochs are kept.
+# This session's training job (it runs on the server, whatever page is open) is recorded first: epochs, its end.
 finish_interrupted_run(get_dataset)
 
 dataset = dataset_picker("train_dataset")
@@ -46,6 +50,7 @@ with design:
 with preview:
     st.subheader("Your network")
     buildable = show_design(spec, config, dataset)
+share_bar(TRAIN_TABLE, "pages/train.py", "train", key="train_share")  # the URL follows the controls
 
 start = st.button(
     "Train", key="train_start", type="primary", icon=":material/play_arrow:", disabled=not buildable,
@@ -55,6 +60,7 @@ repeat = repeat_button(disabled=not buildable)
 watch = live_maps_controls(dataset)
 if (start or repeat) and buildable:
     train_live(dataset, spec, config, repeat=repeat, watch_image=watch)
+live_training()
 
 show_outcome()
 trained = get_session_model()

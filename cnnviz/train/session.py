@@ -2,11 +2,12 @@
 
 A run is started (:meth:`TrainSession.start`), updated after every finished epoch
 (:meth:`TrainSession.epoch_finished`: the run record and this session's model then hold that
-epoch), and ended by :meth:`TrainSession.finish` with the training's result. Streamlit ends an
-interrupted script (Stop, any other click, leaving the page) without calling ``finish``; the
-next run of the page finds the run still marked active and :meth:`TrainSession.wrap_up_interrupted`
-marks it stopped and measures the kept model. Every ending leaves one message for the learner
-(:meth:`TrainSession.outcome`).
+epoch), and ended by :meth:`TrainSession.finish` with the training's result. Trainings run as jobs of
+the server (:mod:`cnnviz.train.jobs`), outside any page script; whenever a page of the session runs it
+calls :meth:`TrainSession.follow_job`, which replays what the job did since (runs started, epochs
+finished, runs ended) through those same methods. A run left marked active without a job (the server
+lost it) is wrapped up by :meth:`TrainSession.wrap_up_interrupted`, which marks it stopped and
+measures the kept model. Every ending leaves one message for the learner (:meth:`TrainSession.outcome`).
 
 The widgets pass ``st.session_state``; tests pass a dict.
 """
@@ -32,6 +33,8 @@ COMPARE_SEEN_KEY = "train_compare_seen"
 COMPARE_KEY = "train_compare_runs"
 #: State key: the repeats of one design with several seeds, each a list of run ids.
 REPEATS_KEY = "train_repeat_groups"
+#: State key: how far this session has recorded its training job (:meth:`TrainSession.follow_job`).
+JOB_KEY = "train_job"
 
 
 #: Batches of an epoch before its speed and time left are shown: the first batches include tracing and warm-up,
@@ -235,6 +238,63 @@ class TrainSession:
         self.wrap_up_interrupted(evaluate)
         _, kept = self.state.get(OUTCOME_KEY, ("", ""))
         self.state[OUTCOME_KEY] = ("error", f"{failure} {kept}".strip())
+
+    def follow_job(self, job: Any) -> bool:
+        """Record what ``job`` (a :class:`cnnviz.train.jobs.Job`) did since the last call; return whether it ended
+        and its end was recorded by this call.
+
+        Each of its runs becomes a run record (:meth:`start`), each finished epoch is recorded
+        (:meth:`epoch_finished`: this session's model holds it), and each ended run is finished (:meth:`finish`)
+        or failed (:meth:`fail`, with the kept model's test metrics the job measured). A job of several runs is
+        one repeat group. A job that ended without any run (left the queue) leaves a message too. The message
+        names the backend that ran it.
+        """
+        tracked = self.state.get(JOB_KEY)
+        if not isinstance(tracked, dict) or tracked.get("job_id") != job.job_id:
+            tracked = {"job_id": job.job_id, "runs": [], "epochs": [], "ended": [], "group": None, "closed": False}
+            self.state[JOB_KEY] = tracked
+        if tracked["closed"]:
+            return False
+        request = job.request
+        for index, progress in enumerate(list(job.runs)):
+            if index == len(tracked["runs"]):
+                run = self.start(request.dataset, request.spec, progress.config, total_params=progress.total_params)
+                tracked["runs"].append(run.run_id)
+                tracked["epochs"].append(0)
+                tracked["ended"].append(False)
+            run = self._find(tracked["runs"][index])
+            if run is None or tracked["ended"][index]:
+                continue
+            ended = progress.ended  # read before the epochs: an ended run has all its epochs
+            epochs = list(progress.epochs)
+            for done in range(tracked["epochs"][index], len(epochs)):
+                self.epoch_finished(run, progress.model, request.dataset, epochs[done], progress.snapshots(done + 1),
+                                    progress.epoch_seconds[done])
+            tracked["epochs"][index] = len(epochs)
+            if ended:
+                if progress.result is not None:
+                    self.finish(run, progress.result, waited_s=job.waited_s if index == 0 and job.waited_s >= 1
+                                else 0.0, time_limit_s=progress.time_limit_s)
+                else:
+                    kept = dict(progress.kept_metrics)
+                    self.fail(progress.failure, lambda model, name, kept=kept: kept)
+                tracked["ended"][index] = True
+                if request.repeats > 1:
+                    tracked["group"] = self.add_to_repeat(tracked["group"], run)
+        if job.active or not all(tracked["ended"]):
+            return False
+        if tracked["group"] is not None:
+            self.finish_repeat(tracked["group"])
+        if not job.runs:
+            kind = "error" if job.state == "failed" else "warning"
+            self.state[OUTCOME_KEY] = (kind, job.message or "Your training left the queue before it started.")
+        if job.backend and self.outcome is not None:
+            from cnnviz.train.jobs import BACKEND_LABELS
+
+            kind, message = self.outcome
+            self.state[OUTCOME_KEY] = (kind, f"{message} Trained by {BACKEND_LABELS.get(job.backend, job.backend)}.")
+        tracked["closed"] = True
+        return True
 
     def save_blocker(self) -> str:
         """Why this session's model must not be saved now, or ``""``.

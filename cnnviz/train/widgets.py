@@ -5,29 +5,23 @@ The page script stays thin: it calls :func:`spec_controls`, :func:`config_contro
 bookkeeping behind them (which run is active, what to say when one ends) is Streamlit-free, in
 :mod:`cnnviz.train.session`.
 
-How stopping works in Streamlit: clicking any button (or changing any widget)
-while the script runs makes Streamlit interrupt the running script at its next
-``st.*`` call and rerun it. Training calls ``st.progress`` a few times a second,
-so a click on "Stop" ends it within a batch or two. Training itself runs in a
-child process (:func:`cnnviz.train.worker.train_model_isolated`, so that the memory
-TensorFlow keeps after every ``fit`` is returned when it exits); the interrupted
-script terminates it. This session's model takes the child's weights after every
-finished epoch, and the run record is updated then too, so the rerun finds the
-last finished epoch in session state; :func:`finish_interrupted_run` marks the
-run as stopped and measures the kept model on the test split.
+How training works: a click on Train submits a job of this session to the server's job manager
+(:mod:`cnnviz.train.jobs`), which queues it fairly and trains it in a child process (or on a Ray cluster)
+from a thread of its own. The page script never waits for it: :func:`live_training` redraws the job's place
+in the queue or its live charts from a fragment every half second, and :func:`finish_interrupted_run`
+records its finished epochs and its end in the session (:meth:`cnnviz.train.session.TrainSession.follow_job`).
+So opening another page or changing a control stops nothing; only Stop (or closing the tab) does, and the
+finished epochs are kept.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
-from cnnviz.core.records import RunRecord, TrainedModel, runs_table
+from cnnviz.core.records import TrainedModel, runs_table
 from cnnviz.core.text import md_escape
 from cnnviz.train.estimate import (
     Measured,
@@ -38,26 +32,22 @@ from cnnviz.train.estimate import (
     warn_training_s,
 )
 from cnnviz.train.figures import history_figure, layer_stack_figure, runs_overlay_figure
-from cnnviz.train.live_maps import live_maps_figure, model_first_layer_maps
+from cnnviz.train.job_widgets import follow_session_job, session_job, session_owner
+from cnnviz.train.jobs import BACKEND_LABELS, QUEUED, JobRefused, JobRequest, job_manager
+from cnnviz.train.live_maps import live_maps_figure
 from cnnviz.train.loop import (
     OPTIMIZERS,
-    BatchProgress,
-    EpochProgress,
     TrainConfig,
-    TrainingBusyError,
     TrainingConfigError,
     evaluate_model,
-    prepare_data,
-    training_lock,
-    training_wait_s,
     validate_config,
 )
 from cnnviz.train.notebook import notebook_text
-from cnnviz.train.repeats import REPEATS, final_accuracy, repeat_seeds, spread
+from cnnviz.train.repeats import REPEATS, final_accuracy, spread
 from cnnviz.train.script import keras_code
 from cnnviz.train.session import COMPARE_KEY, TrainSession, progress_text
-from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, build_model, layer_table
-from cnnviz.train.worker import TrainingProcessError, start_warm_worker, train_model_isolated
+from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, layer_table
+from cnnviz.train.worker import start_warm_worker
 from cnnviz.ui.links import link_button
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 
@@ -343,9 +333,11 @@ def live_maps_controls(dataset: Any, key: str = "train") -> int | None:
 
 def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bool = False,
                watch_image: int | None = None) -> None:
-    """Train a new model on ``dataset`` with live charts, keeping every finished epoch in session state.
+    """Start training a new model on ``dataset``: submit it as this session's job (:mod:`cnnviz.train.jobs`).
 
-    Waits (saying so) while another tab trains. Ends with ``st.rerun()`` so the page shows the result.
+    The job runs on the server, outside this script: :func:`live_training` shows it (its place in the queue,
+    then its live charts) and :func:`finish_interrupted_run` records its epochs and its end in the session.
+    A refused submit (this session already trains, the queue is full) is an error message, not an exception.
 
     Args:
         repeat: train the same design :data:`~cnnviz.train.repeats.REPEATS` times with seeds ``config.seed, +1,
@@ -353,130 +345,94 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
         watch_image: a test image's index: after every epoch, show the first layer's filters and its feature maps
             of that image (:mod:`cnnviz.train.live_maps`).
     """
-    repeats = REPEATS if repeat else 1
+    request = JobRequest(dataset=dataset, spec=spec, config=config, repeats=REPEATS if repeat else 1,
+                         watch_image=watch_image)
+    try:
+        job_manager().submit(session_owner(), request)
+    except JobRefused as error:
+        st.error(f"**Training did not start.** {error}")
+
+
+def live_training() -> None:
+    """While this session's training job is queued or running: its place in the queue, or its live progress and
+    charts, redrawn every :data:`LIVE_REFRESH_S` seconds; and a Stop button. Nothing when it has no active job."""
+    job = session_job()
+    if job is not None and job.active:
+        _live_training_fragment()
+
+
+#: Seconds between two redraws of the live charts while a training runs (the child reports batches 4 times a second).
+LIVE_REFRESH_S = 0.5
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _live_training_fragment() -> None:
+    manager = job_manager()
+    job = follow_session_job()
+    if job is None or not job.active:
+        st.rerun()  # it ended and is recorded: the whole page runs again and shows the result
     session = _session()
-    status = st.empty()
-    progress_bar = st.progress(0.0, text="Preparing…")
-    st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",
-              help="End training after the current batch. The finished epochs and their weights are kept.")
-    st.caption("Changing any control while training also stops it.")
-    loss_slot, accuracy_slot = (column.empty() for column in st.columns(2))
-    maps_slot = st.empty() if watch_image is not None else None
-
-    wait_start = time.monotonic()
-
-    def on_wait(seconds: float) -> None:
-        status.info(f"Waiting for another training to finish ({seconds:.0f} s)… On 2 CPU cores trainings "
-                    "run one at a time; yours starts as soon as the other one ends.")
-
-    try:
-        with training_lock(on_wait=on_wait, timeout_s=training_wait_s()) as waited:
-            waited_s = time.monotonic() - wait_start if waited else 0.0
-            group = None
-            for seed in repeat_seeds(config.seed, repeats):
-                run = _train_holding_the_slot(session, status, progress_bar, loss_slot, accuracy_slot, dataset, spec,
-                                              replace(config, seed=seed), waited_s=waited_s,
-                                              maps=(maps_slot, watch_image) if maps_slot is not None else None)
-                if repeats > 1:
-                    group = session.add_to_repeat(group, run)
-                if run.status in ("stopped", "NaN") or session.outcome and session.outcome[0] == "error":
-                    break  # a stop, a NaN or a dead process ends the repeat too
-            if group is not None:
-                session.finish_repeat(group)
-    except TrainingBusyError as error:
-        progress_bar.empty()
-        status.error(f"**Training did not start.** {error}")
+    dataset = job.request.dataset
+    title = dataset.title if hasattr(dataset, "title") else dataset.name
+    if job.state == QUEUED:
+        place = manager.place(job)
+        st.info(f"Your training on {title} waits in the queue: {place.describe() if place else 'starting'}. It "
+                "starts by itself; meanwhile you can look at other pages (the sidebar shows where it stands).",
+                icon=":material/hourglass_top:")
+        st.button("Leave the queue", key="train_stop", icon=":material/stop:", on_click=manager.stop, args=(job,),
+                  help="Take your training out of the queue; you can start another one at once.")
         return
-    st.rerun()
-
-
-def _train_holding_the_slot(session: TrainSession, status: Any, progress_bar: Any, loss_slot: Any,
-                            accuracy_slot: Any, dataset: Any, spec: ModelSpec, config: TrainConfig, *,
-                            waited_s: float, maps: tuple[Any, int] | None = None) -> RunRecord:
-    """One training of :func:`train_live` once it holds the training slot: train and record it; return its run."""
-    label = f"Run {1 + max((run.run_id for run in session.runs), default=0)}"
-    status.info(f"Training {label} on {dataset.title if hasattr(dataset, 'title') else dataset.name}…")
-    model = build_model(spec, len(dataset.class_names), seed=config.seed)
-    run = session.start(dataset, spec, config, total_params=int(model.count_params()))
-    started = time.perf_counter()
-    snapshots: list[Any] = []
-
-    shown: list[tuple[float, str]] = [(0.0, "Starting the training process…")]
-    limit = max_training_s()
-    limited: list[bool] = []
-
-    def over_time_limit() -> bool:
-        # The teacher's cap on one training (CNNVIZ_MAX_TRAINING_S): stop, keeping the finished epochs.
-        if limit is not None and time.perf_counter() - started > limit:
-            limited.append(True)
-            return True
-        return False
-
-    # The loss chart moves from the first batches (issue 11): the running training loss within each epoch, as
-    # (epoch + step / steps, loss), drawn as a thin line under the epoch points. on_batch comes a few times a
-    # second (the child's batch_interval_s), so the chart is redrawn at that pace.
-    batch_losses: list[tuple[float, float]] = []
-    history: list[dict[str, list[float]]] = [{}]
-    draws = [0]
-
-    def draw_loss(epochs: int) -> None:
-        draws[0] += 1  # a new key per drawing: the slot's earlier chart is gone, but its key stays taken this run
-        loss_slot.plotly_chart(history_figure(history[0], "loss", epochs=epochs, batches=batch_losses),
-                               key=f"train_live_loss_{run.run_id}_{draws[0]}")
-
-    def on_batch(progress: BatchProgress) -> None:
-        done = (progress.epoch * progress.steps + progress.step) / max(progress.epochs * progress.steps, 1)
-        shown[0] = (min(done, 1.0), progress_text(progress))
-        progress_bar.progress(shown[0][0], text=shown[0][1])
-        if math.isfinite(progress.loss):
-            batch_losses.append((progress.epoch + progress.step / max(progress.steps, 1), float(progress.loss)))
-            draw_loss(progress.epochs)
-
-    def on_idle(silent_s: float) -> None:
-        # A Streamlit call while the training process is quiet, so that Stop (or any click) interrupts the wait.
-        text = shown[0][1]
-        if silent_s >= 5:
-            text += f" · no sign from the training process for {silent_s:.0f} s"
-        progress_bar.progress(shown[0][0], text=text)
-
-    def on_epoch(progress: EpochProgress) -> None:
-        if progress.filters is not None:
-            snapshots.append(progress.filters)
-        session.epoch_finished(run, model, dataset, progress, snapshots, time.perf_counter() - started)
-        history[0] = progress.history
-        draw_loss(progress.epochs)
-        accuracy_slot.plotly_chart(history_figure(progress.history, "accuracy", epochs=progress.epochs),
-                                   key=f"train_live_accuracy_{run.run_id}_{progress.epoch}")
-        if maps is not None:
-            slot, index = maps
-            image, feature_maps, kernel = model_first_layer_maps(model, spec.conv_blocks[0], dataset.x_test[index])
-            slot.plotly_chart(live_maps_figure(image, feature_maps, kernel, epoch=progress.epoch + 1),
-                              key=f"train_live_maps_{run.run_id}_{progress.epoch}")
-
-    failure = ""
-    try:
-        result = train_model_isolated(model, prepare_data(dataset, config), config, on_batch=on_batch,
-                                      on_epoch=on_epoch, on_idle=on_idle, should_stop=over_time_limit)
-    except TrainingProcessError as error:
-        result, failure = None, str(error)
-
-    if result is None:
-        # The training process died or hung (out of memory, killed, frozen): keep what finished, say what happened.
-        session.fail(failure, lambda kept, name: evaluate_model(kept, dataset))
+    backend = BACKEND_LABELS.get(job.backend, job.backend or "the server")
+    label = session.runs[-1].label if session.runs else "Your run"
+    st.info(f"Training {label} on {title}, on {backend}.", icon=":material/model_training:")
+    if not job.runs:
+        st.progress(0.0, text="Preparing…")
     else:
-        session.finish(run, result, waited_s=waited_s, time_limit_s=limit if limited else None)
-    return run
+        run = job.runs[-1]
+        progress = run.batch
+        fraction, text = 0.0, "Starting the training process…"
+        if progress is not None:
+            fraction = min((progress.epoch * progress.steps + progress.step)
+                           / max(progress.epochs * progress.steps, 1), 1.0)
+            text = progress_text(progress)
+        if run.silent_s >= 5:
+            text += f" · no sign from the training process for {run.silent_s:.0f} s"
+        st.progress(fraction, text=text)
+    st.button("Stop", key="train_stop", type="primary", icon=":material/stop:", on_click=manager.stop, args=(job,),
+              help="End training after the current batch. The finished epochs and their weights are kept.")
+    st.caption("Your training runs on the server: you can change the controls or open other pages meanwhile (the "
+               "sidebar shows its progress), and this page shows it again when you come back. Only Stop, or "
+               "closing the tab, stops it.")
+    if not job.runs:
+        return
+    run = job.runs[-1]
+    epochs = list(run.epochs)
+    history = epochs[-1].history if epochs else {}
+    loss_slot, accuracy_slot = st.columns(2)
+    # The loss chart moves from the first batches (issue 11): the running training loss within each epoch, as
+    # (epoch + step / steps, loss), a thin line under the epoch points.
+    loss_slot.plotly_chart(history_figure(history, "loss", epochs=run.config.epochs, batches=list(run.batch_losses)),
+                           key=f"train_live_loss_{job.job_id}_{len(job.runs)}")
+    if epochs:
+        accuracy_slot.plotly_chart(history_figure(history, "accuracy", epochs=run.config.epochs),
+                                   key=f"train_live_accuracy_{job.job_id}_{len(job.runs)}")
+    if run.maps is not None:
+        epoch, image, feature_maps, kernel = run.maps
+        st.plotly_chart(live_maps_figure(image, feature_maps, kernel, epoch=epoch),
+                        key=f"train_live_maps_{job.job_id}_{len(job.runs)}")
 
 
 def finish_interrupted_run(dataset_loader: Callable[[str], Any]) -> None:
-    """If the last training was interrupted (Stop, a changed control, leaving the page), wrap it up.
+    """Record what this session's training job did since the page last ran: new epochs, and its end.
 
-    Marks its run record "stopped", and measures the kept model (the last finished epoch) on the test split.
+    A run still marked active without any job (the server lost it) is wrapped up as stopped: its kept model
+    (the last finished epoch) is measured on the test split.
 
     Args:
         dataset_loader: ``name -> Dataset`` (the cached loader), to evaluate on the run's test split.
     """
-    _session().wrap_up_interrupted(lambda model, name: evaluate_model(model, dataset_loader(name)))
+    if follow_session_job() is None:
+        _session().wrap_up_interrupted(lambda model, name: evaluate_model(model, dataset_loader(name)))
 
 
 def show_outcome() -> None:
