@@ -77,7 +77,7 @@ TEACHER_TOKEN_ENV = "CNNVIZ_TEACHER_TOKEN"
 #: The SQLite file used when neither variable is set (``/data/`` is git-ignored).
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "cnnviz.db"
 #: Longest nickname, in characters.
-NICKNAME_MAX = 24
+NICKNAME_MAX = 32
 #: A class code: 3 to 12 ASCII letters or digits (stored in capitals).
 CLASS_CODE_PATTERN = re.compile(r"[A-Z0-9]{3,12}")
 #: How long a SQLite writer waits for another writer before giving up, in milliseconds.
