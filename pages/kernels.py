@@ -5,9 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.kernels.sections import input_section, learned_section, playground_section
+from cnnviz.kernels.share import KERNELS_TABLE
 from cnnviz.ui.layout import require_router
+from cnnviz.ui.sharing import restore_from_url
 
 require_router()
+restore_from_url(KERNELS_TABLE, "pages/kernels.py")  # a shared link or a lesson sets the controls
 
 st.title("Kernel playground")
 st.markdown(

@@ -3,9 +3,12 @@
 import streamlit as st
 
 from cnnviz.sketch.sections import drawing_section, model_section
+from cnnviz.sketch.share import SKETCH_TABLE
 from cnnviz.ui.layout import require_router
+from cnnviz.ui.sharing import restore_from_url, share_bar
 
 require_router()
+restore_from_url(SKETCH_TABLE, "pages/sketch.py")  # a shared link or a lesson picks the model
 
 st.title(":material/draw: Sketch")
 st.write(
@@ -14,6 +17,7 @@ st.write(
 )
 
 picked = model_section()
+share_bar(SKETCH_TABLE, "pages/sketch.py", "sketch", key="sketch_share")  # the URL follows the model
 if picked is None:
     st.stop()
 

@@ -35,8 +35,10 @@ from cnnviz.kernels.figures import (
 from cnnviz.kernels.linked import BIAS_LIMIT, read_kernel_link
 from cnnviz.kernels.ops import MAX_BANK, KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
 from cnnviz.kernels.presets import learned_kernels
+from cnnviz.kernels.share import KERNELS_TABLE
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, take_link
+from cnnviz.ui.sharing import share_bar
 from cnnviz.ui.state import remember
 
 #: The last pipeline result that worked, shown again while the settings are broken.
@@ -153,6 +155,8 @@ def playground_section(picked: InputImage | None) -> None:
         animation_section(result, labels)
         st.header("5. Explain one output value")
         explain_section(result, labels)
+    # Here, inside the fragment, so that a kernel edit (which reruns only the fragment) updates the URL too.
+    share_bar(KERNELS_TABLE, KERNELS_PAGE, "kernels", key="kernels_share")
 
 
 ANIMATE_HELP = (

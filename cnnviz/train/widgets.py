@@ -183,6 +183,10 @@ def config_controls(key: str = "train", *, max_train_size: int) -> TrainConfig:
                                     help=HELP["batch_size"])
     epochs = right.slider("Epochs", 1, 30, defaults.epochs, key=f"{key}_epochs", help=HELP["epochs"])
     low = min(100, max_train_size)
+    size_key = f"{key}_train_size"
+    if isinstance(st.session_state.get(size_key), int):
+        # A share link may ask for more images than this dataset has (50,000 of the 1,438 digits): use them all.
+        st.session_state[size_key] = min(max(st.session_state[size_key], low), max_train_size)
     train_size = left.slider(
         "Training images", low, max_train_size, min(defaults.train_size, max_train_size),
         step=100 if max_train_size - low >= 100 else 1, key=f"{key}_train_size", help=HELP["train_size"],
