@@ -237,9 +237,8 @@ class Job:
 
     @property
     def waited_s(self) -> float:
-        """Seconds it waited in the queue (so far, while queued)."""
-        end = self.started_at if self.started_at is not None else time.monotonic()
-        return max(end - self.submitted_at, 0.0)
+        """Seconds it waited in the queue before it started (0 while it waits or if it never started)."""
+        return max(self.started_at - self.submitted_at, 0.0) if self.started_at is not None else 0.0
 
     @property
     def duration_s(self) -> float | None:

@@ -1,0 +1,264 @@
+"""cnnviz.train.jobs: the fair queue, stop, closed tabs and failures, with a fake backend; then the local backend.
+
+The fake backend is a plain function with train_model_isolated's signature: it reports one batch and one
+finished epoch, then trains "until released" (an Event per seed, so each job is released on its own) or until
+asked to stop. The queue's logic and the session bookkeeping (TrainSession.follow_job) are the real code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from cnnviz.train.jobs import (
+    DROPPED,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    JobManager,
+    JobRefused,
+    JobRequest,
+    QueuePlace,
+    select_backend,
+)
+from cnnviz.train.loop import BatchProgress, EpochProgress, TrainConfig, TrainResult
+from cnnviz.train.session import OUTCOME_KEY, TrainSession
+from cnnviz.train.worker import TrainingProcessError
+from tests.support.training import TINY_SPEC, make_tiny
+
+EPOCHS = 3
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeBackend:
+    """Reports batch 1 and epoch 1, then waits for its seed's release (or a stop); ``fail`` makes it die instead."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.releases: dict[int, threading.Event] = {}
+
+    def release(self, seed: int) -> None:
+        self.releases.setdefault(seed, threading.Event()).set()
+
+    def __call__(self, model, data, config, *, on_batch=None, on_epoch=None, should_stop=None, on_idle=None):
+        from cnnviz.train.loop import compile_model
+
+        compile_model(model, config)
+        history = {"loss": [0.7], "accuracy": [0.5], "val_loss": [0.7], "val_accuracy": [0.5]}
+        on_batch(BatchProgress(epoch=0, epochs=config.epochs, step=1, steps=3, loss=0.7, accuracy=0.5,
+                               samples_per_s=100.0, seconds_left=1.0))
+        on_epoch(EpochProgress(epoch=0, epochs=config.epochs, logs={"loss": 0.7}, history=history, filters=None,
+                               seconds=0.1))
+        if self.fail:
+            raise TrainingProcessError("The training process ended unexpectedly (exit code -9) before it finished.")
+        released = self.releases.setdefault(config.seed, threading.Event())
+        while not released.wait(0.01):
+            if should_stop():
+                return TrainResult(history=history, epochs_done=1, stopped_by_user=True,
+                                   test_metrics={"loss": 0.7, "accuracy": 0.5})
+            on_idle(0.0)
+        full = {key: values * config.epochs for key, values in history.items()}
+        return TrainResult(history=full, epochs_done=config.epochs, test_metrics={"loss": 0.6, "accuracy": 0.6})
+
+
+DATA = make_tiny()
+
+
+def request(seed: int, **options) -> JobRequest:
+    return JobRequest(dataset=replace_name(DATA), spec=TINY_SPEC, config=TrainConfig(epochs=EPOCHS, seed=seed,
+                      train_size=64, batch_size=16), **options)
+
+
+def replace_name(data):
+    data.name, data.portable_source = "tiny", "made by tests.support.training"
+    return data
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def manager(backend: FakeBackend, clock: Clock, **options) -> JobManager:
+    return JobManager(workers=options.pop("workers", 1), limit=options.pop("limit", 30),
+                      orphan_after_s=options.pop("orphan_after_s", 60.0), backend=("fake", backend), clock=clock)
+
+
+def test_three_sessions_get_their_places_and_expected_waits_from_recent_jobs() -> None:
+    backend, clock = FakeBackend(), Clock()
+    jobs = manager(backend, clock, limit=2)
+    # One job that took 40 s gives the queue its typical duration.
+    first = jobs.submit("earlier", request(seed=1))
+    wait_until(lambda: len(first.runs) == 1 and first.runs[0].epochs)
+    clock.now += 40
+    backend.release(1)
+    wait_until(lambda: first.state == FINISHED)
+    assert jobs.typical_duration_s() == pytest.approx(40)
+
+    a, b, c = (jobs.submit(owner, request(seed=seed)) for owner, seed in (("a", 2), ("b", 3), ("c", 4)))
+    assert (a.state, b.state, c.state) == (RUNNING, QUEUED, QUEUED)
+    assert jobs.place(a) is None and jobs.queue_length() == 2 and jobs.running_count() == 1
+    clock.now += 10  # a has run 10 of its expected 40 s
+    assert jobs.place(b) == QueuePlace(position=1, ahead=1, expected_wait_s=30.0)
+    assert jobs.place(c) == QueuePlace(position=2, ahead=2, expected_wait_s=70.0)
+    assert jobs.place(c).describe() == "2 trainings ahead of yours, about 70 s"
+
+    with pytest.raises(JobRefused, match="still running"):
+        jobs.submit("a", request(seed=9))  # one job per session
+    with pytest.raises(JobRefused, match="still waiting in the queue"):
+        jobs.submit("b", request(seed=9))
+    with pytest.raises(JobRefused, match=r"queue is full \(2 trainings are waiting"):
+        jobs.submit("d", request(seed=9))
+
+    jobs.stop(b)  # leaving the queue moves c up
+    assert b.state == STOPPED and jobs.place(c).position == 1
+    backend.release(2)
+    wait_until(lambda: c.state == RUNNING)
+    assert a.state == FINISHED and a.backend == "fake"
+    backend.release(4)
+    wait_until(lambda: c.state == FINISHED)
+    assert jobs.submit("a", request(seed=5)).state == RUNNING  # an ended job no longer blocks its session
+    backend.release(5)
+
+
+def test_before_any_job_finished_the_wait_is_not_guessed() -> None:
+    backend, clock = FakeBackend(), Clock()
+    jobs = manager(backend, clock)
+    jobs.submit("a", request(seed=1))
+    queued = jobs.submit("b", request(seed=2))
+    place = jobs.place(queued)
+    assert place == QueuePlace(position=1, ahead=1, expected_wait_s=None)
+    assert place.describe().startswith("1 training ahead of yours (no training has finished")
+    backend.release(1)
+    backend.release(2)
+
+
+def test_two_workers_start_two_jobs_and_the_third_waits_for_the_first_free_one() -> None:
+    backend, clock = FakeBackend(), Clock()
+    jobs = manager(backend, clock, workers=2)
+    warm = jobs.submit("z", request(seed=1))
+    clock.now += 20
+    backend.release(1)
+    wait_until(lambda: warm.state == FINISHED)
+    a = jobs.submit("a", request(seed=2))
+    clock.now += 15
+    b = jobs.submit("b", request(seed=3))
+    c = jobs.submit("c", request(seed=4))
+    assert (a.state, b.state, c.state) == (RUNNING, RUNNING, QUEUED)
+    assert jobs.place(c) == QueuePlace(position=1, ahead=2, expected_wait_s=5.0)  # a ends first: 20 - 15
+    for seed in (2, 3, 4):
+        backend.release(seed)
+
+
+def test_stop_keeps_the_finished_epoch_and_the_session_records_it() -> None:
+    backend, clock = FakeBackend(), Clock()
+    jobs = manager(backend, clock)
+    job = jobs.submit("a", request(seed=1))
+    wait_until(lambda: job.runs and job.runs[0].epochs)
+    book = TrainSession({}, model_key="model", runs_key="runs")
+    assert not book.follow_job(job)  # still running: the run and its first epoch are recorded
+    assert book.runs[0].status == "running" and len(book.model.history["loss"]) == 1
+    jobs.stop(job)
+    wait_until(lambda: not job.active)
+    assert job.state == STOPPED and job.stop_reason == "user"
+    assert book.follow_job(job) and not book.follow_job(job)  # the end is recorded once
+    assert book.runs[0].status == "stopped"
+    kind, message = book.state[OUTCOME_KEY]
+    assert kind == "warning" and f"stopped after 1 of {EPOCHS} epochs" in message and "(local backend)" not in message
+    assert book.model.model is job.runs[0].model
+
+
+def test_a_closed_tab_drops_its_queued_job_and_stops_its_running_one() -> None:
+    backend, clock = FakeBackend(), Clock()
+    jobs = manager(backend, clock, orphan_after_s=30)
+    running = jobs.submit("closed-1", request(seed=1))
+    queued = jobs.submit("closed-2", request(seed=2))
+    other = jobs.submit("open", request(seed=3))
+    wait_until(lambda: running.runs and running.runs[0].epochs)
+    clock.now += 20
+    jobs.touch("open")
+    clock.now += 20  # the two closed tabs have been silent for 40 s, the open one for 20 s
+    assert jobs.queue_length() == 1
+    assert queued.state == DROPPED and "tab of this training was closed" in queued.message
+    wait_until(lambda: not running.active)
+    assert running.state == STOPPED and running.stop_reason == "closed" and running.runs[0].result.epochs_done == 1
+    wait_until(lambda: other.state == RUNNING)
+    assert jobs.job_of("closed-1") is None  # an ended job of a closed tab is forgotten, models and all
+    backend.release(3)
+
+
+def test_a_dead_training_process_fails_the_job_with_its_message_and_the_kept_epoch_measured() -> None:
+    jobs = manager(FakeBackend(fail=True), Clock())
+    job = jobs.submit("a", request(seed=1))
+    wait_until(lambda: not job.active)
+    assert job.state == FAILED
+    run = job.runs[0]
+    assert "ended unexpectedly" in run.failure and 0.0 <= run.kept_metrics["accuracy"] <= 1.0
+    book = TrainSession({}, model_key="model", runs_key="runs")
+    assert book.follow_job(job)
+    kind, message = book.state[OUTCOME_KEY]
+    assert kind == "error" and "ended unexpectedly" in message and f"stopped after 1 of {EPOCHS} epochs" in message
+    assert book.model.test_metrics == run.kept_metrics
+
+
+def test_repeats_run_one_after_the_other_as_one_group() -> None:
+    backend = FakeBackend()
+    for seed in (7, 8, 9):
+        backend.release(seed)
+    jobs = manager(backend, Clock())
+    job = jobs.submit("a", request(seed=7, repeats=3))
+    wait_until(lambda: not job.active)
+    assert job.state == FINISHED and [run.config.seed for run in job.runs] == [7, 8, 9]
+    book = TrainSession({}, model_key="model", runs_key="runs")
+    assert book.follow_job(job)
+    assert [run.status for run in book.runs] == ["finished"] * 3 and len(book.repeat_groups()) == 1
+    assert "seeds 7, 8, 9" in book.state[OUTCOME_KEY][1]
+
+
+def test_an_unknown_backend_is_refused_and_the_default_is_local(monkeypatch) -> None:
+    monkeypatch.delenv("CNNVIZ_RAY_ADDRESS", raising=False)
+    assert select_backend()[0] == "local"
+    with pytest.raises(ValueError, match="'local' or 'ray', got 'spark'"):
+        select_backend("spark")
+
+
+@pytest.mark.slow
+def test_the_local_backend_trains_a_job_to_the_end_with_the_watched_maps() -> None:
+    jobs = JobManager(workers=1, limit=5, orphan_after_s=600)  # the backend the environment selects: local
+    config = TrainConfig(epochs=2, seed=3, train_size=96, batch_size=16, early_stopping=False)
+    job = jobs.submit("a", JobRequest(dataset=replace_name(make_tiny()), spec=TINY_SPEC, config=config,
+                                      watch_image=0))
+    wait_until(lambda: not job.active, timeout=240)
+    assert job.state == FINISHED and job.backend == "local"
+    run = job.runs[0]
+    assert run.result.epochs_done == 2 and len(run.epochs) == 2 and len(run.snapshots(2)) == 2
+    assert run.batch_losses and run.maps[0] == 2 and run.maps[2].shape == (28, 28, 4)
+    book = TrainSession({}, model_key="model", runs_key="runs")
+    assert book.follow_job(job)
+    assert book.runs[0].status == "finished" and book.model.test_metrics == run.result.test_metrics
+    assert "(local backend)" in book.state[OUTCOME_KEY][1]
+    assert jobs.typical_duration_s() == pytest.approx(job.duration_s)
+
+
+def test_a_job_that_cannot_start_says_why() -> None:
+    jobs = manager(FakeBackend(), Clock())
+    bad = replace(request(seed=1), config=TrainConfig(epochs=0))
+    job = jobs.submit("a", bad)
+    wait_until(lambda: not job.active)
+    assert job.state == FAILED and "Epochs must be a whole number" in job.runs[0].failure
