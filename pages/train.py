@@ -45,7 +45,7 @@ with design:
     st.subheader("1. Design the network")
     spec = spec_controls("train")
     st.subheader("2. Choose how to train")
-    config = config_controls("train", max_train_size=len(dataset.x_train))
+    config = config_controls("train", max_train_size=len(dataset.x_train), class_names=dataset.class_names)
 
 with preview:
     st.subheader("Your network")

@@ -16,13 +16,14 @@ finished epochs are kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 
 from cnnviz.core.records import TrainedModel, runs_table
 from cnnviz.core.text import md_escape
+from cnnviz.train.datalab_widgets import datalab_controls, datalab_result_note
 from cnnviz.train.estimate import (
     Measured,
     describe_duration,
@@ -45,7 +46,7 @@ from cnnviz.train.loop import (
 from cnnviz.train.notebook import notebook_text
 from cnnviz.train.repeats import REPEATS, final_accuracy, spread
 from cnnviz.train.script import keras_code
-from cnnviz.train.session import COMPARE_KEY, TrainSession, progress_text
+from cnnviz.train.session import COMPARE_KEY, MODEL_RUN_KEY, TrainSession, progress_text
 from cnnviz.train.spec import ACTIVATIONS, ConvBlockSpec, LayerRow, ModelSpec, SpecError, layer_table
 from cnnviz.train.worker import start_warm_worker
 from cnnviz.ui.links import link_button
@@ -167,11 +168,13 @@ def spec_controls(key: str = "train") -> ModelSpec:
     )
 
 
-def config_controls(key: str = "train", *, max_train_size: int) -> TrainConfig:
+def config_controls(key: str = "train", *, max_train_size: int, class_names: Sequence[str] = ()) -> TrainConfig:
     """Show the training controls and return the chosen :class:`TrainConfig`.
 
     Args:
         max_train_size: how many training images the dataset has (the subset slider's maximum).
+        class_names: the dataset's classes; when given, the data lab's controls follow
+            (:func:`cnnviz.train.datalab_widgets.datalab_controls`).
     """
     defaults = TrainConfig()
     left, right = st.columns(2)
@@ -210,6 +213,7 @@ def config_controls(key: str = "train", *, max_train_size: int) -> TrainConfig:
         optimizer=str(optimizer), learning_rate=float(learning_rate), batch_size=int(batch_size),
         epochs=int(epochs), train_size=int(train_size), validation_split=round(float(validation_split), 2),
         early_stopping=bool(early), patience=int(patience), restore_best_weights=bool(restore), seed=int(seed),
+        **(datalab_controls(key, class_names) if class_names else {}),
     )
 
 
@@ -520,6 +524,8 @@ def show_result(trained: TrainedModel) -> None:
             "If training keeps improving while validation gets worse, the network is memorising its training "
             "images (overfitting): fewer epochs, more dropout or more data help."
         )
+    run = next((run for run in _session().runs if run.run_id == st.session_state.get(MODEL_RUN_KEY)), None)
+    datalab_result_note(run.config if run is not None else None, trained.class_names)
 
 
 def show_runs() -> None:
