@@ -60,6 +60,13 @@ PAGES: list[PageInfo] = [
         "Follow one image through every layer, see the learned filters (and watch them learn), ask which "
         "pixels made the decision, and click into the confusion matrix to see where the model goes wrong.",
     ),
+    PageInfo(
+        "pages/challenges.py",
+        "Challenges",
+        ":material/emoji_events:",
+        "Meet a goal such as 98% on MNIST with at most 5,000 parameters: the server tests your model itself, "
+        "and your class's leaderboard fills up live.",
+    ),
 ]
 
 
