@@ -297,6 +297,11 @@ def describe_url(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def teacher_actions_enabled() -> bool:
+    """Whether a teacher token is configured (``$CNNVIZ_TEACHER_TOKEN`` set and not blank)."""
+    return bool(os.environ.get(TEACHER_TOKEN_ENV, "").strip())
+
+
 def check_teacher_token(given: object) -> None:
     """Accept ``given`` if it equals ``$CNNVIZ_TEACHER_TOKEN`` (compared in constant time).
 
@@ -625,4 +630,5 @@ __all__ = [
     "session_hash",
     "submissions",
     "submit",
+    "teacher_actions_enabled",
 ]
