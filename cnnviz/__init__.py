@@ -3,7 +3,8 @@
 The stable public API is re-exported here::
 
     from cnnviz import (load_dataset, ModelSpec, TrainConfig, build_model, prepare_data, train_model,
-                        convolve2d, pool2d, sketch_to_input, load_default_model, filter_gradient)
+                        convolve2d, pool2d, sketch_to_input, load_default_model, filter_gradient,
+                        diagnose_training)
 
 ``import cnnviz`` stays free of TensorFlow (``import tensorflow`` costs seconds): each
 name is imported from its feature package the first time it is used (PEP 562), and
@@ -31,6 +32,7 @@ _PUBLIC: dict[str, str] = {
     "sketch_to_input": "cnnviz.sketch.preprocess",
     "load_default_model": "cnnviz.core.store",
     "filter_gradient": "cnnviz.inside.backprop",
+    "diagnose_training": "cnnviz.train.coach",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cnnviz.inside.backprop import filter_gradient
     from cnnviz.kernels.ops import convolve2d, pool2d
     from cnnviz.sketch.preprocess import sketch_to_input
+    from cnnviz.train.coach import diagnose_training
     from cnnviz.train.loop import TrainConfig, prepare_data, train_model
     from cnnviz.train.spec import ModelSpec, build_model
 
@@ -60,6 +63,6 @@ def __dir__() -> list[str]:
 # Spelled out (not built from _PUBLIC) so linters and IDEs can read it; test_package checks they agree.
 __all__ = [
     "load_dataset", "ModelSpec", "TrainConfig", "build_model", "train_model", "convolve2d", "pool2d",
-    "sketch_to_input", "load_default_model", "prepare_data", "filter_gradient",
+    "sketch_to_input", "load_default_model", "prepare_data", "filter_gradient", "diagnose_training",
     "MODELS_DIR", "PROJECT_ROOT", "SHIPPED_MODELS_DIR", "__version__",
 ]

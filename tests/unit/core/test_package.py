@@ -13,7 +13,7 @@ from tests.support.paths import REPO_ROOT
 
 PUBLIC_API = [
     "load_dataset", "ModelSpec", "TrainConfig", "build_model", "train_model", "convolve2d", "pool2d",
-    "sketch_to_input", "load_default_model", "prepare_data", "filter_gradient",
+    "sketch_to_input", "load_default_model", "prepare_data", "filter_gradient", "diagnose_training",
 ]
 #: Modules a learner or a page imports without wanting TensorFlow's start-up (seconds) or Streamlit.
 LIGHT_MODULES = ["cnnviz.core.datasets", "cnnviz.data.stats", "cnnviz.kernels.ops", "cnnviz.sketch.preprocess"]
@@ -59,6 +59,7 @@ def test_the_root_names_are_the_feature_modules_objects() -> None:
     from cnnviz.inside.backprop import filter_gradient
     from cnnviz.kernels.ops import convolve2d, pool2d
     from cnnviz.sketch.preprocess import sketch_to_input
+    from cnnviz.train.coach import diagnose_training
     from cnnviz.train.loop import TrainConfig, prepare_data, train_model
     from cnnviz.train.spec import ModelSpec, build_model
 
@@ -66,6 +67,7 @@ def test_the_root_names_are_the_feature_modules_objects() -> None:
         "load_dataset": load_dataset, "ModelSpec": ModelSpec, "TrainConfig": TrainConfig, "build_model": build_model,
         "train_model": train_model, "convolve2d": convolve2d, "pool2d": pool2d, "sketch_to_input": sketch_to_input,
         "load_default_model": load_default_model, "prepare_data": prepare_data, "filter_gradient": filter_gradient,
+        "diagnose_training": diagnose_training,
     }
     assert {name: getattr(cnnviz, name) for name in PUBLIC_API} == expected
     assert set(PUBLIC_API) <= set(cnnviz.__all__) and set(PUBLIC_API) <= set(dir(cnnviz))
