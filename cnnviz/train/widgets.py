@@ -23,6 +23,7 @@ import streamlit as st
 
 from cnnviz.core.records import TrainedModel, runs_table
 from cnnviz.core.text import md_escape
+from cnnviz.train.compare_widgets import compare_two_runs
 from cnnviz.train.datalab_widgets import datalab_controls, datalab_result_note
 from cnnviz.train.estimate import (
     Measured,
@@ -555,3 +556,4 @@ def show_runs() -> None:
         st.plotly_chart(runs_overlay_figure(selected, metric, groups=groups), key="train_runs_overlay")
         st.caption("Each line is one run; a band is one design repeated with several seeds (its mean, and its "
                    "lowest to highest run). Change one setting at a time between runs to see its effect.")
+    compare_two_runs()
