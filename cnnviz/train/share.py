@@ -15,11 +15,13 @@
 ``n``, ``val``        training images, validation split
 ``early``, ``patience``, ``restore``   early stopping and its settings
 ``seed``              random seed; ``watch`` watch the first layer learn (1/0)
+``noise``             data lab: label noise, 0-0.9; ``rare`` rare classes (``1_7``); ``keep`` their share kept
 ====================  =================================================================
 
-The option lists here are the widgets' own (the widgets import them), so a link can only hold a value
-a control offers. :func:`design_link` writes the link of a saved design (a model sidecar's ``spec`` and
-``train_config``), and :func:`run_cli` is ``python -m cnnviz link DESIGN.json``.
+A link can only hold a value a control offers: the option lists below are the controls' (the Train page's
+AppTest, ``tests/app/train/test_share_links.py``, checks every control's options against them).
+:func:`design_link` writes the link of a saved design (a model sidecar's ``spec`` and ``train_config``),
+and :func:`run_cli` is ``python -m cnnviz link DESIGN.json``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ MAX_EPOCHS = 30
 MAX_DROPOUT = 0.7
 MAX_VALIDATION_SPLIT = 0.3
 MAX_PATIENCE = 10
+MAX_LABEL_NOISE = 0.9
+#: The data lab's "share of their images kept" slider starts at 10% (it only matters once a class is rare).
+DEFAULT_KEEP = 0.1
 #: Filters of each block on first view: the default spec's, then 64 for a fourth block.
 DEFAULT_FILTERS: tuple[int, ...] = tuple(block.filters for block in ModelSpec().conv_blocks) + (64,) * 4
 #: Units of each dense layer on first view: the default spec's, then 64.
@@ -95,8 +100,27 @@ def _train_params(key: str = "train") -> tuple[Param, ...]:
         flag("restore", f"{key}_restore", config.restore_best_weights),
         integer("seed", f"{key}_seed", 0, 2**31 - 1, config.seed),
         flag("watch", f"{key}_watch", False),
+        # The data lab (cnnviz.train.datalab_widgets): label noise, rare classes and the share of them kept.
+        number("noise", f"{key}_label_noise", 0.0, MAX_LABEL_NOISE, config.label_noise, step=0.05),
+        Param("rare", f"{key}_imbalance_classes", [], _parse_classes, _format_classes),
+        number("keep", f"{key}_imbalance_keep", 0.0, 1.0, DEFAULT_KEEP, step=0.05),
     ]
     return tuple(params)
+
+
+def _parse_classes(text: str) -> list[int]:
+    """``"1_7"`` -> ``[1, 7]``: distinct classes 0-9, at most 9 of them (one class must keep all its images)."""
+    parts = [part for part in text.replace(",", "_").split("_") if part.strip()]
+    classes = sorted({int(part, 10) for part in parts})
+    if len(classes) != len(parts) or len(classes) > 9 or any(not 0 <= index <= 9 for index in classes):
+        raise ValueError(f"{text!r} is not a list of distinct classes 0-9.")
+    return classes
+
+
+def _format_classes(value: Any) -> str:
+    if not isinstance(value, (list, tuple)) or any(isinstance(i, bool) or not isinstance(i, int) for i in value):
+        raise TypeError(f"Expected a list of classes, got {value!r}.")
+    return "_".join(str(index) for index in sorted(value))
 
 
 #: The Train page's share-link table (its widgets use the key prefix ``"train"``).
@@ -167,6 +191,12 @@ def design_values(spec: ModelSpec, config: TrainConfig, dataset: str | None = No
         f"{key}_patience": config.patience, f"{key}_restore": bool(config.restore_best_weights),
         f"{key}_seed": config.seed,
     })
+    if not 0 <= config.label_noise <= MAX_LABEL_NOISE:
+        problems.append(f"label noise {config.label_noise} (the Train page offers 0 to {MAX_LABEL_NOISE})")
+    values[f"{key}_label_noise"] = float(config.label_noise)
+    if config.imbalance_classes:
+        values[f"{key}_imbalance_classes"] = sorted(int(index) for index in config.imbalance_classes)
+        values[f"{key}_imbalance_keep"] = float(config.imbalance_keep)
     if problems:
         raise DesignLinkError("The Train page cannot show this design: " + "; ".join(problems) + ".")
     return values
