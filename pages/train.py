@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnnviz.train.coach_widgets import show_coach
 from cnnviz.train.share import TRAIN_TABLE
 from cnnviz.train.widgets import (
     config_controls,
@@ -63,6 +64,7 @@ if (start or repeat) and buildable:
 live_training()
 
 show_outcome()
+show_coach(get_dataset)
 trained = get_session_model()
 if trained is not None:
     st.subheader("3. Your trained model")

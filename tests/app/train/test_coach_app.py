@@ -1,0 +1,53 @@
+"""The coach on the Train page (AppTest): it reads the last run, and Apply sets the training controls."""
+
+from __future__ import annotations
+
+from cnnviz.core.records import RunRecord
+from cnnviz.train.loop import TrainConfig
+from cnnviz.train.spec import ModelSpec
+from cnnviz.ui.state import RUNS_KEY
+from tests.support.apptest import app_test
+
+
+def _page_after(run: RunRecord):
+    """The Train page (on the built-in digits) as it is after ``run`` ended."""
+    app = app_test("pages/train.py")
+    app.session_state[RUNS_KEY] = [run]
+    app.run()
+    app.selectbox(key="train_dataset").set_value("digits").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_apply_after_a_nan_run_sets_the_learning_rate_and_says_what_changed():
+    config = TrainConfig(optimizer="sgd", learning_rate=10.0, epochs=1, train_size=200)
+    run = RunRecord(run_id=1, dataset="digits", spec=ModelSpec().to_dict(), config=config.to_dict(), status="NaN")
+    app = _page_after(run)
+    app.selectbox(key="train_optimizer").set_value("sgd")
+    app.select_slider(key="train_lr").set_value(10.0).run()
+    assert any("became NaN" in block.value for block in app.markdown)
+    apply = app.button(key="train_coach_run1_apply_0")
+    assert apply.label == "Apply: learning rate 0.01" and apply.help
+    apply.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.select_slider(key="train_lr").value == 0.01
+    assert app.selectbox(key="train_optimizer").value == "sgd"  # only the suggested setting changed
+    assert any("lr: 10.0 → 0.01" in caption.value and "Press **Train**" in caption.value for caption in app.caption)
+
+
+def test_apply_after_an_overfitting_run_sets_dropout_and_early_stopping():
+    history = {
+        "loss": [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], "accuracy": [0.7, 0.85, 0.9, 0.95, 0.98, 0.99],
+        "val_loss": [1.0, 0.6, 0.5, 0.55, 0.65, 0.8], "val_accuracy": [0.7, 0.82, 0.85, 0.85, 0.84, 0.83],
+    }
+    config = TrainConfig(epochs=6, early_stopping=False)
+    run = RunRecord(run_id=3, dataset="digits", spec=ModelSpec(dropout=0.0).to_dict(), config=config.to_dict(),
+                    history=history, status="finished")
+    app = _page_after(run)
+    app.slider(key="train_dropout").set_value(0.0)
+    app.checkbox(key="train_early").uncheck().run()
+    assert any(block.value.startswith("**The network is memorising") for block in app.markdown)
+    app.button(key="train_coach_run3_apply_0").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.slider(key="train_dropout").value == 0.2
+    assert app.checkbox(key="train_early").value is True
