@@ -23,6 +23,7 @@ import streamlit as st
 
 from cnnviz.core.records import TrainedModel, runs_table
 from cnnviz.core.text import md_escape
+from cnnviz.train.coach_widgets import coach_line
 from cnnviz.train.compare_widgets import compare_two_runs
 from cnnviz.train.datalab_widgets import datalab_controls, datalab_result_note
 from cnnviz.train.estimate import (
@@ -425,6 +426,7 @@ def _live_training_fragment() -> None:
     if epochs:
         accuracy_slot.plotly_chart(history_figure(history, "accuracy", epochs=run.config.epochs),
                                    key=f"train_live_accuracy_{job.job_id}_{len(job.runs)}")
+        coach_line(history)  # the training coach's reading of the finished epochs so far (coach_widgets)
     if run.maps is not None:
         epoch, image, feature_maps, kernel = run.maps
         st.plotly_chart(live_maps_figure(image, feature_maps, kernel, epoch=epoch),
