@@ -180,6 +180,7 @@ def submit_section(challenge: Challenge, class_code: str) -> None:
         )
         sent = st.form_submit_button(
             "Submit this session's model",
+            key="challenge_submit",
             icon=":material/upload:",
             disabled=trained is None,
             help="The server tests the model itself on the dataset's whole test split and reads its parameters "
