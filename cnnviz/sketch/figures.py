@@ -1,4 +1,4 @@
-"""Figures for the Sketch page: the preprocessing steps and the 28x28 image the model sees.
+"""Figures for the Sketch page: the preprocessing steps, the 28x28 image the model sees, and the robustness sweeps.
 
 The class probabilities are :func:`cnnviz.core.figures.probability_figure`, the chart the Inside page uses too.
 """
@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image
 
-from cnnviz.core.figures import image_figure, image_grid_figure
+from cnnviz.core.figures import TOP_COLOUR, image_figure, image_grid_figure
+from cnnviz.core.text import plotly_escape
 from cnnviz.sketch.preprocess import Step
+from cnnviz.sketch.robustness import Sweep
 
 #: Pictures larger than this (e.g. the 280x280 canvas) are shrunk for display, so the figure stays light.
 THUMBNAIL_SIDE = 84
@@ -60,3 +63,79 @@ def model_input_figure(image: np.ndarray, *, height: int = 300) -> go.Figure:
     if array.shape != (28, 28):
         raise ValueError(f"Expected the (28, 28) model input, got shape {array.shape}.")
     return image_figure(array, zmin=0.0, zmax=1.0, height=height, showscale=False)
+
+
+#: Colours of the other classes' lines: Plotly's D3 palette without its red, which marks the answer.
+OTHER_CLASS_COLOURS = tuple(colour for colour in plotly.colors.qualitative.D3 if colour.lower() != TOP_COLOUR)
+
+
+def sweep_figure(result: Sweep, class_names: Sequence[str], *, height: int = 360) -> go.Figure:
+    """Return every class's probability along a sweep: one line per class, the drawing's answer in bold red.
+
+    A dashed vertical line marks the unchanged drawing (the page's own prediction).
+
+    Args:
+        result: a :func:`cnnviz.sketch.robustness.sweep`.
+        class_names: one display name per class, as typed (escaped here for Plotly).
+
+    Raises:
+        ValueError: not one class name per probability column.
+    """
+    probabilities = np.asarray(result.probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(class_names):
+        raise ValueError(
+            f"Expected one class name per probability column ({probabilities.shape[-1]}), got {len(class_names)}."
+        )
+    kind = result.kind
+    answer = result.plain_answer
+    labels = [kind.label(float(value)) for value in result.values]
+    fig = go.Figure()
+    others = 0
+    for index, name in enumerate(class_names):
+        shown = plotly_escape(name)
+        is_answer = index == answer
+        colour = TOP_COLOUR if is_answer else OTHER_CLASS_COLOURS[others % len(OTHER_CLASS_COLOURS)]
+        others += not is_answer
+        fig.add_trace(
+            go.Scatter(
+                x=result.values,
+                y=probabilities[:, index],
+                customdata=labels,
+                mode="lines+markers" if is_answer else "lines",
+                name=f"{shown} (your drawing's answer)" if is_answer else shown,
+                line=dict(color=colour, width=4 if is_answer else 1.5),
+                opacity=1.0 if is_answer else 0.75,
+                hovertemplate=f"{shown}: %{{y:.1%}} at %{{customdata}}<extra></extra>",
+            )
+        )
+    neutral = float(result.values[result.neutral_index])
+    fig.add_vline(x=neutral, line_dash="dash", line_color="gray", annotation_text="your drawing",
+                  annotation_position="top")
+    fig.update_xaxes(title=kind.axis)
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title="probability")
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(title="class"),
+        hovermode="x unified",
+    )
+    return fig
+
+
+def sweep_images_figure(result: Sweep, class_names: Sequence[str], *, count: int = 9) -> go.Figure:
+    """Return ``count`` of the sweep's changed drawings, evenly spread and the unchanged one included.
+
+    Each is titled with its setting and the model's answer there ("+4 px → 5").
+    """
+    total = len(result.values)
+    picks = sorted({int(round(n)) for n in np.linspace(0, total - 1, max(2, min(count, total)))})
+    if result.neutral_index not in picks:
+        picks[int(np.argmin([abs(p - result.neutral_index) for p in picks]))] = result.neutral_index
+    kind = result.kind
+    titles = [
+        f"{kind.label(float(result.values[row]))} → {plotly_escape(class_names[int(result.answers[row])])}"
+        for row in picks
+    ]
+    return image_grid_figure(
+        [result.images[row] for row in picks], titles=titles, cols=len(picks), shared_scale=True, cell_height=120
+    )

@@ -1,20 +1,25 @@
-"""The Sketch page's sections: the model, the drawing with its prediction, and how the drawing was prepared.
+"""The Sketch page's sections: the model, the drawing with its prediction, how it was prepared and how robust it is.
 
 ``pages/sketch.py`` calls them in order: the model (it stops when there is none), then the drawing with its
-prediction and preparation, one fragment that a stroke reruns alone. A drawing that is missing or cannot be
-read ends it early with a message saying why.
+prediction, preparation and robustness, one fragment that a stroke reruns alone. A drawing that is missing or
+cannot be read ends it early with a message saying why.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
+import numpy as np
 import streamlit as st
 
+from cnnviz.core.datasets import DatasetError
+from cnnviz.core.embedding import EmbeddingError
 from cnnviz.core.figures import probability_figure
+from cnnviz.core.images import ModelInputError
 from cnnviz.core.predict import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
 from cnnviz.core.text import md_escape
-from cnnviz.sketch.figures import model_input_figure, steps_figure
+from cnnviz.sketch.figures import model_input_figure, steps_figure, sweep_figure, sweep_images_figure
 from cnnviz.sketch.preprocess import (
     TOO_LITTLE_INK,
     EmptySketchError,
@@ -24,7 +29,20 @@ from cnnviz.sketch.preprocess import (
     preprocess_steps,
     too_little_ink,
 )
+from cnnviz.sketch.robustness import (
+    SWEEPS,
+    Familiarity,
+    FamiliarityReference,
+    RobustnessError,
+    Sweep,
+    drawing_familiarity,
+    familiarity_reference,
+    familiarity_sentence,
+    held_sentence,
+    sweep,
+)
 from cnnviz.sketch.widgets import park_canvas, photo_input, sketch_canvas
+from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, link_button, take_link
 from cnnviz.ui.models import PickedModel, model_picker
@@ -44,6 +62,10 @@ WHAT_TO_DRAW = {
     "fashion_mnist": "a piece of clothing: a T-shirt, trousers, a shoe, a bag...",
     "kmnist": "one of ten hiragana characters (お き す つ な は ま や れ を)",
 }
+#: Short dataset names for sentences ("How MNIST-like is this drawing?").
+SHORT_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "kmnist": "Kuzushiji-MNIST", "digits": "digits"}
+#: What the robustness section turns into a message instead of a traceback.
+ROBUSTNESS_ERRORS = (RobustnessError, EmbeddingError, ModelInputError, PredictionError, DatasetError)
 
 
 def _open_link(payload: object) -> None:
@@ -200,6 +222,7 @@ def drawing_section(picked: PickedModel) -> None:
     result = sketch_section(picked)
     if result is not None:
         preparation_section(result, picked.dataset)
+    robustness_section(picked, None if result is None else result.output)
 
 
 def preparation_section(result: Preprocessed, dataset: str) -> None:
@@ -220,3 +243,108 @@ def preparation_section(result: Preprocessed, dataset: str) -> None:
             "Hover a pixel to see its value (0 = black background, 1 = full ink). This image is also kept for the "
             "Inside page, so you can look at what each layer does with your own drawing."
         )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_sweep(_model: Any, version: str, image: np.ndarray, key: str) -> Sweep:
+    """One robustness sweep of a prepared drawing (see :func:`cnnviz.sketch.robustness.sweep`), per model version."""
+    return sweep(_model, image, key)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Measuring how the model sees its training images (once per model)…")
+def cached_familiarity_reference(_model: Any, version: str, dataset_name: str) -> FamiliarityReference:
+    """The model's training index and the distances of typical test images, built once per model version.
+
+    A shared resource (read-only arrays, ~5 MB for the shipped models), not a copy per rerun: every stroke
+    reads it. See :func:`cnnviz.sketch.robustness.familiarity_reference`.
+    """
+    dataset = get_dataset(dataset_name)
+    return familiarity_reference(_model, dataset.x_train, dataset.y_train, dataset.x_test)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_familiarity(_model: Any, version: str, dataset_name: str, image: np.ndarray) -> Familiarity:
+    """How familiar the prepared drawing looks to the model (see :func:`cnnviz.sketch.robustness.familiarity`)."""
+    return drawing_familiarity(_model, cached_familiarity_reference(_model, version, dataset_name), image)
+
+
+def _sweep_chart(picked: PickedModel, image: np.ndarray, class_names: list[str]) -> None:
+    """The sweep chooser, its chart, the sentence saying where the answer holds, and the changed drawings."""
+    key = st.radio(
+        "Change the drawing by",
+        list(SWEEPS),
+        format_func=lambda option: SWEEPS[option].title,
+        horizontal=True,
+        key="sketch_sweep",
+        help="Each option changes the prepared 28x28 drawing step by step (moving it 1 pixel, turning it 5 degrees, "
+        "...) and asks the model again about every changed copy, all in one go.",
+    )
+    result = cached_sweep(picked.model, picked.version, image, key)
+    st.plotly_chart(sweep_figure(result, picked.class_names), key="sketch_sweep_chart")
+    st.markdown(held_sentence(result, class_names))
+    st.plotly_chart(sweep_images_figure(result, picked.class_names), key="sketch_sweep_images")
+    st.caption(
+        "Some of the changed drawings, each with the model's answer. The red line above is the class it gives your "
+        "drawing as it is (at the dashed line); where another line rises above it, the model changes its mind."
+    )
+
+
+def _familiarity(picked: PickedModel, image: np.ndarray) -> None:
+    """How MNIST-like the drawing is to the model, against the dataset's own test images."""
+    name = md_escape(SHORT_NAMES.get(picked.dataset, picked.dataset))
+    st.markdown(f"**How {name}-like is this drawing?**")
+    try:
+        result = cached_familiarity(picked.model, picked.version, picked.dataset, image)
+    except DatasetError as error:
+        st.caption(
+            f"This needs the model's training images ({name}), which could not be loaded here: "
+            f"{md_escape(str(error))}"
+        )
+        return
+    sentence = familiarity_sentence(result, name)
+    (st.warning if result.out_of_distribution else st.info)(sentence)
+    explain(
+        "How is this measured?",
+        "The network's **penultimate layer** turns every image into a list of numbers, the features its last layer "
+        "decides from. The page finds the 9 training images whose lists point most nearly the same way as your "
+        "drawing's (**cosine** similarity) and measures how far they are on average (1 - similarity: "
+        f"{result.distance:.3f} for your drawing). It does the same for 1,000 of the dataset's test images (their "
+        f"median is {result.typical:.3f}) and says where your drawing falls among them. A drawing farther than "
+        "95% of them is **out of distribution**: the model has no training to go on, and softmax still answers "
+        "with confidence.",
+    )
+
+
+@st.fragment
+def robustness_section(picked: PickedModel, image: np.ndarray | None) -> None:
+    """Sweeps of shift, rotation, scale and stroke width, and how familiar the drawing is to the model.
+
+    A fragment of its own: choosing another sweep reruns only this part. Without a drawing, one caption says
+    what the section will show.
+    """
+    if image is None:
+        st.caption(
+            "**How robust is the reading?** Once you have drawn something, the page moves, turns, resizes and "
+            "thickens your drawing to show when the model changes its mind."
+        )
+        return
+    st.subheader("How robust is the reading?")
+    class_names = [md_escape(name) for name in picked.class_names]  # names from the model's sidecar
+    st.write(
+        "Would the model still give the same answer if you had drawn a little to the left, tilted, smaller or "
+        "bolder? Pick a change: the chart shows every class's probability as the drawing changes step by step."
+    )
+    try:
+        _sweep_chart(picked, image, class_names)
+        explain(
+            "Why do CNNs fail when a digit is off-centre or turned?",
+            "Every MNIST digit was scaled into a 20x20 box and centred by its centre of mass, so the network learned "
+            "from digits that are always in the same place, upright and of one size. A convolution finds a stroke "
+            "wherever it is, but the dense layers at the end read *where* each feature was found, and the two 2x2 "
+            "poolings forgive only a pixel or two of shift. So a 7 drawn higher, or turned by 30 degrees, can "
+            "become something else. That is why the page prepares your drawing the MNIST way first, and why "
+            "training with shifted and rotated copies (data augmentation) makes a model sturdier.",
+        )
+        _familiarity(picked, image)
+    except ROBUSTNESS_ERRORS as error:
+        st.error(f"The robustness of this reading could not be measured. {md_escape(str(error))}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnviz.sketch.figures import model_input_figure, steps_figure, thumbnail
+from cnnviz.core.figures import TOP_COLOUR
+from cnnviz.sketch.figures import model_input_figure, steps_figure, sweep_figure, sweep_images_figure, thumbnail
 from cnnviz.sketch.preprocess import preprocess_steps
+from cnnviz.sketch.robustness import SWEEPS, Sweep
 
 
 def test_steps_figure_has_one_picture_per_step() -> None:
@@ -31,3 +33,39 @@ def test_model_input_figure_uses_a_fixed_scale() -> None:
     assert fig.data[0].zmin == 0.0 and fig.data[0].zmax == 1.0
     with pytest.raises(ValueError, match="28, 28"):
         model_input_figure(np.zeros((20, 20)))
+
+
+def _rotation_sweep() -> Sweep:
+    """A hand-made rotation sweep over 3 classes: class 2 at the unchanged drawing, class 0 past +30 degrees."""
+    values = np.asarray(SWEEPS["rotation"].values)
+    probabilities = np.tile([0.1, 0.1, 0.8], (len(values), 1))
+    probabilities[values > 30] = [0.7, 0.2, 0.1]
+    images = np.stack([np.full((28, 28), n / len(values), np.float32) for n in range(len(values))])
+    return Sweep("rotation", values, images, probabilities, neutral_index=int(np.argmin(np.abs(values))))
+
+
+def test_sweep_figure_has_a_line_per_class_the_answer_highlighted_and_the_drawing_marked() -> None:
+    result = _rotation_sweep()
+    fig = sweep_figure(result, ["zero", "one", "<b>two</b>"])
+    assert len(fig.data) == 3
+    for column, trace in enumerate(fig.data):
+        np.testing.assert_array_equal(trace.x, result.values)
+        np.testing.assert_allclose(trace.y, result.probabilities[:, column])
+    answer = fig.data[2]
+    assert "&lt;b&gt;two&lt;/b&gt;" in answer.name and answer.line.color == TOP_COLOUR  # a sidecar name, escaped
+    assert answer.line.width > max(trace.line.width for trace in fig.data[:2])
+    assert all(trace.line.color != TOP_COLOUR for trace in fig.data[:2])
+    (marker,) = [shape for shape in fig.layout.shapes if shape.type == "line"]
+    assert marker.x0 == marker.x1 == 0.0
+    with pytest.raises(ValueError, match="one class name per probability column"):
+        sweep_figure(result, ["zero", "one"])
+
+
+def test_sweep_images_show_the_unchanged_drawing_and_the_answer_at_each_setting() -> None:
+    result = _rotation_sweep()
+    fig = sweep_images_figure(result, ["zero", "one", "two"], count=4)
+    titles = [annotation.text for annotation in fig.layout.annotations]
+    assert len(fig.data) == len(titles) >= 4
+    assert "0° → two" in titles and "-60° → two" in titles and "+60° → zero" in titles
+    neutral = titles.index("0° → two")
+    np.testing.assert_allclose(np.asarray(fig.data[neutral].z), result.images[result.neutral_index])
