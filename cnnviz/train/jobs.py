@@ -140,6 +140,8 @@ class JobRequest:
         spec, config: the design and the training settings (``config.seed`` seeds the first run).
         repeats: how many runs, with seeds ``config.seed, +1, ...`` (:func:`cnnviz.train.repeats.repeat_seeds`).
         watch_image: a test image's index whose first-layer feature maps are computed after every epoch, or ``None``.
+        prepare: ``(dataset, config) -> PreparedData``; ``None``: :func:`cnnviz.train.loop.prepare_data` (the
+            shipped models' script adds sketch-like copies of the training images here).
     """
 
     dataset: Any
@@ -147,6 +149,7 @@ class JobRequest:
     config: TrainConfig
     repeats: int = 1
     watch_image: int | None = None
+    prepare: Callable[[Any, TrainConfig], PreparedData] | None = None
 
 
 @dataclass(eq=False)
@@ -522,8 +525,9 @@ def run_training_job(request: JobRequest, runs: list[RunProgress], backend: Back
             run.silent_s = silent_s
 
         try:
-            run.result = backend(model, prepare_data(dataset, config), config, on_batch=on_batch, on_epoch=on_epoch,
-                                 on_idle=on_idle, should_stop=run_should_stop)
+            data = (request.prepare or prepare_data)(dataset, config)
+            run.result = backend(model, data, config, on_batch=on_batch, on_epoch=on_epoch, on_idle=on_idle,
+                                 should_stop=run_should_stop)
         except TrainingProcessError as error:
             # The training process died or hung (out of memory, killed, frozen): keep what finished, say how.
             run.kept_metrics = evaluate_model(model, dataset) if run.epochs else {}
