@@ -61,6 +61,13 @@ PAGES: list[PageInfo] = [
         "pixels made the decision, and click into the confusion matrix to see where the model goes wrong.",
     ),
     PageInfo(
+        "pages/lessons.py",
+        "Lessons",
+        ":material/school:",
+        "Six guided lessons from the classic tutorials (your first CNN, edges by hand, harder data...): each step "
+        "opens its page already set up; predict, train, then reveal with your own numbers.",
+    ),
+    PageInfo(
         "pages/challenges.py",
         "Challenges",
         ":material/emoji_events:",
