@@ -238,7 +238,7 @@ def _diverging(loss: list[float], others: Mapping[str, list[float]], *, nan_dete
 
 
 def _overfitting(loss: list[float], accuracy: list[float], val_loss: list[float], val_accuracy: list[float],
-                 spec: Any, config: Any) -> Diagnosis | None:
+                 low: float, spec: Any, config: Any) -> Diagnosis | None:
     if not val_loss or not loss:
         return None
     gap = accuracy[-1] - val_accuracy[-1] if accuracy and val_accuracy else None
@@ -251,7 +251,7 @@ def _overfitting(loss: list[float], accuracy: list[float], val_loss: list[float]
         evidence = (f"Validation loss rose from {val_loss[best]:.3f} (epoch {best + 1}) to {val_loss[-1]:.3f} "
                     f"(epoch {len(val_loss)}) while training loss fell from {loss[best]:.3f} to {loss[-1]:.3f}."
                     + gap_text)
-    elif gap is not None and gap >= ACCURACY_GAP:
+    elif gap is not None and gap >= ACCURACY_GAP and accuracy[-1] >= low:  # a poor model memorises nothing yet
         evidence = gap_text.strip()
     else:
         return None
@@ -473,7 +473,7 @@ def diagnose_training(
     chance = 1 / num_classes
     low = chance + LOW_ACCURACY_SHARE * (1 - chance)
     found: list[Diagnosis] = []
-    overfitting = _overfitting(loss, accuracy, val_loss, val_accuracy, spec, config)
+    overfitting = _overfitting(loss, accuracy, val_loss, val_accuracy, low, spec, config)
     underfitting = _underfitting(loss, accuracy, val_accuracy, low, spec, config)
     too_slow = _too_slow(loss, accuracy, config) if underfitting is None else None
     plateau = (_plateau(loss, accuracy, val_loss, config)

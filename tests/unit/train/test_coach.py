@@ -88,6 +88,10 @@ def test_an_accuracy_gap_alone_is_overfitting() -> None:
                "val_accuracy": [0.7, 0.85, 0.87]}
     diagnosis = diagnose_training(history)[0]
     assert diagnosis.kind == "overfitting" and "13.0 points" in diagnosis.evidence
+    # A gap in a model that has learned little is noise on a small validation split, not memorising.
+    poor = {"loss": [2.275, 2.207], "accuracy": [0.159, 0.215], "val_loss": [2.268, 2.203],
+            "val_accuracy": [0.133, 0.1]}
+    assert "overfitting" not in [d.kind for d in diagnose_training(poor)]
 
 
 @pytest.mark.parametrize("history", [
