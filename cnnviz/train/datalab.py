@@ -31,9 +31,6 @@ import numpy as np
 
 from cnnviz.core.records import describe_datalab
 
-#: The :class:`cnnviz.train.loop.TrainConfig` fields of the data lab, with their "off" values.
-DATALAB_DEFAULTS: dict[str, object] = {"label_noise": 0.0, "imbalance_classes": (), "imbalance_keep": 1.0}
-
 
 def noisy_labels(labels: np.ndarray, share: float, num_classes: int, seed: int) -> np.ndarray:
     """Return a copy of ``labels`` in which exactly ``round(share * len(labels))`` labels are wrong.
@@ -151,7 +148,4 @@ def datalab_active(config: object) -> bool:
                 or (getattr(config, "imbalance_classes", ()) and getattr(config, "imbalance_keep", 1.0) < 1.0))
 
 
-__all__ = [
-    "DATALAB_DEFAULTS", "damage_training_data", "datalab_active", "describe_datalab", "imbalanced_indices",
-    "noisy_labels",
-]
+__all__ = ["damage_training_data", "datalab_active", "describe_datalab", "imbalanced_indices", "noisy_labels"]
