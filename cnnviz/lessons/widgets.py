@@ -69,7 +69,7 @@ def _question(lesson: Lesson, index: int, step: Step) -> bool:
 def _step(lesson: Lesson, index: int, step: Step) -> None:
     with st.container(border=True):
         done = index in _progress().get(lesson.slug, [])
-        st.markdown(f"**Step {index + 1}** {'✓' if done else ''}")
+        st.markdown(f"**Step {index + 1}**" + (" :material/check_circle: done" if done else ""))
         st.markdown(step.text)
         answered = _question(lesson, index, step)
         st.button(
