@@ -26,6 +26,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cnnviz.core.datasets import DATASETS
+from cnnviz.core.records import describe_datalab
 from cnnviz.train.script import SCRIPT_DATASETS, script_parts
 from cnnviz.train.spec import ModelSpec, SpecError, layer_table
 
@@ -94,6 +95,16 @@ def _data_markdown(dataset: str, split_of_test: bool, data_dir: str | None) -> s
         "Every image is a 28x28 grid of grey levels, 0 (background) to 255 (ink), with one label per image. "
         f"*{info.citation}*"
     )
+
+
+def _datalab_markdown(config: TrainConfig) -> str:
+    """A paragraph on the data lab's damage to the training part, or ``""`` for clean data."""
+    damage = describe_datalab(config)
+    if damage == "clean":
+        return ""
+    return (f"\n\n**The data lab is on**: the training part is damaged on purpose ({damage}), with the studio's "
+            "own functions. The validation and test images keep their true labels and their class balance, so "
+            "they measure how well the network learned the true task despite the damage.")
 
 
 def _design_markdown(spec: ModelSpec, num_classes: int) -> str:
@@ -209,6 +220,7 @@ def design_notebook(
             f"training short; {validation}: the network never learns from them, so their loss shows whether it "
             "generalises instead of memorising. The test images are kept apart until the end. Pixels are scaled "
             "from 0-255 to 0-1 and get a channel axis: (N, 28, 28, 1) float32, what the model takes."
+            + _datalab_markdown(config)
         ), parts.prepare + "\n\n" + parts.split
          + 'print(f"train {len(x_train):,} · validation {len(x_val):,} · test {len(x_test):,}")\n'),
         ("model", _design_markdown(spec, num_classes), parts.model + "\n\n" + parts.build),
