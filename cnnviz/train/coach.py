@@ -14,6 +14,10 @@ numbers that show it and one suggested change of the Train page's settings (``Tr
   tanh units stuck where their slope is nearly zero);
 * ``healthy``: none of the above.
 
+A run that trained on data damaged on purpose (the data lab's label noise or class imbalance, in ``config``)
+says so in its evidence; with noisy labels, a low and flat training accuracy is what the noise allows, so the
+suggestion for ``underfitting`` and ``plateau`` is then to train once on clean labels.
+
 :func:`probe_model` measures, on one batch of held-out images (at most :data:`PROBE_IMAGES`), the share
 of dead ReLU units and saturated sigmoid/tanh units of every Conv2D and Dense layer, and the gradient
 norm of every such layer's weights. It costs one forward and one backward pass.
@@ -26,12 +30,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from cnnviz.core.images import to_model_batch
+from cnnviz.core.records import describe_datalab
 
 #: Every kind a diagnosis can have, most urgent first (the order :func:`diagnose_training` returns them in).
 KINDS = ("diverging", "overfitting", "underfitting", "too_slow", "plateau", "dead_units", "saturated", "healthy")
@@ -479,9 +484,29 @@ def diagnose_training(
     plateau = (_plateau(loss, accuracy, val_loss, config)
                if overfitting is None and underfitting is None and too_slow is None else None)
     found += [item for item in (overfitting, underfitting, too_slow, plateau) if item is not None]
+    found = [_with_damage(item, config) for item in found]
     if probes is not None:
         found += [item for item in (_dead_units(probes, config), _saturated(probes, spec)) if item is not None]
-    return found or [_healthy(loss, accuracy, val_loss, val_accuracy)]
+    return found or [_with_damage(_healthy(loss, accuracy, val_loss, val_accuracy), config)]
+
+
+def _with_damage(diagnosis: Diagnosis, config: Any) -> Diagnosis:
+    """Say in the evidence that the run's training data was damaged on purpose (the data lab), and what follows."""
+    if config is None:
+        return diagnosis
+    damage = describe_datalab(config)
+    if damage == "clean":
+        return diagnosis
+    evidence = f"{diagnosis.evidence} This run trained on data damaged on purpose ({damage})."
+    noise = float(_setting(config, "label_noise", 0.0) or 0.0)
+    if noise > 0 and diagnosis.kind in ("underfitting", "plateau"):
+        return replace(
+            diagnosis, evidence=evidence, suggestion={"label_noise": 0.0},
+            explanation=(f"With {noise:.0%} of the training labels wrong, a network that reads every image right "
+                         f"still matches only about {1 - noise:.0%} of them, so training accuracy levels off low. "
+                         "Train once on clean labels with the same seed and compare the two runs."),
+        )
+    return replace(diagnosis, evidence=evidence)
 
 
 # --- Probing the model ------------------------------------------------------------------------------------

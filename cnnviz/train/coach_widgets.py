@@ -37,8 +37,11 @@ SETTING_LABELS = {
     "learning_rate": "learning rate", "epochs": "epochs", "dropout": "dropout", "optimizer": "optimizer",
     "batch_norm": "batch normalisation", "early_stopping": "early stopping", "validation_split": "validation split",
     "train_size": "training images", "batch_size": "batch size", "activation": "conv activation",
-    "dense_activation": "dense activation",
+    "dense_activation": "dense activation", "label_noise": "label noise",
+    "imbalance_keep": "share of rare classes kept",
 }
+#: Settings that are shares, said as percentages.
+PERCENT_SETTINGS = ("label_noise", "imbalance_keep")
 #: The most conv blocks the Train page offers (their activation keys are ``<prefix>_b<i>_activation``).
 MAX_BLOCKS = 4
 
@@ -92,6 +95,9 @@ def control_values(suggestion: Mapping[str, Any], *, prefix: str = "train",
             values.update({f"{prefix}_b{index}_activation": value for index in range(1, MAX_BLOCKS + 1)})
         elif name == "dense_activation" and value in ACTIVATIONS:
             values[f"{prefix}_dense_activation"] = value
+        elif name in ("label_noise", "imbalance_keep"):  # the data lab's sliders (datalab_widgets)
+            high = 0.9 if name == "label_noise" else 1.0
+            values[f"{prefix}_{name}"] = round(min(max(round(float(value) / 0.05) * 0.05, 0.0), high), 2)
     return values
 
 
@@ -102,6 +108,8 @@ def describe_change(suggestion: Mapping[str, Any]) -> str:
         label = SETTING_LABELS.get(name, name.replace("_", " "))
         if isinstance(value, bool):
             parts.append(f"{label} {'on' if value else 'off'}")
+        elif name in PERCENT_SETTINGS:
+            parts.append(f"{label} {float(value):.0%}")
         elif isinstance(value, float):
             parts.append(f"{label} {value:g}")
         else:

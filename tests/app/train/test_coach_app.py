@@ -6,7 +6,7 @@ from cnnviz.core.records import RunRecord
 from cnnviz.train.loop import TrainConfig
 from cnnviz.train.spec import ModelSpec
 from cnnviz.ui.state import RUNS_KEY
-from tests.support.apptest import app_test
+from tests.support.apptest import APP_TIMEOUT_S, app_test
 
 
 def _page_after(run: RunRecord):
@@ -51,3 +51,33 @@ def test_apply_after_an_overfitting_run_sets_dropout_and_early_stopping():
     assert not app.exception, [e.value for e in app.exception]
     assert app.slider(key="train_dropout").value == 0.2
     assert app.checkbox(key="train_early").value is True
+
+
+def test_apply_after_an_underfitting_run_on_noisy_labels_cleans_the_labels():
+    history = {"loss": [2.2, 1.9, 1.85, 1.84, 1.84], "accuracy": [0.2, 0.3, 0.32, 0.33, 0.33]}
+    config = TrainConfig(epochs=5, label_noise=0.3)
+    run = RunRecord(run_id=2, dataset="digits", spec=ModelSpec().to_dict(), config=config.to_dict(), history=history,
+                    status="finished")
+    app = _page_after(run)
+    app.slider(key="train_label_noise").set_value(0.3).run()
+    apply = app.button(key="train_coach_run2_apply_0")
+    assert apply.label == "Apply: label noise 0%"
+    apply.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.slider(key="train_label_noise").value == 0.0
+
+
+def _live_line() -> None:
+    from cnnviz.train.coach_widgets import coach_line
+
+    coach_line({})  # before the first epoch: nothing to say
+    coach_line({"loss": [9.0, 12.0], "accuracy": [0.1, 0.1]})
+
+
+def test_the_live_line_names_what_the_finished_epochs_show():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(_live_line, default_timeout=APP_TIMEOUT_S).run()
+    assert not app.exception
+    assert [caption.value.split(".")[0] for caption in app.caption] == [
+        ":material/psychology: Coach after epoch 2: **diverging**"]

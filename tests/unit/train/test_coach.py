@@ -287,3 +287,15 @@ def test_learning_rate_1e_5_is_diagnosed_too_slow() -> None:
     config = TrainConfig(learning_rate=1e-5, epochs=5, train_size=300, validation_split=0.2, early_stopping=False)
     kinds, seconds = _train(SMALL, config)
     assert kinds[0] == "too_slow" and seconds < 20
+
+
+def test_damaged_data_is_named_and_noisy_labels_are_the_suggested_change() -> None:
+    noisy = TrainConfig(learning_rate=0.001, early_stopping=False, label_noise=0.3, imbalance_classes=(3,),
+                        imbalance_keep=0.1)
+    underfit = diagnose_training(HISTORIES["underfitting"], config=noisy, spec=SPEC)[0]
+    assert underfit.kind == "underfitting" and underfit.suggestion == {"label_noise": 0.0}
+    assert "(30% labels noisy; class 3 kept at 10%)" in underfit.evidence and "about 70%" in underfit.explanation
+    overfit = diagnose_training(HISTORIES["overfitting"], config=noisy, spec=SPEC)[0]
+    assert "30% labels noisy" in overfit.evidence and overfit.suggestion == {"dropout": 0.2, "early_stopping": True}
+    clean = diagnose_training(HISTORIES["healthy"], config=CONFIG)[0]
+    assert "damaged" not in clean.evidence
