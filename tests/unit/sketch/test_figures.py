@@ -64,8 +64,12 @@ def test_sweep_figure_has_a_line_per_class_the_answer_highlighted_and_the_drawin
 def test_sweep_images_show_the_unchanged_drawing_and_the_answer_at_each_setting() -> None:
     result = _rotation_sweep()
     fig = sweep_images_figure(result, ["zero", "one", "two"], count=4)
-    titles = [annotation.text for annotation in fig.layout.annotations]
-    assert len(fig.data) == len(titles) >= 4
-    assert "0° → two" in titles and "-60° → two" in titles and "+60° → zero" in titles
-    neutral = titles.index("0° → two")
-    np.testing.assert_allclose(np.asarray(fig.data[neutral].z), result.images[result.neutral_index])
+    labels = list(fig.layout.xaxis.ticktext)
+    assert labels == ["-60° → two", "0° → two", "+20° → two", "+60° → zero"]
+    strip = np.asarray(fig.data[0].z, dtype=np.float64)
+    for slot, setting in enumerate([-60, 0, 20, 60]):
+        left = slot * 30  # 28 pixels and a 2-column gap
+        row = int(np.flatnonzero(result.values == setting)[0])
+        np.testing.assert_allclose(strip[:, left : left + 28], result.images[row])
+        assert fig.layout.xaxis.tickvals[slot] == pytest.approx(left + 13.5)
+    assert np.isnan(strip[:, 28:30]).all()
