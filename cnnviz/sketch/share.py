@@ -1,7 +1,7 @@
 """The Sketch page's share link: which model reads the drawing, as the URL parameter ``model``.
 
-``model=session`` is this session's trained model (a new browser has none: the picker then says so and
-offers the first model it has); ``model=<name>`` is the saved or shipped model ``models/<name>.keras``,
+``model=session`` is this session's trained model (a new browser has none: the picker then shows the
+page's first choice, the shipped MNIST model); ``model=<name>`` is the saved or shipped model ``models/<name>.keras``,
 e.g. ``model=default_fashion_mnist``. The drawing itself is not in the link.
 """
 
