@@ -8,7 +8,9 @@ setting the records carry is compared, with a readable name where one is known) 
 repeated with several seeds (:mod:`cnnviz.train.repeats`), the sentence says whether the difference is larger
 than that spread or may be luck.
 
-Pure Python; no Streamlit, no TensorFlow.
+:func:`pair_figure` overlays the two runs' curves in two colours that are easy to tell apart.
+
+Pure Python and Plotly; no Streamlit, no TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import plotly.graph_objects as go
+
 from cnnviz.core.records import RunRecord
+from cnnviz.train.figures import TRAIN_COLOR, VALIDATION_COLOR, runs_overlay_figure
 from cnnviz.train.loop import TrainConfig
 from cnnviz.train.repeats import Spread, spread
 from cnnviz.train.spec import ModelSpec
@@ -83,8 +88,10 @@ def _label(key: str, labels: Mapping[str, str]) -> str:
     return labels.get(key, key.replace("_", " "))
 
 
-def settings_rows(first: RunRecord, second: RunRecord) -> list[SettingRow]:
+def settings_rows(first: RunRecord, second: RunRecord, *, changes_first: bool = False) -> list[SettingRow]:
     """Every setting of two runs, in the Train page's order: dataset, design (block by block), training.
+
+    ``changes_first``: the settings that differ come first (still in that order), then the shared ones.
 
     A setting only one run has (a fourth conv block, a setting added to the studio later) shows "—" for the
     other run; a training or design setting a run's record lacks takes its default, which that run used.
@@ -105,7 +112,20 @@ def settings_rows(first: RunRecord, second: RunRecord) -> list[SettingRow]:
         keys = [key for key in dict.fromkeys([*labels, *first_data, *second_data]) if key != "conv_blocks"]
         rows += [SettingRow(_label(key, labels), _text(first_data.get(key)), _text(second_data.get(key)))
                  for key in keys if key in first_data or key in second_data]
+    if changes_first:
+        rows = [row for row in rows if row.differs] + [row for row in rows if not row.differs]
     return rows
+
+
+def pair_figure(first: RunRecord, second: RunRecord, metric: str) -> go.Figure:
+    """Both runs' ``metric`` curves on one chart: the first run solid in blue, the second dashed in orange."""
+    fig = runs_overlay_figure([first, second], metric, height=320)
+    styles = {first.label: (TRAIN_COLOR, "solid"), second.label: (VALIDATION_COLOR, "dash")}
+    for trace in fig.data:
+        color, dash = styles.get(trace.name, (None, None))
+        if color is not None:
+            trace.update(line={"color": color, "dash": dash}, marker={"color": color})
+    return fig
 
 
 def _last(run: RunRecord, metric: str) -> float | None:

@@ -2,8 +2,8 @@
 
 :func:`compare_two_runs` lets the learner pick two runs, says in one sentence what changed and what it did
 (:func:`cnnviz.train.compare.reading`), shows every setting side by side with the differences highlighted
-(:func:`cnnviz.train.compare.settings_rows`) and overlays both runs' curves
-(:func:`cnnviz.train.figures.runs_overlay_figure`).
+(:func:`cnnviz.train.compare.settings_rows`, the changed ones first) and overlays both runs' curves
+(:func:`cnnviz.train.compare.pair_figure`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import streamlit as st
 
 from cnnviz.core.records import RunRecord
 from cnnviz.core.text import md_escape
-from cnnviz.train.compare import reading, settings_rows
-from cnnviz.train.figures import runs_overlay_figure
+from cnnviz.train.compare import pair_figure, reading, settings_rows
 from cnnviz.train.session import TrainSession
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 
@@ -28,8 +27,8 @@ def _metric(runs: list[RunRecord], name: str) -> str:
 
 
 def settings_frame(first: RunRecord, second: RunRecord, *, only_changes: bool = False) -> pd.DataFrame:
-    """The settings of two runs as a table: setting, each run's value, and whether it changed."""
-    rows = [row for row in settings_rows(first, second) if row.differs or not only_changes]
+    """The settings of two runs as a table: setting, each run's value, and whether it changed (changes first)."""
+    rows = [row for row in settings_rows(first, second, changes_first=True) if row.differs or not only_changes]
     second_label = second.label if second.label != first.label else f"{second.label} (second)"
     return pd.DataFrame({
         "Setting": [row.setting[:1].upper() + row.setting[1:] for row in rows],
@@ -75,7 +74,6 @@ def compare_two_runs(key: str = "train_compare_two") -> None:
     chosen = [first, second]
     columns = st.columns(2)
     for column, name in zip(columns, ("accuracy", "loss"), strict=True):
-        column.plotly_chart(runs_overlay_figure(chosen, _metric(chosen, name), height=320),
-                            key=f"{key}_{name}_chart")
-    st.caption("Both runs' curves on one chart, one point per finished epoch: validation curves when both runs "
-               "held images out for validation, else training curves.")
+        column.plotly_chart(pair_figure(first, second, _metric(chosen, name)), key=f"{key}_{name}_chart")
+    st.caption(f"Both runs' curves on one chart, one point per finished epoch ({first.label} solid, {second.label} "
+               "dashed): validation curves when both runs held images out for validation, else training curves.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnviz.core.records import RunRecord
-from cnnviz.train.compare import describe_changes, reading, repeat_spread, settings_rows
+from cnnviz.train.compare import describe_changes, pair_figure, reading, repeat_spread, settings_rows
 from cnnviz.train.loop import TrainConfig
 from cnnviz.train.spec import ConvBlockSpec, ModelSpec
 
@@ -107,3 +107,16 @@ def test_a_repeat_spread_larger_than_the_change_says_it_may_be_luck() -> None:
     far = run(5, spec=ModelSpec(dropout=0.5), history=curves(0.99, 0.98))
     assert reading(repeats[0], far, groups=[repeats]).endswith("; larger than the ±1.0-point spread between "
                                                                "repeated seeds.")
+
+
+def test_changes_can_come_first_in_the_pages_order() -> None:
+    rows = settings_rows(run(1), run(2, spec=ModelSpec(dropout=0.5), config=TrainConfig(seed=1)), changes_first=True)
+    assert [row.setting for row in rows[:3]] == ["dropout", "seed", "dataset"]
+    assert [row.differs for row in rows[:3]] == [True, True, False]
+
+
+def test_the_two_runs_curves_are_told_apart_by_colour_and_dash() -> None:
+    fig = pair_figure(run(1, history=curves(0.95, 0.93)), run(2, history=curves(0.94, 0.934)), "val_accuracy")
+    lines = {trace.name: (trace.line.color, trace.line.dash, list(trace.y)) for trace in fig.data}
+    assert lines["Run 1"][2] == [0.8, 0.93] and lines["Run 2"][2] == [0.8, 0.934]
+    assert lines["Run 1"][:2] != lines["Run 2"][:2] and lines["Run 1"][0] != lines["Run 2"][0]
