@@ -73,6 +73,23 @@ else:
 '''
 
 
+#: The official files each dataset's loader reads, in words.
+_OFFICIAL_FILES = {
+    "mnist": "Keras's `mnist.npz`, or the four IDX files `train-images-idx3-ubyte.gz` ... `t10k-labels-idx1-ubyte.gz`",
+    "fashion_mnist": "the four IDX files `train-images-idx3-ubyte.gz` ... `t10k-labels-idx1-ubyte.gz`",
+    "kmnist": "`kmnist-train-imgs.npz`, `kmnist-train-labels.npz`, `kmnist-test-imgs.npz`, `kmnist-test-labels.npz` "
+              "from CODH",
+}
+#: How the Train page names the optimizers, and what each does, in a sentence.
+_OPTIMIZERS = {
+    "adam": ("Adam", "it adapts a step size per weight and usually works out of the box"),
+    "sgd": ("SGD with momentum 0.9", "the classic method, each step following the gradient smoothed over the "
+            "last steps"),
+    "rmsprop": ("RMSprop", "it scales each weight's step by its recent gradients"),
+    "adadelta": ("Adadelta", "it adapts each weight's step from a running average of its updates"),
+}
+
+
 def _data_markdown(dataset: str, split_of_test: bool, data_dir: str | None) -> str:
     info = DATASETS[dataset]
     where = (
@@ -80,8 +97,8 @@ def _data_markdown(dataset: str, split_of_test: bool, data_dir: str | None) -> s
         "(the ink cropped, scaled into a 20x20 box, its centre of mass moved to the middle of 28x28) and keeps "
         "20% of every class for testing (a seeded, stratified split: seed 0)."
         if dataset == "digits" else
-        "`load_data()` reads the official files from `DATA_DIR` (the IDX `.gz` files, or the `.npz` files "
-        "of KMNIST) or, when `DATA_DIR` is `None`, downloads them the way Keras does."
+        f"`load_data()` reads the official files ({_OFFICIAL_FILES.get(dataset, 'the official files')}) from "
+        "`DATA_DIR`, as the studio reads them, or, when `DATA_DIR` is `None`, downloads them."
     )
     if split_of_test:
         where += (
@@ -125,20 +142,13 @@ def _design_markdown(spec: ModelSpec, num_classes: int) -> str:
 
 
 def _compile_markdown(config: TrainConfig) -> str:
-    optimizers = {
-        "adam": "Adam adapts a step size per weight and usually works out of the box",
-        "sgd": "SGD with momentum 0.9 is the classic method: each step follows the gradient, smoothed over the "
-               "last steps",
-        "rmsprop": "RMSprop scales each weight's step by its recent gradients",
-        "adadelta": "Adadelta adapts each weight's step from a running average of its updates",
-    }
+    name, what = _OPTIMIZERS.get(config.optimizer, (config.optimizer, "the chosen optimizer"))
     return (
-        f"## 4. How it learns: optimizer and loss\n\nThe optimizer is **{config.optimizer}** with learning rate "
-        f"**{config.learning_rate:g}**: {optimizers.get(config.optimizer, config.optimizer)}. The learning rate "
-        "is the size of each update step: too small and learning crawls, too large and the loss jumps around or "
-        "becomes NaN. The loss is the cross-entropy of integer labels (`sparse_categorical_crossentropy`); "
-        "accuracy is the share of images classified correctly.\n\n"
-        f"The seed (**{config.seed}**) fixes the initial weights, the choice of training images and their "
+        f"## 4. How it learns: optimizer and loss\n\nThe optimizer is **{name}** with learning rate "
+        f"**{config.learning_rate:g}**: {what}. The learning rate is the size of each update step: too small and "
+        "learning crawls, too large and the loss jumps around or becomes NaN. The loss is the cross-entropy of "
+        "integer labels (`sparse_categorical_crossentropy`); accuracy is the share of images classified correctly."
+        f"\n\nThe seed (**{config.seed}**) fixes the initial weights, the choice of training images and their "
         "shuffling: the same seed and settings give the same run, so you can change one thing at a time."
     )
 
