@@ -421,7 +421,8 @@ def _healthy(loss: list[float], accuracy: list[float], val_loss: list[float],
     if val_accuracy:
         parts.append(f"validation accuracy {_percent(val_accuracy[-1])}")
         if accuracy:
-            parts.append(f"{(accuracy[-1] - val_accuracy[-1]) * 100:+.1f} points from training")
+            gap = (val_accuracy[-1] - accuracy[-1]) * 100
+            parts.append(f"{abs(gap):.1f} points {'above' if gap >= 0 else 'below'} training")
     elif accuracy:
         parts.append(f"training accuracy {_percent(accuracy[-1])} (no validation split to compare with)")
     early = " One epoch is too early to see a trend; train longer to learn more." if len(loss) == 1 else ""
