@@ -340,8 +340,8 @@ def robustness_section(picked: PickedModel, image: np.ndarray | None) -> None:
             "Why do CNNs fail when a digit is off-centre or turned?",
             "Every MNIST digit was scaled into a 20x20 box and centred by its centre of mass, so the network learned "
             "from digits that are always in the same place, upright and of one size. A convolution finds a stroke "
-            "wherever it is, but the dense layers at the end read *where* each feature was found, and the two 2x2 "
-            "poolings forgive only a pixel or two of shift. So a 7 drawn higher, or turned by 30 degrees, can "
+            "wherever it is, but the dense layers at the end read *where* each feature was found, and each 2x2 "
+            "pooling forgives only about a pixel of shift. So a 7 drawn higher, or turned by 30 degrees, can "
             "become something else. That is why the page prepares your drawing the MNIST way first, and why "
             "training with shifted and rotated copies (data augmentation) makes a model sturdier.",
         )
