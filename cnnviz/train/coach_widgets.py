@@ -117,16 +117,22 @@ def describe_change(suggestion: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _apply(key: str, suggestion: Mapping[str, Any], prefix: str, max_train_size: int | None) -> None:
     """The Apply button's callback: runs before the rerun, so writing the widgets' keys is allowed."""
-    before = {name: st.session_state.get(name) for name in control_values(suggestion, prefix=prefix,
-                                                                          max_train_size=max_train_size)}
-    values = control_values(suggestion, prefix=prefix, max_train_size=max_train_size)
-    for name, value in values.items():
-        st.session_state[name] = value
-    changed = [f"{name.removeprefix(prefix + '_')}: {before[name]!s} → {value!s}" for name, value in values.items()
-               if before[name] is not None and before[name] != value]
-    detail = f" ({'; '.join(changed)})" if changed else ""
+    was: dict[str, str] = {}
+    for name, value in suggestion.items():
+        for widget, new in control_values({name: value}, prefix=prefix, max_train_size=max_train_size).items():
+            old = st.session_state.get(widget)
+            st.session_state[widget] = new
+            if old is not None and old != new:  # one "was" per setting (the activation has a key per block)
+                was.setdefault(name, f"{SETTING_LABELS.get(name, name)} was {_shown(old)}")
+    detail = f" ({'; '.join(was.values())})" if was else ""
     st.session_state[f"{key}_applied"] = (f"Applied the coach's suggestion: {describe_change(suggestion)}{detail}. "
                                           "Press **Train** to try it and compare the runs below.")
 

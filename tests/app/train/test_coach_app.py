@@ -32,7 +32,8 @@ def test_apply_after_a_nan_run_sets_the_learning_rate_and_says_what_changed():
     assert not app.exception, [e.value for e in app.exception]
     assert app.select_slider(key="train_lr").value == 0.01
     assert app.selectbox(key="train_optimizer").value == "sgd"  # only the suggested setting changed
-    assert any("lr: 10.0 → 0.01" in caption.value and "Press **Train**" in caption.value for caption in app.caption)
+    applied = [caption.value for caption in app.caption if caption.value.startswith("Applied")]
+    assert applied and "learning rate 0.01 (learning rate was 10)" in applied[0] and "Press **Train**" in applied[0]
 
 
 def test_apply_after_an_overfitting_run_sets_dropout_and_early_stopping():
