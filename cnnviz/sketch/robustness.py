@@ -416,7 +416,7 @@ def familiarity_sentence(result: Familiarity, dataset_title: str) -> str:
     share = f"{result.closer_than:.0%}"
     if result.out_of_distribution:
         farther = 1.0 - result.closer_than
-        farther_text = "more than 99%" if farther > 0.99 else f"{farther:.0%}"
+        farther_text = "over 99%" if farther > 0.99 else f"{farther:.0%}"
         return (
             f"**Out of distribution.** To the model, your drawing is farther from the {dataset_title} training "
             f"images than {farther_text} of {dataset_title}'s own test images are. It has seen little like it, so "

@@ -153,7 +153,7 @@ def test_familiarity_places_a_drawing_among_the_test_images() -> None:
     far = familiarity(reference, -np.ones(16))
     assert far.closer_than == 0.0 and far.out_of_distribution
     warning = familiarity_sentence(far, "MNIST")
-    assert "Out of distribution" in warning and "more than 99%" in warning
+    assert "Out of distribution" in warning and "over 99%" in warning
 
 
 def test_the_shipped_model_finds_test_digits_familiar_and_noise_out_of_distribution(
