@@ -1,14 +1,20 @@
-"""AppTest runs of the Train page with the real training code on a tiny subset of the digits."""
+"""AppTest runs of the Train page with the real training code on a tiny subset of the digits.
+
+A training is a job of the session (cnnviz.train.jobs) that the page follows from a fragment: after a click on
+Train the tests rerun the page until the job's end is recorded (tests.support.jobs.run_until_trained), as the
+fragment's timer does in a browser. Each test gets a fresh job manager, so no earlier test's job is ahead.
+"""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 
 from cnnviz.core.records import RunRecord, TrainedModel
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 from tests.support.apptest import app_test
+from tests.support.jobs import PausingBackend, fresh_job_manager, install_job_manager, run_until_trained
+
+pytestmark = pytest.mark.usefixtures(fresh_job_manager.__name__)
 
 
 def small_settings(app):
@@ -67,9 +73,10 @@ def test_changing_controls_updates_the_parameter_count():
 def test_train_one_epoch_on_a_tiny_subset_then_compare_runs():
     app = small_settings(app_test("pages/train.py").run())
     assert not app.exception
-    app.button(key="train_start").click().run()
+    run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception, [e.value for e in app.exception]
-    assert any("finished 1 epochs" in message.value for message in app.success)
+    assert any("finished 1 epochs" in message.value and "(local backend)" in message.value
+               for message in app.success)
     trained = app.session_state[SESSION_MODEL_KEY]
     assert isinstance(trained, TrainedModel)
     assert trained.dataset == "digits" and len(trained.history["loss"]) == 1
@@ -79,7 +86,7 @@ def test_train_one_epoch_on_a_tiny_subset_then_compare_runs():
     assert len(runs) == 1 and isinstance(runs[0], RunRecord) and runs[0].status == "finished"
     assert [m.label for m in app.metric][1:3] == ["Test accuracy", "Test loss"]
     # A second run appears in the runs table and in the overlay.
-    app.button(key="train_start").click().run()
+    run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception
     assert len(app.session_state[RUNS_KEY]) == 2
     assert app.multiselect(key="train_compare_runs").value == ["Run 1", "Run 2"]
@@ -94,34 +101,11 @@ def test_a_diverging_run_is_explained_not_raised(monkeypatch):
     app = small_settings(app_test("pages/train.py").run())
     app.select_slider(key="train_lr").set_value(1e30)
     app.selectbox(key="train_optimizer").set_value("sgd").run()
-    app.button(key="train_start").click().run()
+    run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception, [e.value for e in app.exception]
     assert app.session_state[RUNS_KEY][-1].status == "NaN"
     errors = [error.value for error in app.error]
     assert any("Run 1 stopped: The training loss became nan" in text and "learning rate" in text for text in errors)
-
-
-@pytest.mark.slow
-def test_a_second_training_waits_for_the_first_and_says_so():
-    from cnnviz.train.loop import training_lock
-
-    app = small_settings(app_test("pages/train.py").run())
-    held, release = threading.Event(), threading.Event()
-
-    def other_tab() -> None:
-        with training_lock():
-            held.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=other_tab)
-    thread.start()
-    held.wait(5)
-    threading.Timer(2.0, release.set).start()
-    app.button(key="train_start").click().run()
-    thread.join(10)
-    assert not app.exception
-    assert any("waited" in message.value and "another training" in message.value for message in app.success)
-    assert app.session_state[RUNS_KEY][-1].status == "finished"
 
 
 @pytest.mark.slow
@@ -130,7 +114,6 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
     import os
     import signal
 
-    import cnnviz.train.widgets as train_ui
     from cnnviz.train.worker import train_model_isolated
     from tests.support.training import training_children as _children
 
@@ -142,10 +125,10 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
 
         return train_model_isolated(model, data, config, on_epoch=on_epoch_then_kill, **kwargs)
 
-    monkeypatch.setattr(train_ui, "train_model_isolated", killed_after_first_epoch)
+    install_job_manager(monkeypatch, killed_after_first_epoch)
     app = small_settings(app_test("pages/train.py").run())
     app.slider(key="train_epochs").set_value(5).run()
-    app.button(key="train_start").click().run()
+    run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception, [e.value for e in app.exception]
     errors = [message.value for message in app.error]
     assert any("ended unexpectedly" in text and "stopped after 1 of 5 epochs" in text for text in errors), errors
@@ -153,33 +136,6 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
     trained = app.session_state[SESSION_MODEL_KEY]
     assert len(trained.history["loss"]) == 1 and 0.0 <= trained.test_metrics["accuracy"] <= 1.0
     assert app.session_state[RUNS_KEY][-1].status == "stopped"
-
-
-def test_waiting_for_the_training_slot_gives_up_with_a_message(monkeypatch):
-    """Issue 16, finding 3: a second tab waited for the slot forever; now the wait has a limit and says so."""
-    from cnnviz.train.loop import training_lock
-
-    monkeypatch.setenv("CNNVIZ_TRAINING_WAIT_S", "1")
-    app = app_test("pages/train.py").run()
-    held, release = threading.Event(), threading.Event()
-
-    def other_tab() -> None:
-        with training_lock():
-            held.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=other_tab)
-    thread.start()
-    try:
-        held.wait(5)
-        app.button(key="train_start").click().run()
-    finally:
-        release.set()
-        thread.join(10)
-    assert not app.exception, [e.value for e in app.exception]
-    errors = [error.value for error in app.error]
-    assert any("Training did not start" in text and "try again later" in text for text in errors), errors
-    assert not app.session_state[RUNS_KEY], "no run was started"
 
 
 def test_the_largest_design_gets_a_time_warning_before_training():
@@ -207,7 +163,7 @@ def test_the_servers_time_limit_stops_a_training_and_says_why(monkeypatch):
     monkeypatch.setenv("CNNVIZ_MAX_TRAINING_S", "1")
     app = small_settings(app_test("pages/train.py").run())
     assert any("stops a training after 1 s" in warning.value for warning in app.warning)
-    app.button(key="train_start").click().run()
+    run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception, [e.value for e in app.exception]
     assert app.session_state[RUNS_KEY][-1].status == "stopped"
     warnings = [warning.value for warning in app.warning]
@@ -231,7 +187,7 @@ def test_early_stopping_is_off_and_says_why_without_validation_images():
 @pytest.mark.slow
 def test_repeat_with_three_seeds_trains_three_runs_and_shows_their_spread():
     app = small_settings(app_test("pages/train.py").run())
-    app.button(key="train_repeat").click().run()
+    run_until_trained(app.button(key="train_repeat").click().run())
     assert not app.exception, [e.value for e in app.exception]
     runs = app.session_state[RUNS_KEY]
     assert [run.config["seed"] for run in runs] == [42, 43, 44]
@@ -257,6 +213,7 @@ def test_sections_are_numbered_without_a_gap_and_the_settings_column_is_wide():
 def test_watching_the_first_layer_redraws_its_maps_after_every_epoch(monkeypatch):
     """Issue 15 item 7: one chosen test image's first-layer maps and filters, refreshed after every epoch."""
     import cnnviz.train.widgets as train_widgets
+    from cnnviz.train.worker import train_model_isolated
 
     drawn = []
     original = train_widgets.live_maps_figure
@@ -266,14 +223,23 @@ def test_watching_the_first_layer_redraws_its_maps_after_every_epoch(monkeypatch
         return original(image, maps, kernel, epoch=epoch)
 
     monkeypatch.setattr(train_widgets, "live_maps_figure", recording)
+    paused = PausingBackend(train_model_isolated)  # the job waits after each epoch while the page is looked at
+    install_job_manager(monkeypatch, paused)
     app = small_settings(app_test("pages/train.py").run())
     app.slider(key="train_epochs").set_value(2)
     app.checkbox(key="train_watch").check().run()
     app.number_input(key="train_watch_image").set_value(5).run()
     app.button(key="train_start").click().run()
+    for pause in (1, 2, 3):
+        what = paused.wait_for_pause(pause)
+        app.run()  # what the fragment shows at this moment
+        paused.resume()
+        assert what == ("batch" if pause == 1 else f"epoch {pause - 1}")
+    run_until_trained(app)
     assert not app.exception, [e.value for e in app.exception]
-    assert [epoch for epoch, *_ in drawn] == [1, 2]
-    (_, image, maps, kernel), (_, _, later_maps, later_kernel) = drawn
+    first_drawings = {epoch: rest for epoch, *rest in reversed(drawn)}  # the first drawing of each epoch's maps
+    assert sorted(first_drawings) == [1, 2] and drawn[0][0] == 1
+    (image, maps, kernel), (_, _, later_kernel) = first_drawings[1], first_drawings[2]
     assert image.shape == (28, 28) and maps.shape == (28, 28, 4) and kernel.shape == (3, 3, 1, 4)
     assert not (kernel == later_kernel).all()  # the filters changed between the epochs
     import numpy as np
@@ -318,6 +284,7 @@ def test_a_saved_run_opens_its_model_on_sketch_and_inside(monkeypatch, tmp_path,
 def test_the_loss_chart_moves_batch_by_batch_before_the_first_epoch_ends(monkeypatch):
     """Issue 11 item 2: the live loss chart draws the running batch loss before any epoch point exists."""
     import cnnviz.train.widgets as train_widgets
+    from cnnviz.train.worker import train_model_isolated
 
     drawn = []
     original = train_widgets.history_figure
@@ -327,11 +294,18 @@ def test_the_loss_chart_moves_batch_by_batch_before_the_first_epoch_ends(monkeyp
         return original(history, metric, **options)
 
     monkeypatch.setattr(train_widgets, "history_figure", recording)
+    paused = PausingBackend(train_model_isolated)  # the job waits after its first batch and after each epoch
+    install_job_manager(monkeypatch, paused)
     app = small_settings(app_test("pages/train.py").run())
     app.select_slider(key="train_batch").set_value(16)
     app.slider(key="train_train_size").set_value(400)
     app.slider(key="train_epochs").set_value(2)
     app.button(key="train_start").click().run()
+    for pause in (1, 2, 3):
+        paused.wait_for_pause(pause)
+        app.run()
+        paused.resume()
+    run_until_trained(app)
     assert not app.exception, [e.value for e in app.exception]
     live = [(history, batches) for metric, history, batches in drawn if metric == "loss" and batches]
     before_first_epoch = [batches for history, batches in live if not history.get("loss")]

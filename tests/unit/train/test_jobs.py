@@ -1,16 +1,16 @@
 """cnnviz.train.jobs: the fair queue, stop, closed tabs and failures, with a fake backend; then the local backend.
 
-The fake backend is a plain function with train_model_isolated's signature: it reports one batch and one
-finished epoch, then trains "until released" (an Event per seed, so each job is released on its own) or until
-asked to stop. The queue's logic and the session bookkeeping (TrainSession.follow_job) are the real code.
+The fake backend (tests.support.jobs.GatedBackend) is a plain function with train_model_isolated's signature: it
+reports one batch and one finished epoch, then trains "until released" (per seed, so each job is released on its
+own) or until asked to stop. The queue's logic and the session bookkeeping (TrainSession.follow_job) are the real code.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from cnnviz.train.jobs import (
@@ -26,9 +26,9 @@ from cnnviz.train.jobs import (
     QueuePlace,
     select_backend,
 )
-from cnnviz.train.loop import BatchProgress, EpochProgress, TrainConfig, TrainResult
+from cnnviz.train.loop import TrainConfig
 from cnnviz.train.session import OUTCOME_KEY, TrainSession
-from cnnviz.train.worker import TrainingProcessError
+from tests.support.jobs import GatedBackend
 from tests.support.training import TINY_SPEC, make_tiny
 
 EPOCHS = 3
@@ -42,37 +42,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class FakeBackend:
-    """Reports batch 1 and epoch 1, then waits for its seed's release (or a stop); ``fail`` makes it die instead."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-        self.releases: dict[int, threading.Event] = {}
-
-    def release(self, seed: int) -> None:
-        self.releases.setdefault(seed, threading.Event()).set()
-
-    def __call__(self, model, data, config, *, on_batch=None, on_epoch=None, should_stop=None, on_idle=None):
-        from cnnviz.train.loop import compile_model
-
-        compile_model(model, config)
-        history = {"loss": [0.7], "accuracy": [0.5], "val_loss": [0.7], "val_accuracy": [0.5]}
-        on_batch(BatchProgress(epoch=0, epochs=config.epochs, step=1, steps=3, loss=0.7, accuracy=0.5,
-                               samples_per_s=100.0, seconds_left=1.0))
-        on_epoch(EpochProgress(epoch=0, epochs=config.epochs, logs={"loss": 0.7}, history=history, filters=None,
-                               seconds=0.1))
-        if self.fail:
-            raise TrainingProcessError("The training process ended unexpectedly (exit code -9) before it finished.")
-        released = self.releases.setdefault(config.seed, threading.Event())
-        while not released.wait(0.01):
-            if should_stop():
-                return TrainResult(history=history, epochs_done=1, stopped_by_user=True,
-                                   test_metrics={"loss": 0.7, "accuracy": 0.5})
-            on_idle(0.0)
-        full = {key: values * config.epochs for key, values in history.items()}
-        return TrainResult(history=full, epochs_done=config.epochs, test_metrics={"loss": 0.6, "accuracy": 0.6})
 
 
 DATA = make_tiny()
@@ -95,13 +64,13 @@ def wait_until(condition, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def manager(backend: FakeBackend, clock: Clock, **options) -> JobManager:
+def manager(backend: GatedBackend, clock: Clock, **options) -> JobManager:
     return JobManager(workers=options.pop("workers", 1), limit=options.pop("limit", 30),
                       orphan_after_s=options.pop("orphan_after_s", 60.0), backend=("fake", backend), clock=clock)
 
 
 def test_three_sessions_get_their_places_and_expected_waits_from_recent_jobs() -> None:
-    backend, clock = FakeBackend(), Clock()
+    backend, clock = GatedBackend(), Clock()
     jobs = manager(backend, clock, limit=2)
     # One job that took 40 s gives the queue its typical duration.
     first = jobs.submit("earlier", request(seed=1))
@@ -138,7 +107,7 @@ def test_three_sessions_get_their_places_and_expected_waits_from_recent_jobs() -
 
 
 def test_before_any_job_finished_the_wait_is_not_guessed() -> None:
-    backend, clock = FakeBackend(), Clock()
+    backend, clock = GatedBackend(), Clock()
     jobs = manager(backend, clock)
     jobs.submit("a", request(seed=1))
     queued = jobs.submit("b", request(seed=2))
@@ -150,7 +119,7 @@ def test_before_any_job_finished_the_wait_is_not_guessed() -> None:
 
 
 def test_two_workers_start_two_jobs_and_the_third_waits_for_the_first_free_one() -> None:
-    backend, clock = FakeBackend(), Clock()
+    backend, clock = GatedBackend(), Clock()
     jobs = manager(backend, clock, workers=2)
     warm = jobs.submit("z", request(seed=1))
     clock.now += 20
@@ -167,7 +136,7 @@ def test_two_workers_start_two_jobs_and_the_third_waits_for_the_first_free_one()
 
 
 def test_stop_keeps_the_finished_epoch_and_the_session_records_it() -> None:
-    backend, clock = FakeBackend(), Clock()
+    backend, clock = GatedBackend(), Clock()
     jobs = manager(backend, clock)
     job = jobs.submit("a", request(seed=1))
     wait_until(lambda: job.runs and job.runs[0].epochs)
@@ -185,7 +154,7 @@ def test_stop_keeps_the_finished_epoch_and_the_session_records_it() -> None:
 
 
 def test_a_closed_tab_drops_its_queued_job_and_stops_its_running_one() -> None:
-    backend, clock = FakeBackend(), Clock()
+    backend, clock = GatedBackend(), Clock()
     jobs = manager(backend, clock, orphan_after_s=30)
     running = jobs.submit("closed-1", request(seed=1))
     queued = jobs.submit("closed-2", request(seed=2))
@@ -204,7 +173,7 @@ def test_a_closed_tab_drops_its_queued_job_and_stops_its_running_one() -> None:
 
 
 def test_a_dead_training_process_fails_the_job_with_its_message_and_the_kept_epoch_measured() -> None:
-    jobs = manager(FakeBackend(fail=True), Clock())
+    jobs = manager(GatedBackend(fail=True), Clock())
     job = jobs.submit("a", request(seed=1))
     wait_until(lambda: not job.active)
     assert job.state == FAILED
@@ -218,7 +187,7 @@ def test_a_dead_training_process_fails_the_job_with_its_message_and_the_kept_epo
 
 
 def test_repeats_run_one_after_the_other_as_one_group() -> None:
-    backend = FakeBackend()
+    backend = GatedBackend()
     for seed in (7, 8, 9):
         backend.release(seed)
     jobs = manager(backend, Clock())
@@ -249,6 +218,7 @@ def test_the_local_backend_trains_a_job_to_the_end_with_the_watched_maps() -> No
     run = job.runs[0]
     assert run.result.epochs_done == 2 and len(run.epochs) == 2 and len(run.snapshots(2)) == 2
     assert run.batch_losses and run.maps[0] == 2 and run.maps[2].shape == (28, 28, 4)
+    assert not np.array_equal(*run.snapshots(2))  # the first layer's filters changed between the epochs
     book = TrainSession({}, model_key="model", runs_key="runs")
     assert book.follow_job(job)
     assert book.runs[0].status == "finished" and book.model.test_metrics == run.result.test_metrics
@@ -257,7 +227,7 @@ def test_the_local_backend_trains_a_job_to_the_end_with_the_watched_maps() -> No
 
 
 def test_a_job_that_cannot_start_says_why() -> None:
-    jobs = manager(FakeBackend(), Clock())
+    jobs = manager(GatedBackend(), Clock())
     bad = replace(request(seed=1), config=TrainConfig(epochs=0))
     job = jobs.submit("a", bad)
     wait_until(lambda: not job.active)
