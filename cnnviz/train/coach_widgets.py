@@ -16,6 +16,7 @@ from typing import Any
 
 import streamlit as st
 
+from cnnviz.core.records import RunRecord
 from cnnviz.train.coach import CoachError, Diagnosis, Probes, diagnose_training, probe_model
 from cnnviz.train.session import ACTIVE_RUN_KEY, MODEL_RUN_KEY
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
@@ -209,24 +210,30 @@ def show_coach(dataset_loader: Callable[[str], Any], key: str = "train_coach") -
     Args:
         dataset_loader: ``name -> Dataset`` (the cached loader): the run's dataset, for the probes and its size.
     """
-    runs = st.session_state.get(RUNS_KEY, [])
+    runs = [run for run in st.session_state.get(RUNS_KEY, []) if isinstance(run, RunRecord)]
     if not runs or ACTIVE_RUN_KEY in st.session_state:
         return  # nothing ended yet, or a run is training: the live view has the coach's line
     run = runs[-1]
-    dataset = dataset_loader(run.dataset)
+    try:
+        dataset = dataset_loader(run.dataset)
+    except ValueError:  # the run's dataset cannot be loaded now (DatasetError): read the curves alone
+        dataset = None
     trained = st.session_state.get(SESSION_MODEL_KEY)
     probes = None
-    if trained is not None and st.session_state.get(MODEL_RUN_KEY) == run.run_id and run.epochs_done:
+    if (dataset is not None and trained is not None and st.session_state.get(MODEL_RUN_KEY) == run.run_id
+            and run.epochs_done):
         probes = _probes(trained, dataset, key)
+    num_classes = len(dataset.class_names) if dataset is not None else 10
     try:
         diagnoses = diagnose_training(run.history, probes=probes, config=run.config, spec=run.spec,
-                                      nan_detected=run.status == "NaN", num_classes=len(dataset.class_names))
+                                      nan_detected=run.status == "NaN", num_classes=num_classes)
     except CoachError as error:
         st.warning(f"The coach could not read {run.label}: {error}")
         return
     st.markdown(f"**Coach: what {run.label} shows**")
-    st.caption("The coach reads the loss and accuracy curves (and, for the model you have, how its units behave on "
-               f"{probes.images if probes else 'some'} held-out images) and names the most common training problems, "
+    units = f" and how the model's units behave on {probes.images} held-out images" if probes else ""
+    st.caption(f"The coach reads the loss and accuracy curves{units}, and names the most common training problems, "
                "each with the numbers that show it and one change to try.")
     # One panel key per run: the "Applied ..." line belongs to the run it was applied from.
-    coach_panel(diagnoses, f"{key}_run{run.run_id}", max_train_size=len(dataset.x_train))
+    size = len(dataset.x_train) if dataset is not None else None
+    coach_panel(diagnoses, f"{key}_run{run.run_id}", max_train_size=size)

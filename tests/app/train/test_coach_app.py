@@ -68,6 +68,36 @@ def test_apply_after_an_underfitting_run_on_noisy_labels_cleans_the_labels():
     assert app.slider(key="train_label_noise").value == 0.0
 
 
+def test_the_model_of_the_last_run_is_probed_once_and_its_dead_units_are_named():
+    import numpy as np
+
+    from cnnviz.core.records import TrainedModel
+    from cnnviz.train.session import MODEL_RUN_KEY
+    from cnnviz.train.spec import ConvBlockSpec, build_model
+    from cnnviz.ui.state import SESSION_MODEL_KEY
+
+    spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4),), dropout=0.0, dense_units=())
+    model = build_model(spec, 10, seed=0)
+    kernel, bias = model.get_layer("conv_1").get_weights()
+    model.get_layer("conv_1").set_weights([kernel, np.full_like(bias, -1000.0)])  # every filter dead
+    history = {"loss": [0.5, 0.2, 0.1, 0.07, 0.06], "accuracy": [0.85, 0.94, 0.97, 0.98, 0.985]}
+    run = RunRecord(run_id=4, dataset="digits", spec=spec.to_dict(), config=TrainConfig().to_dict(), history=history,
+                    status="finished")
+    trained = TrainedModel(model=model, dataset="digits", class_names=tuple(str(i) for i in range(10)),
+                           spec=spec.to_dict(), history=history)
+    app = app_test("pages/train.py")
+    app.session_state[RUNS_KEY] = [run]
+    app.session_state[SESSION_MODEL_KEY] = trained
+    app.session_state[MODEL_RUN_KEY] = 4
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert any("conv_1 100% of 4" in block.value for block in app.markdown)
+    version, probes = app.session_state["train_coach_probes"]
+    assert version == trained.version and probes.layers[0].dead_share == 1.0
+    app.run()  # a rerun reads the kept probes instead of probing again
+    assert app.session_state["train_coach_probes"][1] is probes
+
+
 def _live_line() -> None:
     from cnnviz.train.coach_widgets import coach_line
 
