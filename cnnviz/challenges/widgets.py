@@ -142,7 +142,7 @@ def _show_result(outcome: dict[str, Any]) -> None:
     summary = (
         f"Submitted as {name} to class {outcome['class_code']}: the server measured "
         f"**{outcome['accuracy']:.2%}** on {outcome['test_images']:,} test images, "
-        f"{outcome['params']:,} parameters, {outcome['epochs']} epochs."
+        f"{outcome['params']:,} parameters, {outcome['epochs']} epoch{'s' if outcome['epochs'] != 1 else ''}."
     )
     reasons = "; ".join(outcome["reasons"])
     if outcome["passed"]:
@@ -240,7 +240,7 @@ def leaderboard_section(class_code: str, challenge: Challenge) -> None:
         column_config={
             # A TextColumn shows the nickname as typed: no Markdown, no HTML.
             "Nickname": st.column_config.TextColumn("Nickname", help="As the learner typed it."),
-            "Parameters": st.column_config.NumberColumn("Parameters", format="%d"),
+            "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
         },
         key=f"challenge_board_{challenge.id}",
     )
