@@ -58,5 +58,22 @@ reliability: $(VENV)/.dev
 models: $(VENV)/.runtime
 	$(PY) -m tools.train_default_models
 
+.PHONY: cluster cluster-stop
+RAY_PORT ?= 6379
+## A Ray head on this machine for the studio's trainings (issue 12): bound to 127.0.0.1 only (Ray's local-only
+## mode), token authentication on (the token is ~/.ray/auth_token), no dashboard. RAY_CPUS=N caps its cores.
+cluster: $(VENV)/.runtime
+	@test -s $(HOME)/.ray/auth_token || $(VENV)/bin/ray get-auth-token --generate >/dev/null
+	RAY_AUTH_MODE=token RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 $(VENV)/bin/ray start --head --port $(RAY_PORT) \
+		--node-ip-address 127.0.0.1 --include-dashboard false --disable-usage-stats $(if $(RAY_CPUS),--num-cpus $(RAY_CPUS))
+	@echo
+	@echo "Ray head running at 127.0.0.1:$(RAY_PORT) (this machine only; token authentication on)."
+	@echo "Point the studio at it:   CNNVIZ_RAY_ADDRESS=auto make run"
+	@echo "Stop it:                  make cluster-stop"
+
+## Stop the Ray head of `make cluster` (`ray stop`: every Ray process of this user on this machine)
+cluster-stop: $(VENV)/.runtime
+	$(VENV)/bin/ray stop
+
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache
