@@ -1,0 +1,516 @@
+"""Train on a Ray cluster, with the contract of :func:`cnnviz.train.worker.train_model_isolated`.
+
+When one machine is not enough for a class, the studio hands its trainings to Ray (https://docs.ray.io), an
+existing distributed engine, instead of growing a scheduler of its own. :func:`train_model_ray` takes the same
+arguments, calls the same callbacks in the calling thread, leaves the caller's model with the same weights and
+returns the same :class:`~cnnviz.train.loop.TrainResult` as the local child process does; only where the
+training runs differs. ``CNNVIZ_RAY_ADDRESS`` names the cluster (``auto`` for one started on this machine by
+``make cluster``, a head's ``host:6379``, or ``ray://host:10001`` through Ray Client); ``CNNVIZ_RAY_CPUS``
+(default 1) is how many CPU cores each training reserves, and TensorFlow in that training uses that many threads.
+
+**One actor per training, its progress a streaming generator.** Each training is a fresh Ray actor
+(:class:`_RayTrainer`) whose ``train`` method is a streaming generator (``num_returns="streaming"``): the
+actor rebuilds the model from its JSON and initial weights, trains it with
+:func:`cnnviz.train.loop.train_model` in a thread of its own, and yields every batch report, every finished
+epoch with its weights and filters, and the final result, in order, as the local worker's pipe does. We chose:
+
+- a *generator* over a ``ray.util.queue.Queue``, because the queue is one more actor to start, name and clean
+  up per job, and a generator's items arrive in order, each once, and end with the task, with no polling of
+  a shared object; a *heartbeat* item every :data:`HEARTBEAT_S` seconds tells a frozen worker from a slow one;
+- an *actor* over a plain task, because a running plain task can only be stopped by ``ray.cancel``, and Ray
+  throws away what a cancelled generator yields afterwards (measured with Ray 2.60: the next item raises
+  ``TaskCancelledError``), so the final result (the test metrics of the kept epochs) would be lost. The actor
+  has a second concurrency slot, so ``stop()`` reaches it while ``train`` runs: the training ends after the
+  current batch exactly like a local Stop (``stopped_by_user``, test metrics of the finished epochs);
+- *killing the actor after every job* (``ray.kill``), the counterpart of ``max_calls=1`` for actors: its
+  worker process exits, so the memory TensorFlow keeps after each ``fit`` goes back to the OS, as with the
+  local worker. An interrupted caller (Streamlit raising into the script) or a silent worker is also ended
+  with ``ray.kill``: a plain ``ray.cancel`` of an actor task only raises a flag that a frozen worker never reads.
+
+**Datasets travel once.** The arrays of a training go to the cluster's object store with ``ray.put`` and the
+object references are kept, per server, in a cache keyed by their content (a BLAKE2b digest, ~40 ms for
+10,000 test images); the next training on the same dataset (the same test split, and the same training
+subset when seed and size agree) sends references only. The cache holds at most ``CNNVIZ_RAY_CACHE_MB``
+(default 1024) megabytes, least recently used first out.
+
+**Failures.** A worker that dies (killed, out of memory, its machine gone) raises
+:class:`RayWorkerDiedError`; one silent for ``heartbeat_timeout`` seconds is killed and raises
+:class:`RayWorkerHungError`; a cluster that cannot be reached raises :class:`RayConnectionError`. All three
+are :class:`~cnnviz.train.worker.TrainingProcessError` with a one-line message, and the caller's model keeps
+the last finished epoch.
+
+Importing this module imports neither Ray nor TensorFlow: ``import ray`` happens inside the functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cnnviz.train.loop import (
+    BatchProgress,
+    EpochProgress,
+    PreparedData,
+    TrainConfig,
+    TrainingConfigError,
+    TrainResult,
+    positive_seconds_from_env,
+    validate_config,
+)
+from cnnviz.train.worker import (
+    IDLE_CALL_S,
+    WORKER_NICENESS,
+    TrainingHungError,
+    TrainingProcessError,
+    heartbeat_timeout_s,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import keras
+
+#: The environment variable naming the Ray cluster: ``auto``, ``host:6379`` or ``ray://host:10001``.
+RAY_ADDRESS_ENV = "CNNVIZ_RAY_ADDRESS"
+#: The environment variable with the CPU cores one training reserves on the cluster (default :data:`RAY_CPUS`).
+RAY_CPUS_ENV = "CNNVIZ_RAY_CPUS"
+#: CPU cores one training reserves when ``CNNVIZ_RAY_CPUS`` is not set.
+RAY_CPUS = 1.0
+#: The environment variable bounding the object-store cache of datasets, in megabytes.
+RAY_CACHE_MB_ENV = "CNNVIZ_RAY_CACHE_MB"
+#: Megabytes of dataset arrays a server keeps in the object store when ``CNNVIZ_RAY_CACHE_MB`` is not set.
+RAY_CACHE_MB = 1024.0
+#: Seconds between two heartbeat items of a training actor while its training reports nothing.
+HEARTBEAT_S = 1.0
+#: The Ray namespace of the studio's actors, so that they are easy to find in ``ray list actors``.
+RAY_NAMESPACE = "cnnviz"
+
+
+class RayConnectionError(TrainingProcessError):
+    """The Ray cluster named by ``CNNVIZ_RAY_ADDRESS`` could not be reached, or cannot run a training."""
+
+
+class RayWorkerDiedError(TrainingProcessError):
+    """The Ray worker that trained the model died before it finished."""
+
+
+class RayWorkerHungError(TrainingHungError):
+    """The Ray worker sent nothing, not even its heartbeat, for too long and was killed."""
+
+
+def ray_address() -> str | None:
+    """The cluster to train on: ``CNNVIZ_RAY_ADDRESS`` without surrounding spaces, or ``None`` when unset/empty."""
+    address = os.environ.get(RAY_ADDRESS_ENV, "").strip()
+    return address or None
+
+
+def ray_cpus() -> float:
+    """CPU cores one training reserves: ``CNNVIZ_RAY_CPUS`` if it is a positive number, else :data:`RAY_CPUS`."""
+    return positive_seconds_from_env(RAY_CPUS_ENV, RAY_CPUS) or RAY_CPUS
+
+
+def _cache_limit_bytes() -> float:
+    return (positive_seconds_from_env(RAY_CACHE_MB_ENV, RAY_CACHE_MB) or RAY_CACHE_MB) * 1e6
+
+
+_connect_lock = threading.Lock()
+#: Seconds to wait for the cluster's address to accept a connection before ``ray.init`` (which retries for
+#: minutes against an address where nothing listens).
+CONNECT_PROBE_S = 3.0
+#: Ray's switch for a cluster that lives on this machine only: every Ray server binds to 127.0.0.1.
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _bootstrap_host_port(address: str) -> tuple[str, int] | None:
+    """The ``(host, port)`` that connecting to ``address`` dials first, or ``None`` if it cannot be told here."""
+    if address.startswith("ray://"):
+        host_port = address[len("ray://"):]
+    elif address == "auto":
+        host_port = os.environ.get("RAY_ADDRESS", "").strip()
+        if not host_port:
+            try:  # the address `ray start` wrote for `auto` (a private helper: without it we skip the probe)
+                from ray._private.utils import read_ray_address
+
+                host_port = read_ray_address() or ""
+            except Exception:  # noqa: BLE001 - any failure here only skips the probe
+                return None
+    else:
+        host_port = address
+    host, _, port = host_port.strip().rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def connect(address: str | None = None) -> None:
+    """Connect this process to the Ray cluster once (later calls return at once).
+
+    A cluster on a loopback address (``make cluster``'s ``127.0.0.1:6379``, found by ``auto``) is joined in
+    Ray's local-only mode, as it was started: Ray otherwise rewrites 127.0.0.1 into this machine's network
+    address, where a local-only cluster does not listen. The address is probed for :data:`CONNECT_PROBE_S`
+    seconds first, so that a cluster that is down is a message at once, not minutes of Ray's retries.
+
+    Args:
+        address: ``auto``, ``host:6379`` or ``ray://host:10001``; ``None``: :func:`ray_address`. If this process
+            is connected to Ray already (a test session's local cluster, say), that connection is used.
+
+    Raises:
+        RayConnectionError: no address is set, or the cluster cannot be reached; the message says which and how.
+    """
+    with _connect_lock:
+        if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+            return
+        address = address or ray_address()
+        if address is None:
+            raise RayConnectionError(
+                f"No Ray cluster is set: {RAY_ADDRESS_ENV} is empty. Start one with `make cluster` and set "
+                f"{RAY_ADDRESS_ENV}=auto, or train with the local backend."
+            )
+        target = _bootstrap_host_port(address)
+        if target is not None:
+            if _is_loopback(target[0]):
+                os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # read by Ray when it resolves the address below
+            try:
+                socket.create_connection(target, timeout=CONNECT_PROBE_S).close()
+            except OSError as error:
+                raise RayConnectionError(
+                    f"Could not reach the Ray cluster at {address!r} ({target[0]}:{target[1]}: "
+                    f"{error.strerror or error}). Is it running (`make cluster`) and is {RAY_ADDRESS_ENV} right?"
+                ) from None
+        import ray
+
+        if target is not None and _is_loopback(target[0]):
+            # Ray read that switch when it was first imported; if that was before, set what it read then.
+            from ray._private import ray_constants
+
+            ray_constants.ENABLE_RAY_CLUSTER = os.environ[LOCAL_ONLY_ENV].lower() not in ("0", "false")
+        try:
+            # log_to_driver=False: the workers' TensorFlow output stays in Ray's logs, not the studio's.
+            ray.init(address=address, namespace=RAY_NAMESPACE, log_to_driver=False)
+        except Exception as error:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+            raise RayConnectionError(
+                f"Could not reach the Ray cluster at {address!r} ({_one_line(error)}). Is it running (`make "
+                f"cluster`) and is {RAY_ADDRESS_ENV} right?"
+            ) from None
+        _object_cache.clear()  # references of an earlier connection are no longer valid
+
+
+class _ObjectCache:
+    """Object references of arrays already put into the object store, keyed by their content, LRU-bounded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refs: OrderedDict[tuple[str, tuple[int, ...], str], tuple[Any, int]] = OrderedDict()
+        self.puts = 0  # how many arrays this server has sent to the object store (tests read it)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._refs.clear()
+
+    def ref(self, array: np.ndarray) -> Any:
+        """The object reference of ``array``'s content, putting it into the object store the first time."""
+        import ray
+
+        array = np.ascontiguousarray(array)
+        digest = hashlib.blake2b(memoryview(array).cast("B"), digest_size=16).hexdigest()
+        key = (array.dtype.str, tuple(array.shape), digest)
+        with self._lock:
+            if key in self._refs:
+                self._refs.move_to_end(key)
+                return self._refs[key][0]
+        ref = ray.put(array)
+        with self._lock:
+            self.puts += 1
+            self._refs[key] = (ref, array.nbytes)
+            total = sum(size for _, size in self._refs.values())
+            while len(self._refs) > 1 and total > _cache_limit_bytes():
+                _, (_, size) = self._refs.popitem(last=False)
+                total -= size
+        return ref
+
+
+_object_cache = _ObjectCache()
+
+
+def object_store_puts() -> int:
+    """How many arrays this server has put into the cluster's object store so far (each dataset part once)."""
+    return _object_cache.puts
+
+
+_running_lock = threading.Lock()
+_running: dict[int, tuple[str, int]] = {}
+
+
+def running_workers() -> list[tuple[str, int]]:
+    """``(node IP, process id)`` of the Ray workers training for this server right now."""
+    with _running_lock:
+        return list(_running.values())
+
+
+def _one_line(error: BaseException | str) -> str:
+    """The first line of an error's message, short enough for a one-line message to a learner."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:160]
+
+
+class _RayTrainer:
+    """The body of the training actor (made a Ray actor in :func:`_trainer_actor`): one job, then killed.
+
+    ``train`` runs in one of the actor's two threads, ``stop`` in the other.
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        try:  # below the priority of whatever else runs on the node (a studio server on the same machine)
+            os.setpriority(os.PRIO_PROCESS, 0, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19))
+        except OSError:  # pragma: no cover - not allowed on this node: train at normal priority
+            pass
+
+    def stop(self) -> None:
+        """Ask the running training to stop after its current batch (it then reports its result as usual)."""
+        self._stop.set()
+
+    def train(self, job: dict[str, Any], x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+              y_val: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> Iterator[tuple]:
+        """Train one job; yield ``("started", pid, node)``, then its messages as the local worker sends them."""
+        import ray
+
+        yield ("started", os.getpid(), ray.util.get_node_ip_address())
+        data = PreparedData(x_train, y_train, x_val, y_val, x_test, y_test)
+        messages: queue.Queue[tuple] = queue.Queue()
+        thread = threading.Thread(target=_train_job, args=(job, data, messages, self._stop.is_set),
+                                  name="cnnviz-ray-training", daemon=True)
+        thread.start()
+        while True:
+            try:
+                message = messages.get(timeout=HEARTBEAT_S)
+            except queue.Empty:
+                yield ("beat",)
+                continue
+            yield message
+            if message[0] in ("done", "config", "error"):
+                return
+
+
+def _train_job(job: dict[str, Any], data: PreparedData, messages: queue.Queue, should_stop: Callable[[], bool]
+               ) -> None:
+    """Rebuild the job's model and train it as the local worker's child does, putting each message on ``messages``."""
+    try:
+        import tensorflow as tf
+
+        threads = max(1, int(job["cpus"]))  # use the cores this actor reserved, not every core of the node
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        if job["deterministic"]:
+            tf.config.experimental.enable_op_determinism()
+        import keras
+
+        from cnnviz.train.loop import train_model
+
+        # Seed before the model is rebuilt: a Dropout layer without its own seed draws one when it is built.
+        keras.utils.set_random_seed(job["config"].seed)
+        model = keras.models.model_from_json(job["model_json"])
+        model.set_weights(job["weights"])
+        result = train_model(
+            model, data, job["config"],
+            on_batch=lambda progress: messages.put(("batch", progress)),
+            on_epoch=lambda progress: messages.put(("epoch", progress, model.get_weights())),
+            should_stop=should_stop, batch_interval_s=job["batch_interval_s"],
+        )
+        messages.put(("done", result, model.get_weights()))
+    except BaseException as error:  # noqa: BLE001 - everything is reported to the caller
+        traceback.print_exc()  # for the worker's log in Ray's session folder; the learner gets the one-line message
+        kind = "config" if isinstance(error, TrainingConfigError) else "error"
+        messages.put((kind, f"{type(error).__name__}: {error}"))
+
+
+_actor_lock = threading.Lock()
+_actor_class: Any = None
+
+
+def _trainer_actor() -> Any:
+    """The Ray actor class of :class:`_RayTrainer` (made once per process, when Ray is first needed)."""
+    global _actor_class
+    import ray
+
+    with _actor_lock:
+        if _actor_class is None:
+            # Two concurrency slots: `train` runs in one, `stop` arrives in the other. No restarts or retries:
+            # a training that died is reported, not silently started again from its first epoch.
+            _actor_class = ray.remote(max_concurrency=2, max_restarts=0, max_task_retries=0)(_RayTrainer)
+        return _actor_class
+
+
+@dataclass
+class _Job:
+    """A training actor and the stream of its ``train`` call."""
+
+    actor: Any
+    stream: Any
+    node: str = "an unknown node"
+
+    def kill(self) -> None:
+        import ray
+
+        try:
+            ray.kill(self.actor, no_restart=True)
+        except Exception:  # noqa: BLE001 - it is gone already, or the connection with it
+            pass
+
+
+def _check_cluster_has(cpus: float) -> None:
+    """Refuse a training the cluster can never place: it would wait forever in Ray's queue."""
+    import ray
+
+    total = ray.cluster_resources().get("CPU", 0.0)
+    if total < cpus:
+        raise RayConnectionError(
+            f"Each training asks for {cpus:g} CPU cores ({RAY_CPUS_ENV}) but the Ray cluster has {total:g}. "
+            f"Lower {RAY_CPUS_ENV} or add worker machines (`ray start --address=...`)."
+        )
+
+
+def train_model_ray(
+    model: keras.Model,
+    data: PreparedData,
+    config: TrainConfig,
+    *,
+    on_batch: Callable[[BatchProgress], None] | None = None,
+    on_epoch: Callable[[EpochProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_idle: Callable[[float], None] | None = None,
+    batch_interval_s: float = 0.25,
+    poll_s: float = 0.05,
+    heartbeat_timeout: float | None = None,
+    deterministic: bool = True,
+    address: str | None = None,
+    cpus: float | None = None,
+) -> TrainResult:
+    """Train ``model`` like :func:`cnnviz.train.worker.train_model_isolated`, but on a Ray cluster.
+
+    Same arguments, callbacks and result. The callbacks run in the calling thread. ``model`` gets the worker's
+    weights after every finished epoch (before ``on_epoch``) and at the end, and is compiled here, so that
+    ``model.evaluate`` works on it afterwards. ``should_stop`` returning ``True`` stops the training after its
+    current batch; the result then says ``stopped_by_user`` and has the test metrics of the finished epochs.
+    If a callback raises (Streamlit interrupting the script), the worker is killed at once and the exception
+    propagates; ``model`` keeps the last finished epoch.
+
+    Args:
+        on_idle: called about every :data:`~cnnviz.train.worker.IDLE_CALL_S` seconds while no progress arrives,
+            with the seconds since the worker's last item of any kind (0 while it sends heartbeats; the time
+            waited while the cluster has no free cores for it). A Streamlit caller redraws something there, so
+            that the script can be interrupted; it may raise.
+        deterministic: train with TensorFlow's op determinism (same model, data and config, same history).
+        heartbeat_timeout: seconds a started worker may stay silent before it is killed and
+            :class:`RayWorkerHungError` raised; ``None``: :func:`~cnnviz.train.worker.heartbeat_timeout_s`.
+            A training waiting for free cores in Ray's queue is not silent: it waits as long as it takes.
+        address: the cluster; ``None``: ``CNNVIZ_RAY_ADDRESS`` (see :func:`connect`).
+        cpus: cores the training reserves and TensorFlow uses; ``None``: :func:`ray_cpus`.
+
+    Raises:
+        TrainingConfigError: ``config`` is out of range (checked before anything is sent).
+        RayConnectionError: the cluster cannot be reached, or has fewer cores than one training asks for.
+        RayWorkerHungError: the worker sent nothing for ``heartbeat_timeout`` seconds; it was killed.
+        RayWorkerDiedError: the worker died before it finished.
+        TrainingProcessError: the training failed on the worker; the message says how.
+    """
+    validate_config(config)
+    import ray
+    from ray.exceptions import RayError
+
+    from cnnviz.train.loop import compile_model
+
+    started = time.perf_counter()
+    connect(address)
+    cpus = ray_cpus() if cpus is None else cpus
+    _check_cluster_has(cpus)
+    compile_model(model, config)
+    arrays = [_object_cache.ref(array) for array in
+              (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test)]
+    job_spec = {"model_json": model.to_json(), "weights": model.get_weights(), "config": config,
+                "batch_interval_s": batch_interval_s, "deterministic": deterministic, "cpus": cpus}
+    actor = _trainer_actor().options(num_cpus=cpus).remote()
+    job = _Job(actor, actor.train.options(num_returns="streaming").remote(job_spec, *arrays))
+    timeout = heartbeat_timeout_s() if heartbeat_timeout is None else heartbeat_timeout
+    result: TrainResult | None = None
+    worker_pid: int | None = None
+    stop_sent = False
+    last_message = last_idle_call = time.monotonic()
+    try:
+        while result is None:
+            if should_stop is not None and not stop_sent and should_stop():
+                stop_sent = True
+                actor.stop.remote()
+            ready, _ = ray.wait([job.stream], timeout=poll_s)
+            if not ready:
+                now = time.monotonic()
+                silent = now - last_message
+                if worker_pid is not None and silent > timeout:
+                    job.kill()
+                    raise RayWorkerHungError(
+                        f"The Ray worker training this model on {job.node} stopped responding (nothing for "
+                        f"{silent:.0f} s) and was ended. The finished epochs are kept; train again to continue."
+                    )
+                if on_idle is not None and now - last_idle_call >= IDLE_CALL_S:
+                    last_idle_call = now
+                    on_idle(silent)
+                continue
+            try:
+                message = ray.get(next(job.stream))
+            except StopIteration:
+                raise RayWorkerDiedError(
+                    f"The Ray worker on {job.node} ended without a result. The finished epochs are kept; train "
+                    "again to continue."
+                ) from None
+            except RayError as error:  # ActorDiedError, WorkerCrashedError, a lost node, ...
+                raise RayWorkerDiedError(
+                    f"The Ray worker training this model on {job.node} ended unexpectedly "
+                    f"({type(error).__name__}). The finished epochs are kept; train again to continue."
+                ) from None
+            last_message = time.monotonic()
+            kind = message[0]
+            if kind == "started":
+                worker_pid, job.node = message[1], f"node {message[2]}"
+                with _running_lock:
+                    _running[id(job)] = (message[2], worker_pid)
+            elif kind == "beat":
+                if on_idle is not None and last_message - last_idle_call >= IDLE_CALL_S:
+                    last_idle_call = last_message
+                    on_idle(0.0)
+            elif kind == "batch":
+                if on_batch is not None:
+                    on_batch(message[1])
+            elif kind == "epoch":
+                model.set_weights(message[2])
+                if on_epoch is not None:
+                    on_epoch(message[1])
+            elif kind == "done":
+                model.set_weights(message[2])
+                result = message[1]
+            elif kind == "config":
+                raise TrainingConfigError(message[1])
+            else:
+                raise TrainingProcessError(
+                    f"Training failed on the Ray worker on {job.node} ({_one_line(message[1])}). "
+                    "The finished epochs are kept; the worker's log in Ray's session folder has the details."
+                )
+    finally:
+        with _running_lock:
+            _running.pop(id(job), None)
+        # Done, failed or interrupted: the worker process goes, and with it TensorFlow's memory of this fit.
+        job.kill()
+    return replace(result, duration_s=time.perf_counter() - started)
