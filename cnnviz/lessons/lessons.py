@@ -214,6 +214,70 @@ def reveal_harder_data(runs: Sequence[RunRecord]) -> str:
     return text + why
 
 
+def changed_settings(before: RunRecord, after: RunRecord) -> list[str]:
+    """What differs between two runs' settings, e.g. ``["train_size 8000 -> 30000", "dataset mnist -> kmnist"]``."""
+    changes = [f"dataset {before.dataset} -> {after.dataset}"] if before.dataset != after.dataset else []
+    for old, new in ((before.spec, after.spec), (before.config, after.config)):
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name) and not isinstance(new.get(name), (list, dict)):
+                changes.append(f"{name} {old.get(name)} -> {new.get(name)}")
+    return changes
+
+
+def compare_latest(why: str) -> Reveal:
+    """A reveal comparing the learner's two latest runs: what changed, and the test accuracy and epochs of each."""
+
+    def reveal(runs: Sequence[RunRecord]) -> str:
+        done = finished_runs(runs)
+        if len(done) < 2:
+            first = "Train once before the change and once after it, to compare your own numbers. "
+            return (first if done else NO_RUN) + why
+        before, after = done[-2], done[-1]
+        changes = changed_settings(before, after)
+        text = f"{_describe(before)} {_describe(after)} "
+        if changes:
+            text += f"What changed: {'; '.join(changes[:4])}. "
+        old, new = _test_accuracy(before), _test_accuracy(after)
+        if old is not None and new is not None:
+            text += f"Test accuracy {'+' if new >= old else ''}{100 * (new - old):.1f} points. "
+        return text + why
+
+    return reveal
+
+
+def parameters_reveal(dataset: str, expected: int, why: str) -> Reveal:
+    """A reveal giving the parameter count of the learner's latest run on ``dataset`` (the design has ``expected``)."""
+
+    def reveal(runs: Sequence[RunRecord]) -> str:
+        done = [run for run in finished_runs(runs, dataset) if run.total_params]
+        mine = f"Your latest {dataset} run's network had {done[-1].total_params:,} parameters. " if done else ""
+        return f"{mine}This design has **{expected:,}** parameters (see *Parameters* on the Train page). {why}"
+
+    return reveal
+
+
+def reveal_pooling(_: Sequence[RunRecord]) -> str:
+    """Max pooling keeps a thresholded line."""
+    return ("Yes: a 2x2 window holding any 1 keeps 1, so each line survives, half as wide and half as tall (26x26 -> "
+            "13x13). The map forgets the exact pixel but keeps *roughly where* each kind of line is, which is all the "
+            "next layer needs and what makes the network tolerate small shifts.")
+
+
+def reveal_products(_: Sequence[RunRecord]) -> str:
+    """Nine products and a sum per output pixel."""
+    return ("9: one product per weight of the 3x3 kernel, added up (plus the bias). Section 5 shows the nine products "
+            "of any output pixel you click; a 28x28 image with a 3x3 kernel and 'valid' padding gives 26x26 = 676 "
+            "such sums per kernel.")
+
+
+def reveal_sketch_free_accuracy(runs: Sequence[RunRecord]) -> str:
+    """The test accuracy of the latest MNIST run."""
+    why = ("Three small conv + pooling blocks usually reach about 98% on MNIST's test set in a few epochs of 8,000 "
+           "images; the last errors are digits that people, too, find ambiguous.")
+    done = finished_runs(runs, "mnist")
+    return (f"Your latest MNIST run: {_describe(done[-1])} " if done else NO_RUN) + why
+
+
 def reveal_kernels(_: Sequence[RunRecord]) -> str:
     """The line filters need no training: the reveal is in the picture itself."""
     return ("Look at the maps: the diagonal filter `[[2,-1,-1],[-1,2,-1],[-1,-1,2]]` answers most where the stroke "
@@ -265,7 +329,12 @@ LESSONS: tuple[Lesson, ...] = (
                  "sets all of it on the Train page, except the second dropout (0.5 after Dense 128): the Train page "
                  "has one dropout layer, before the dense layers. Dropping 25% of the pooled maps or of the same "
                  "numbers flattened is the same operation, so the first dropout is exactly the tutorial's.",
-                 TRAIN, "Open Train with the tutorial's network", FIRST_CNN),
+                 TRAIN, "Open Train with the tutorial's network", FIRST_CNN,
+                 Question("How many parameters (weights and biases) does the tutorial's network have?",
+                          ("About 100,000", "About 1.2 million", "About 10 million"),
+                          parameters_reveal("mnist", 1_199_882, "Almost all of them (1,179,776) sit in Dense 128, "
+                                            "which reads 12x12x64 = 9,216 numbers: convolutions share a few weights "
+                                            "over the whole image, dense layers do not."))),
             Step("Press **Train**. The tutorial turns the labels into one-hot vectors and uses categorical "
                  "cross-entropy; the studio keeps them as class numbers and uses *sparse* categorical cross-entropy, "
                  "which computes the same loss. It trains on 8,000 images instead of 60,000 to keep the run short; "
@@ -294,7 +363,13 @@ LESSONS: tuple[Lesson, ...] = (
                           ("Yes, within a point", "No, well below", "It will do better"), reveal_small_network)),
             Step("The tutorial trained on all 60,000 images. Drag **Training images** to the right and train again: "
                  "more data is often worth more than a bigger network.", TRAIN, "Open Train with 30,000 images",
-                 {**SMALL_CNN, "n": "30000"}),
+                 {**SMALL_CNN, "n": "30000"},
+                 Question("With more training images, will the test accuracy go up?",
+                          ("Up", "Down", "No change"),
+                          compare_latest("More examples of each digit let the same network generalise better, so the "
+                                         "test accuracy usually goes up, by less and less as the set grows. (Where "
+                                         "only MNIST's test split is on the server, the studio has 8,000 training "
+                                         "images at most, and the slider stops there.)"))),
         ),
     ),
     Lesson(
@@ -313,11 +388,15 @@ LESSONS: tuple[Lesson, ...] = (
                           ("Most of it", "A few lines", "Nothing"), reveal_threshold)),
             Step("Then **2x2 max pooling**: each 2x2 window keeps its largest value, so a 26x26 map becomes 13x13 and "
                  "still says where each kind of line was, give or take a pixel.", KERNELS,
-                 "Open Kernels with pooling", {**LINES, "act": "threshold", "thr": "2", "pool": "max", "psize": "2"}),
+                 "Open Kernels with pooling", {**LINES, "act": "threshold", "thr": "2", "pool": "max", "psize": "2"},
+                 Question("After 2x2 max pooling, will the thresholded lines still be there?",
+                          ("Yes, smaller", "No, pooling blurs them away"), reveal_pooling)),
             Step("The diagonal filter alone: watch it slide over the digit (section 4) and read the arithmetic behind "
                  "one output pixel (section 5).", KERNELS, "Open Kernels with the diagonal filter",
                  {**LINES, "kcount": "1", "k1": "line-diagonal", "act": "threshold", "thr": "2", "pool": "max",
-                  "anim": "1"}),
+                  "anim": "1"},
+                 Question("How many multiplications make one output pixel of a 3x3 kernel?", ("3", "9", "27"),
+                          reveal_products)),
         ),
     ),
     Lesson(
@@ -336,7 +415,12 @@ LESSONS: tuple[Lesson, ...] = (
                           ("Yes, all 20", "No, it stops early"), reveal_early_stopping)),
             Step("Make it impatient: **patience 1**, and train again with the same seed. Compare the two runs' "
                  "validation loss curves in *Runs in this session*.", TRAIN, "Open Train with patience 1",
-                 {**KMNIST, "patience": "1"}),
+                 {**KMNIST, "patience": "1"},
+                 Question("With patience 1, will the run stop sooner, and will it end better or worse?",
+                          ("Sooner and better", "Sooner and worse or the same", "Not sooner"),
+                          compare_latest("Patience 1 stops at the first epoch whose validation loss does not improve, "
+                                         "often sooner; a noisy epoch can then end a run that would still have "
+                                         "improved, so the test accuracy is the same or a little lower."))),
         ),
     ),
     Lesson(
@@ -345,7 +429,12 @@ LESSONS: tuple[Lesson, ...] = (
         (
             Step("Three **conv + pooling blocks** (16, 32 and 64 filters; 28 -> 14 -> 7 -> 3 pixels), a dense layer "
                  "and a softmax: press **Train** on the page this opens.", TRAIN, "Open Train with three blocks",
-                 THREE_BLOCKS),
+                 THREE_BLOCKS,
+                 Question("The tutorial's first CNN has 1.2 million parameters. How many has this one?",
+                          ("About 6,000", "About 60,000", "About 1.2 million"),
+                          parameters_reveal("mnist", 60_874, "Pooling after every block shrinks the maps to 3x3x64 "
+                                            "= 576 numbers, so the dense layer needs only 576x64 + 64 = 36,928 "
+                                            "weights, yet the network reaches about 98% on MNIST."))),
             Step("Draw a digit. Before the network sees it, the drawing is prepared the way MNIST was made: grey, "
                  "inverted (light ink on black), cropped to the ink, scaled into a **20x20** box and **centred** by "
                  "its centre of mass in 28x28. Every step is shown under the canvas.", SKETCH,
@@ -365,7 +454,8 @@ LESSONS: tuple[Lesson, ...] = (
                  "shows clothes: T-shirts, trousers, pullovers, dresses, coats, sandals, shirts, sneakers, bags, ankle "
                  "boots. Look at a few, and at the average image of each class.", DATA, "Open Data"),
             Step("Train the network of *Your own scribble* (three conv + pooling blocks) on MNIST first, if you have "
-                 "not yet, so you have a number to compare with.", TRAIN, "Open Train on MNIST", THREE_BLOCKS),
+                 "not yet, so you have a number to compare with.", TRAIN, "Open Train on MNIST", THREE_BLOCKS,
+                 Question("Will it reach 98% on MNIST's test set?", ("Yes", "No"), reveal_sketch_free_accuracy)),
             Step("Now the **same network** on Fashion-MNIST, same settings and seed.", TRAIN,
                  "Open Train on Fashion-MNIST", {**THREE_BLOCKS, "data": "fashion_mnist"},
                  Question("Will the same network score higher or lower on Fashion-MNIST than on MNIST?",
