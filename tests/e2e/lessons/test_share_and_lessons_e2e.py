@@ -82,6 +82,7 @@ def test_a_lesson_walked_through(page: Page, app_server: str) -> None:
 
     sidebar_link(page, "Lessons").click()
     wait_for_idle(page, TIMEOUT_MS)
+    expect(page).to_have_url(re.compile(r"/lessons$"))  # another page's settings stay out of this page's URL
     expect(page.locator(".st-key-lessons_pick input")).to_have_value(re.compile("1 of 4 steps done"))
     page.locator(".st-key-lessons_reveal_edges-by-hand_1").get_by_role("button", name="Reveal").first.click()
     wait_for_idle(page, TIMEOUT_MS)
