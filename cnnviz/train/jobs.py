@@ -447,7 +447,11 @@ class JobManager:
             job.backend = name
 
             def should_stop() -> bool:
-                return job.stop_requested or self._orphaned(job.owner)
+                if not job.stop_requested and self._orphaned(job.owner):
+                    with self._lock:
+                        job.stop_reason = job.stop_reason or "closed"
+                        job._stop.set()
+                return job.stop_requested
 
             failed = run_training_job(job.request, job.runs, backend, should_stop)
             if failed:
