@@ -54,9 +54,10 @@ load-test: $(VENV)/.dev
 reliability: $(VENV)/.dev
 	$(PY) -m tools.reliability_report --run
 
-## Re-train the shipped default models in models/
+## Re-train the shipped default models in models/, as training jobs (the code of `python -m cnnviz train`);
+## `make models BACKEND=ray` trains them on the Ray cluster of CNNVIZ_RAY_ADDRESS
 models: $(VENV)/.runtime
-	$(PY) -m tools.train_default_models
+	$(PY) -m tools.train_default_models $(if $(BACKEND),--backend $(BACKEND),)
 
 .PHONY: cluster cluster-stop
 RAY_PORT ?= 6379

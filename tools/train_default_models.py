@@ -2,8 +2,10 @@
 
 Uses the project's own code, so the shipped models are exactly what a student
 could train on the Train page: the architecture is a :class:`cnnviz.train.spec.ModelSpec`
-built by :func:`cnnviz.train.spec.build_model`, trained by :func:`cnnviz.train.loop.train_model`
-and saved (atomically, with a checksummed sidecar) by :func:`cnnviz.core.store.save_model`.
+built by :func:`cnnviz.train.spec.build_model`, trained as a job of the studio's job manager by
+:func:`cnnviz.train.command.train_design` (the code behind ``python -m cnnviz train``; ``--backend ray``
+trains on a Ray cluster) and saved (atomically, with a checksummed sidecar) by
+:func:`cnnviz.core.store.save_model`.
 
 The MNIST model is also trained on sketch-like copies of its training digits
 (rotated, slanted, stretched, thinner and thicker strokes, re-framed exactly as
@@ -14,6 +16,7 @@ sketch set (:mod:`tools.synthetic`) is measured and stored too.
 Usage (from the repository root; a few minutes per dataset on 2 CPU cores)::
 
     CNNVIZ_DATA_DIR=/path/to/data python -m tools.train_default_models
+    python -m tools.train_default_models --backend ray      # on the cluster of CNNVIZ_RAY_ADDRESS
     python -m tools.train_default_models --datasets mnist --models-dir /tmp/models
 
 Everything is seeded; on the same machine and library versions a rerun gives
@@ -100,34 +103,31 @@ def sketch_accuracy(model: Any, count: int = SKETCH_COUNT, seed: int = SKETCH_SE
     return float((predicted == labels).mean())
 
 
-def train_one(name: str, models_dir: Path, recipe: Recipe) -> dict[str, Any]:
+def train_one(name: str, models_dir: Path, recipe: Recipe, backend: str | None = None) -> dict[str, Any]:
     """Train, evaluate and save ``default_<name>``; return a summary for the console."""
-    from cnnviz.core.records import TrainedModel
+    from dataclasses import replace
+
     from cnnviz.core.store import metadata_from_trained, save_model
-    from cnnviz.train.loop import train_model
+    from cnnviz.train.command import train_design
     from cnnviz.train.spec import build_model
 
     dataset = load_dataset(name)
     config = recipe.config
-    prepared = with_augmentation(prepare_data(dataset, config), recipe.augment_copies, seed=config.seed)
-    model = build_model(SPEC, dataset.num_classes, seed=config.seed)
+
+    def prepare(data: Any, settings: TrainConfig) -> PreparedData:
+        return with_augmentation(prepare_data(data, settings), recipe.augment_copies, seed=settings.seed)
+
     started = time.perf_counter()
-
-    def report(progress: Any) -> None:
-        print(f"  {name} epoch {progress.epoch + 1}: {progress.logs}", flush=True)
-
-    result = train_model(model, prepared, config, on_epoch=report)
+    design = {"spec": SPEC.to_dict(), "train_config": config.to_dict()}
+    session, job = train_design(design, dataset, backend=backend, prepare=prepare,
+                                say=lambda line: print(f"  {name} {line}", flush=True))
     seconds = time.perf_counter() - started
-    trained = TrainedModel(
-        model=model,
-        dataset=name,
-        class_names=tuple(dataset.class_names),
-        spec=SPEC.to_dict(),
-        history=result.history,
-        test_metrics=result.test_metrics,
-        data_source=dataset.portable_source,
-        name=f"default_{name}",
-    )
+    run = job.runs[-1] if job.runs else None
+    if session.model is None or run is None or run.result is None:
+        raise RuntimeError(f"default_{name} did not train: {session.outcome or job.message}")
+    result = run.result
+    trained = replace(session.model, name=f"default_{name}")
+    model = trained.model
     split = {
         "train": result.train_size,
         "validation": result.val_size,
@@ -139,7 +139,7 @@ def train_one(name: str, models_dir: Path, recipe: Recipe) -> dict[str, Any]:
     meta = metadata_from_trained(trained, data_note=dataset.note, split=split, default=True)
     meta["train_config"] = config.to_dict()
     meta["training_seconds"] = round(seconds, 1)
-    meta["made_by"] = "python -m tools.train_default_models"
+    meta["made_by"] = f"python -m tools.train_default_models ({job.backend} backend)"
     if recipe.augment_copies:
         meta["augmentation"] = (
             f"{recipe.augment_copies} sketch-like copies per training image (tools.augment: rotation, slant, "
@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="+", choices=sorted(RECIPES), default=list(RECIPES))
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where to write (default: models/)")
     parser.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs (quick checks)")
+    parser.add_argument("--backend", choices=("local", "ray"), default=None,
+                        help="where to train (default: ray when CNNVIZ_RAY_ADDRESS is set, else local)")
     args = parser.parse_args(argv)
     for name in args.datasets:
         recipe = RECIPES[name]
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             config = TrainConfig.from_dict({**recipe.config.to_dict(), "epochs": args.epochs})
             recipe = Recipe(config, recipe.augment_copies)
         print(f"Training default_{name} ...", flush=True)
-        summary = train_one(name, args.models_dir, recipe)
+        summary = train_one(name, args.models_dir, recipe, backend=args.backend)
         print("  " + ", ".join(f"{key}={value}" for key, value in summary.items()), flush=True)
     return 0
 
