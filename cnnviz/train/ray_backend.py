@@ -202,6 +202,16 @@ def connect(address: str | None = None) -> None:
             # log_to_driver=False: the workers' TensorFlow output stays in Ray's logs, not the studio's.
             ray.init(address=address, namespace=RAY_NAMESPACE, log_to_driver=False)
         except Exception as error:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+            causes = []
+            cause: BaseException | None = error
+            while cause is not None and len(causes) < 5:
+                causes.append(str(cause))
+                cause = cause.__cause__ or cause.__context__
+            if any("InvalidAuthToken" in text or "AuthenticationError" in text for text in causes):
+                raise RayConnectionError(
+                    f"The Ray cluster at {address!r} refused this server: it needs the cluster's token. Copy "
+                    "~/.ray/auth_token from the head machine here, or set RAY_AUTH_TOKEN."
+                ) from None
             raise RayConnectionError(
                 f"Could not reach the Ray cluster at {address!r} ({_one_line(error)}). Is it running (`make "
                 f"cluster`) and is {RAY_ADDRESS_ENV} right?"
