@@ -361,6 +361,8 @@ def train_live(dataset: Any, spec: ModelSpec, config: TrainConfig, *, repeat: bo
         job_manager().submit(session_owner(), request)
     except JobRefused as error:
         st.error(f"**Training did not start.** {error}")
+        return
+    st.rerun()  # once more from the top: the sidebar (drawn before this click was read) follows the job too
 
 
 def live_training() -> None:
