@@ -324,17 +324,22 @@ def _underfitting(loss: list[float], accuracy: list[float], val_accuracy: list[f
     )
 
 
-def _too_slow(loss: list[float], accuracy: list[float], config: Any) -> Diagnosis | None:
-    if len(loss) < 2 or not _steady(loss):
-        return None
+def _too_slow(loss: list[float], accuracy: list[float], val_accuracy: list[float], low: float,
+              config: Any) -> Diagnosis | None:
     final = accuracy[-1] if accuracy else None
-    if final is not None and final >= GOOD_ACCURACY:
+    if len(loss) == 1 and final is not None and final < low:
+        # One epoch shows no trend, but a low accuracy after it is not "healthy": the start is slow.
+        validation = f" (validation {_percent(val_accuracy[-1])})" if val_accuracy else ""
+        evidence = (f"After only 1 epoch, training accuracy is {_percent(final)}{validation}, below {_percent(low)}; "
+                    "one epoch is too early to tell a slow start from a stuck one.")
+    elif len(loss) < 2 or not _steady(loss) or (final is not None and final >= GOOD_ACCURACY):
         return None
-    span = len(loss) - 1
-    per_epoch = (loss[0] - loss[-1]) / span / loss[0]
-    accuracy_text = f"; training accuracy is {_percent(final)}" if final is not None else ""
-    evidence = (f"The training loss fell in every epoch, from {loss[0]:.3f} to {loss[-1]:.3f} over {len(loss)} "
-                f"epochs ({per_epoch:.1%} per epoch), and is still falling at the same pace{accuracy_text}.")
+    else:
+        span = len(loss) - 1
+        per_epoch = (loss[0] - loss[-1]) / span / loss[0]
+        accuracy_text = f"; training accuracy is {_percent(final)}" if final is not None else ""
+        evidence = (f"The training loss fell in every epoch, from {loss[0]:.3f} to {loss[-1]:.3f} over {len(loss)} "
+                    f"epochs ({per_epoch:.1%} per epoch), and is still falling at the same pace{accuracy_text}.")
     rate = _setting(config, "learning_rate")
     usual = _usual_rate(_setting(config, "optimizer"))
     epochs = _setting(config, "epochs", len(loss))
@@ -346,7 +351,8 @@ def _too_slow(loss: list[float], accuracy: list[float], config: Any) -> Diagnosi
         why = "It has not finished learning: more epochs let it continue."
     return Diagnosis(
         "too_slow", "Learning, but slowly", evidence, suggestion,
-        "The network is improving steadily and shows no sign of having finished. " + why,
+        ("It has learned little so far. " if len(loss) == 1 else
+         "The network is improving steadily and shows no sign of having finished. ") + why,
     )
 
 
@@ -481,7 +487,7 @@ def diagnose_training(
     found: list[Diagnosis] = []
     overfitting = _overfitting(loss, accuracy, val_loss, val_accuracy, low, spec, config)
     underfitting = _underfitting(loss, accuracy, val_accuracy, low, spec, config)
-    too_slow = _too_slow(loss, accuracy, config) if underfitting is None else None
+    too_slow = _too_slow(loss, accuracy, val_accuracy, low, config) if underfitting is None else None
     plateau = (_plateau(loss, accuracy, val_loss, config)
                if overfitting is None and underfitting is None and too_slow is None else None)
     found += [item for item in (overfitting, underfitting, too_slow, plateau) if item is not None]

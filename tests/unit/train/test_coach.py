@@ -114,6 +114,11 @@ def test_any_length_and_no_validation_keys() -> None:
     assert diagnose_training({}) == []
     one = diagnose_training({"loss": [0.4], "accuracy": [0.9]})
     assert [d.kind for d in one] == ["healthy"] and "1 epoch" in one[0].evidence
+    # A low accuracy after one epoch is a slow start, never "healthy" (seen on the page: 18% after 1 epoch).
+    slow_start = diagnose_training({"loss": [2.305], "accuracy": [0.11], "val_loss": [2.29], "val_accuracy": [0.18]},
+                                   config=TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=1))
+    assert [d.kind for d in slow_start] == ["too_slow"] and slow_start[0].suggestion == {"epochs": 3}
+    assert "After only 1 epoch, training accuracy is 11.0% (validation 18.0%)" in slow_start[0].evidence
     no_validation = diagnose_training({"loss": [2.2, 1.9, 1.85, 1.84, 1.84], "accuracy": [0.2, 0.3, 0.32, 0.33, 0.33]})
     assert [d.kind for d in no_validation] == ["underfitting"]
     # Settings as dicts (what a run record keeps) work as well as the dataclasses.
