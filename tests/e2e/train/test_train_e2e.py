@@ -1,4 +1,5 @@
-"""The Train page in Chromium: train 2 epochs, see 2 points per chart, start again and Stop, save, find it."""
+"""The Train page in Chromium: train 2 epochs, see 2 points per chart, start again, look at another page while it
+trains and come back to it, Stop, save, find it."""
 
 from __future__ import annotations
 
@@ -42,9 +43,10 @@ def test_train_stop_save_and_find_the_model(page: Page, app_server: str) -> None
     assert_no_exception(page)
 
     page.get_by_role("button", name="Train", exact=True).click()
+    # The training is a job of the session: the page is idle while a fragment redraws its progress.
+    expect(page.get_by_text(re.compile(r"Run 1 finished 2 epochs"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     wait_for_idle(page, TRAINING_TIMEOUT_MS)
     assert_no_exception(page)
-    expect(page.get_by_text(re.compile(r"Run 1 finished 2 epochs"))).to_be_visible()
     expect(page.get_by_text("Test accuracy").first).to_be_visible()
     for title in ("Loss (cross-entropy)", "Accuracy"):
         chart = chart_titled(page, title).first
@@ -61,14 +63,24 @@ def test_train_stop_save_and_find_the_model(page: Page, app_server: str) -> None
     set_slider(page, "train_epochs", presses=["End"])
     set_slider(page, "train_train_size", presses=["End"])
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_text(re.compile(r"Epoch [3-9]/30"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    expect(page.get_by_text(re.compile(r"Epoch [2-9]/30"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+
+    # Another page does not stop it: the sidebar shows its progress, and the Train page shows it again.
+    sidebar_link(page, "Data").click()
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"Your training: epoch \d+/30"))
+           ).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
+    assert_no_exception(page)
+    sidebar_link(page, "Train").click()
+    expect(page.get_by_text(re.compile(r"Training Run 2 on .*\(local backend\)"))).to_be_visible(
+        timeout=TRAINING_TIMEOUT_MS)
+    expect(page.get_by_text(re.compile(r"Epoch ([3-9]|[12]\d)/30"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     stop = page.get_by_role("button", name="Stop", exact=True)
     expect(stop).to_be_visible()
     stop.click()
+    stopped = page.get_by_text(re.compile(r"Run 2 stopped after \d+ of 30 epochs"))
+    expect(stopped).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     wait_for_idle(page, TRAINING_TIMEOUT_MS)
     assert_no_exception(page)
-    stopped = page.get_by_text(re.compile(r"Run 2 stopped after \d+ of 30 epochs"))
-    expect(stopped).to_be_visible()
     done = int(re.search(r"after (\d+) of", stopped.inner_text()).group(1))
     assert 2 <= done < 30
     # Both runs are overlaid in the comparison chart.
