@@ -176,7 +176,7 @@ async def train_once(page, run_number: int) -> tuple[float, bool]:
     await page.get_by_role("button", name="Train", exact=True).click()
     queued = False
     done = page.get_by_text(re.compile(rf"Run {run_number} (finished|stopped)"))
-    waiting = page.get_by_text(re.compile("Waiting for another training"))
+    waiting = page.get_by_text(re.compile("waits in the queue"))  # the Train page's line for a queued job
     while time.monotonic() - started < LONG_MS / 1000:
         if await waiting.count():
             queued = True

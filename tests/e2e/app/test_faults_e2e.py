@@ -127,8 +127,9 @@ def test_server_killed_mid_save_and_mid_training(server: Server, page: Page) -> 
     server.start()
     open_page(page, server.url, "train", timeout_ms=TRAINING_TIMEOUT_MS)
     _small_training(page, epochs_key_presses=["Home"])
+    # A training is a job the page follows from a fragment: the script is idle long before the job ends.
+    expect(page.get_by_text(re.compile(r"Run 1 finished 1 epoch"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
     wait_for_idle(page, TRAINING_TIMEOUT_MS)
-    expect(page.get_by_text(re.compile(r"Run 1 finished 1 epoch"))).to_be_visible()
     name_box = page.get_by_role("textbox", name="Model name")
     name_box.fill("killed_while_saving")
     name_box.press("Enter")
