@@ -7,6 +7,7 @@ the object store once. Each training starts a Ray worker that imports TensorFlow
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +21,9 @@ import pytest
 from cnnviz.train import ray_backend
 from cnnviz.train.loop import BatchProgress, EpochProgress, PreparedData, TrainConfig, TrainResult, prepare_data
 from cnnviz.train.ray_backend import RayConnectionError, RayWorkerDiedError, train_model_ray
+from cnnviz.train.spec import ConvBlockSpec, ModelSpec
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
+from tests.support.paths import REPO_ROOT
 from tests.support.ray_cluster import RayCluster, ray_cluster  # noqa: F401 - the fixture
 from tests.support.training import fresh_model, make_tiny
 from tools.streamlit_server import free_port
@@ -154,10 +157,12 @@ def test_a_ray_worker_killed_mid_training_is_a_one_line_error_and_the_finished_e
 
 
 @pytest.mark.slow
-def test_a_training_the_cluster_can_never_place_is_refused_with_a_message(ray_cluster: RayCluster,  # noqa: F811
+def test_a_training_the_cluster_can_never_place_is_refused_and_the_slots_are_its_cores(ray_cluster: RayCluster,  # noqa: F811
                                                                          data: PreparedData) -> None:
     with pytest.raises(RayConnectionError, match=r"asks for 64 CPU cores .* the Ray cluster has 2\b"):
         train_model_ray(fresh_model(), data, CONFIG, cpus=64)
+    # What a job queue in front of it may run at once: the cluster's 2 cores, 1 or 2 per training.
+    assert [ray_backend.cluster_job_slots(cpus) for cpus in (1, 2, 64)] == [2, 1, 1]
 
 
 def test_a_cluster_that_is_down_is_a_message_within_seconds() -> None:
@@ -172,3 +177,23 @@ def test_a_cluster_that_is_down_is_a_message_within_seconds() -> None:
     assert "RayConnectionError: Could not reach the Ray cluster at '127.0.0.1:" in finished.stderr
     assert "make cluster" in finished.stderr
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.slow
+def test_the_command_line_trains_through_the_ray_backend(ray_cluster: RayCluster, tmp_path) -> None:  # noqa: F811
+    """``python -m cnnviz train --backend ray`` in its own process, pointed at the cluster by --ray-address."""
+    design = tmp_path / "design.json"
+    design.write_text(json.dumps({
+        "spec": ModelSpec(conv_blocks=(ConvBlockSpec(filters=4),), dropout=0.0, dense_units=()).to_dict(),
+        "train_config": TrainConfig(epochs=2, train_size=200, batch_size=32, early_stopping=False).to_dict(),
+        "dataset": "digits",
+    }), encoding="utf-8")
+    env = {**os.environ, **ray_cluster.env, "CNNVIZ_RAY_ADDRESS": ""}  # the address comes from the option
+    done = subprocess.run([sys.executable, "-m", "cnnviz", "train", str(design), "--backend", "ray",
+                           "--ray-address", ray_cluster.address], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
+    final = next(line for line in lines if line.startswith("test accuracy "))
+    assert "after 2 epochs" in final and "(ray backend)" in final
