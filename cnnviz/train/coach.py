@@ -315,8 +315,10 @@ def _underfitting(loss: list[float], accuracy: list[float], val_accuracy: list[f
         suggestion: dict[str, Any] = {"optimizer": "adam", "learning_rate": USUAL_LEARNING_RATES["adam"]}
     elif dropout > 0.3:
         suggestion = {"dropout": round(dropout - 0.2, 2)}
-    else:
+    elif not _setting(spec, "batch_norm", False):
         suggestion = {"batch_norm": True}
+    else:
+        suggestion = {}  # nothing left among the usual settings: the explanation says what else holds it back
     return Diagnosis(
         "underfitting", "The network is not learning enough (underfitting)", evidence, suggestion,
         "Even on its own training images it stays poor and has stopped improving: the settings keep it from "
@@ -376,12 +378,14 @@ def _plateau(loss: list[float], accuracy: list[float], val_loss: list[float], co
     )
 
 
-def _dead_units(probes: Probes, config: Any) -> Diagnosis | None:
+def _dead_units(probes: Probes, config: Any, spec: Any) -> Diagnosis | None:
     layers = [layer for layer in probes.layers if layer.dead_share is not None and layer.dead_share >= DEAD_SHARE]
     if not layers:
         return None
     parts = ", ".join(f"{layer.name} {layer.dead_share:.0%} of {layer.units}" for layer in layers)
-    suggestion = {**_smaller_rate(config), "batch_norm": True} if config is not None else {"batch_norm": True}
+    suggestion = _smaller_rate(config) if config is not None else {}
+    if not _setting(spec, "batch_norm", False):
+        suggestion["batch_norm"] = True
     return Diagnosis(
         "dead_units", "Some ReLU units are dead",
         f"Units that output 0 for every one of {probes.images} held-out images: {parts}.", suggestion,
@@ -493,7 +497,7 @@ def diagnose_training(
     found += [item for item in (overfitting, underfitting, too_slow, plateau) if item is not None]
     found = [_with_damage(item, config) for item in found]
     if probes is not None:
-        found += [item for item in (_dead_units(probes, config), _saturated(probes, spec)) if item is not None]
+        found += [item for item in (_dead_units(probes, config, spec), _saturated(probes, spec)) if item is not None]
     return found or [_with_damage(_healthy(loss, accuracy, val_loss, val_accuracy), config)]
 
 

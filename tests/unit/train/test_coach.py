@@ -78,6 +78,10 @@ def test_suggestions_are_relative_to_the_settings() -> None:
     assert diagnose_training(HISTORIES["too_slow"], config=slow)[0].suggestion == {"learning_rate": 0.0001}
     # At the usual rate a steadily falling loss asks for more epochs instead.
     assert diagnose_training(HISTORIES["too_slow"], config=CONFIG)[0].suggestion == {"epochs": 10}
+    # Underfitting at the usual Adam settings suggests batch norm, and nothing it already has.
+    assert diagnose_training(HISTORIES["underfitting"], config=CONFIG, spec=SPEC)[0].suggestion == {"batch_norm": True}
+    tuned = ModelSpec(dropout=0.0, batch_norm=True)
+    assert diagnose_training(HISTORIES["underfitting"], config=CONFIG, spec=tuned)[0].suggestion == {}
     overfit = diagnose_training(HISTORIES["overfitting"], config=CONFIG, spec=SPEC)[0]
     assert overfit.suggestion == {"dropout": 0.2, "early_stopping": True}
     assert "0.500 (epoch 3) to 0.800 (epoch 6)" in overfit.evidence and "16.0 points" in overfit.evidence
@@ -156,6 +160,9 @@ def test_probes_add_dead_units_and_saturated_to_a_healthy_history() -> None:
     assert "conv_1 50% of 32" in dead.evidence and dead.suggestion["batch_norm"] is True
     assert "dense_1 (sigmoid) 75% of 32" in saturated.evidence
     assert saturated.suggestion == {"dense_activation": "relu", "batch_norm": True}
+    with_batch_norm = diagnose_training(HISTORIES["healthy"], probes=probes, config=CONFIG, spec=ModelSpec(
+        batch_norm=True))
+    assert with_batch_norm[0].suggestion == {"learning_rate": 0.0001}  # batch norm is on already: not suggested
     quiet = _probes(_layer("conv_1", dead=0.1), _layer("predictions", "dense", "softmax", dead=None))
     assert [d.kind for d in diagnose_training(HISTORIES["healthy"], probes=quiet)] == ["healthy"]
 
