@@ -8,24 +8,27 @@ training runs differs. ``CNNVIZ_RAY_ADDRESS`` names the cluster (``auto`` for on
 ``make cluster``, a head's ``host:6379``, or ``ray://host:10001`` through Ray Client); ``CNNVIZ_RAY_CPUS``
 (default 1) is how many CPU cores each training reserves, and TensorFlow in that training uses that many threads.
 
-**One actor per training, its progress a streaming generator.** Each training is a fresh Ray actor
-(:class:`_RayTrainer`) whose ``train`` method is a streaming generator (``num_returns="streaming"``): the
-actor rebuilds the model from its JSON and initial weights, trains it with
-:func:`cnnviz.train.loop.train_model` in a thread of its own, and yields every batch report, every finished
-epoch with its weights and filters, and the final result, in order, as the local worker's pipe does. We chose:
+**One actor per training, polled for its messages.** Each training is a fresh Ray actor (:class:`_RayTrainer`):
+``start`` rebuilds the model from its JSON and initial weights and trains it with
+:func:`cnnviz.train.loop.train_model` in a thread of the actor's process; the caller calls ``messages`` in a
+loop, each call returning everything queued since the last one (every batch report, every finished epoch with
+its weights and filters, the final result, in order, as the local worker's pipe carries them) or a heartbeat
+after :data:`HEARTBEAT_S` seconds without news. We chose:
 
-- a *generator* over a ``ray.util.queue.Queue``, because the queue is one more actor to start, name and clean
-  up per job, and a generator's items arrive in order, each once, and end with the task, with no polling of
-  a shared object; a *heartbeat* item every :data:`HEARTBEAT_S` seconds tells a frozen worker from a slow one;
-- an *actor* over a plain task, because a running plain task can only be stopped by ``ray.cancel``, and Ray
-  throws away what a cancelled generator yields afterwards (measured with Ray 2.60: the next item raises
-  ``TaskCancelledError``), so the final result (the test metrics of the kept epochs) would be lost. The actor
-  has a second concurrency slot, so ``stop()`` reaches it while ``train`` runs: the training ends after the
-  current batch exactly like a local Stop (``stopped_by_user``, test metrics of the finished epochs);
+- an *actor* over a plain task, because a running task can only be stopped by ``ray.cancel``, and Ray throws
+  away what a cancelled task yields afterwards (measured with Ray 2.60: the next item of a cancelled streaming
+  generator raises ``TaskCancelledError``), so the final result (the test metrics of the kept epochs) would be
+  lost. The actor has more than one concurrency slot, so ``stop()`` reaches it while it trains: the training
+  ends after the current batch exactly like a local Stop (``stopped_by_user``, test metrics of the finished
+  epochs);
+- *polling* the actor over a streaming generator method (``num_returns="streaming"``), because Ray Client
+  (``ray://host:10001``) refuses streaming actor methods (Ray 2.60: "not currently supported when using Ray
+  Client"), and a ``ray.util.queue.Queue``, because that is one more actor per job to start and clean up;
+  one call per second at most while nothing happens, a few per second while batches arrive;
 - *killing the actor after every job* (``ray.kill``), the counterpart of ``max_calls=1`` for actors: its
   worker process exits, so the memory TensorFlow keeps after each ``fit`` goes back to the OS, as with the
   local worker. An interrupted caller (Streamlit raising into the script) or a silent worker is also ended
-  with ``ray.kill``: a plain ``ray.cancel`` of an actor task only raises a flag that a frozen worker never reads.
+  with ``ray.kill``: a ``ray.cancel`` of an actor task only raises a flag that a frozen worker never reads.
 
 **Datasets travel once.** The arrays of a training go to the cluster's object store with ``ray.put`` and the
 object references are kept, per server, in a cache keyed by their content (a BLAKE2b digest, ~40 ms for
@@ -59,7 +62,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -286,40 +289,44 @@ def _one_line(error: BaseException | str) -> str:
 class _RayTrainer:
     """The body of the training actor (made a Ray actor in :func:`_trainer_actor`): one job, then killed.
 
-    ``train`` runs in one of the actor's two threads, ``stop`` in the other.
+    ``start`` begins the training in a thread of the actor's process; the caller then calls ``messages`` over and
+    over (each call waits up to ``wait_s`` for news) and may call ``stop`` meanwhile, from another of the
+    actor's concurrency slots.
     """
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._messages: queue.Queue[tuple] = queue.Queue()
         try:  # below the priority of whatever else runs on the node (a studio server on the same machine)
             os.setpriority(os.PRIO_PROCESS, 0, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19))
         except OSError:  # pragma: no cover - not allowed on this node: train at normal priority
             pass
 
+    def start(self, job: dict[str, Any], x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+              y_val: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> tuple[int, str]:
+        """Start training ``job`` on these arrays in a thread; return this worker's process id and node address."""
+        import ray
+
+        data = PreparedData(x_train, y_train, x_val, y_val, x_test, y_test)
+        threading.Thread(target=_train_job, args=(job, data, self._messages, self._stop.is_set),
+                         name="cnnviz-ray-training", daemon=True).start()
+        return os.getpid(), ray.util.get_node_ip_address()
+
+    def messages(self, wait_s: float) -> list[tuple]:
+        """Every message since the last call, waiting up to ``wait_s`` for the first; ``[("beat",)]`` if none came."""
+        try:
+            found = [self._messages.get(timeout=wait_s)]
+        except queue.Empty:
+            return [("beat",)]
+        while True:
+            try:
+                found.append(self._messages.get_nowait())
+            except queue.Empty:
+                return found
+
     def stop(self) -> None:
         """Ask the running training to stop after its current batch (it then reports its result as usual)."""
         self._stop.set()
-
-    def train(self, job: dict[str, Any], x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-              y_val: np.ndarray, x_test: np.ndarray, y_test: np.ndarray) -> Iterator[tuple]:
-        """Train one job; yield ``("started", pid, node)``, then its messages as the local worker sends them."""
-        import ray
-
-        yield ("started", os.getpid(), ray.util.get_node_ip_address())
-        data = PreparedData(x_train, y_train, x_val, y_val, x_test, y_test)
-        messages: queue.Queue[tuple] = queue.Queue()
-        thread = threading.Thread(target=_train_job, args=(job, data, messages, self._stop.is_set),
-                                  name="cnnviz-ray-training", daemon=True)
-        thread.start()
-        while True:
-            try:
-                message = messages.get(timeout=HEARTBEAT_S)
-            except queue.Empty:
-                yield ("beat",)
-                continue
-            yield message
-            if message[0] in ("done", "config", "error"):
-                return
 
 
 def _train_job(job: dict[str, Any], data: PreparedData, messages: queue.Queue, should_stop: Callable[[], bool]
@@ -365,18 +372,17 @@ def _trainer_actor() -> Any:
 
     with _actor_lock:
         if _actor_class is None:
-            # Two concurrency slots: `train` runs in one, `stop` arrives in the other. No restarts or retries:
-            # a training that died is reported, not silently started again from its first epoch.
-            _actor_class = ray.remote(max_concurrency=2, max_restarts=0, max_task_retries=0)(_RayTrainer)
+            # Three concurrency slots: `messages` may wait in one while `stop` (or `start`) runs in another. No
+            # restarts or retries: a training that died is reported, not silently started again from epoch 1.
+            _actor_class = ray.remote(max_concurrency=3, max_restarts=0, max_task_retries=0)(_RayTrainer)
         return _actor_class
 
 
 @dataclass
 class _Job:
-    """A training actor and the stream of its ``train`` call."""
+    """A training actor and the node it runs on."""
 
     actor: Any
-    stream: Any
     node: str = "an unknown node"
 
     def kill(self) -> None:
@@ -437,7 +443,8 @@ def train_model_ray(
     Same arguments, callbacks and result. The callbacks run in the calling thread. ``model`` gets the worker's
     weights after every finished epoch (before ``on_epoch``) and at the end, and is compiled here, so that
     ``model.evaluate`` works on it afterwards. ``should_stop`` returning ``True`` stops the training after its
-    current batch; the result then says ``stopped_by_user`` and has the test metrics of the finished epochs.
+    current batch; the result then says ``stopped_by_user`` and has the test metrics of the finished epochs (while
+    the training still waits for free cores, at once, with no epoch).
     If a callback raises (Streamlit interrupting the script), the worker is killed at once and the exception
     propagates; ``model`` keeps the last finished epoch.
 
@@ -476,21 +483,34 @@ def train_model_ray(
     job_spec = {"model_json": model.to_json(), "weights": model.get_weights(), "config": config,
                 "batch_interval_s": batch_interval_s, "deterministic": deterministic, "cpus": cpus}
     actor = _trainer_actor().options(num_cpus=cpus).remote()
-    job = _Job(actor, actor.train.options(num_returns="streaming").remote(job_spec, *arrays))
+    job = _Job(actor)
     timeout = heartbeat_timeout_s() if heartbeat_timeout is None else heartbeat_timeout
     result: TrainResult | None = None
+    pending = actor.start.remote(job_spec, *arrays)  # ready once the actor has cores, a process and its job
     worker_pid: int | None = None
     stop_sent = False
     last_message = last_idle_call = time.monotonic()
+
+    def died(error: BaseException) -> RayWorkerDiedError:
+        return RayWorkerDiedError(
+            f"The Ray worker training this model on {job.node} ended unexpectedly ({type(error).__name__}). "
+            "The finished epochs are kept; train again to continue."
+        )
+
     try:
         while result is None:
             if should_stop is not None and not stop_sent and should_stop():
                 stop_sent = True
+                if worker_pid is None:  # still waiting for free cores: nothing to keep, nothing to wait for
+                    return TrainResult(stopped_by_user=True, duration_s=time.perf_counter() - started,
+                                       train_size=len(data.x_train), val_size=len(data.x_val),
+                                       test_size=len(data.x_test))
                 actor.stop.remote()
-            ready, _ = ray.wait([job.stream], timeout=poll_s)
+            ready, _ = ray.wait([pending], timeout=poll_s)
+            now = time.monotonic()
             if not ready:
-                now = time.monotonic()
                 silent = now - last_message
+                # Waiting for free cores in Ray's queue is not silence; a started worker answers within HEARTBEAT_S.
                 if worker_pid is not None and silent > timeout:
                     job.kill()
                     raise RayWorkerHungError(
@@ -502,44 +522,40 @@ def train_model_ray(
                     on_idle(silent)
                 continue
             try:
-                message = ray.get(next(job.stream))
-            except StopIteration:
-                raise RayWorkerDiedError(
-                    f"The Ray worker on {job.node} ended without a result. The finished epochs are kept; train "
-                    "again to continue."
-                ) from None
-            except RayError as error:  # ActorDiedError, WorkerCrashedError, a lost node, ...
-                raise RayWorkerDiedError(
-                    f"The Ray worker training this model on {job.node} ended unexpectedly "
-                    f"({type(error).__name__}). The finished epochs are kept; train again to continue."
-                ) from None
-            last_message = time.monotonic()
-            kind = message[0]
-            if kind == "started":
-                worker_pid, job.node = message[1], f"node {message[2]}"
+                answer = ray.get(pending)
+            except RayError as error:  # ActorDiedError, ActorUnavailableError, a lost node, ...
+                raise died(error) from None
+            last_message = now
+            pending = actor.messages.remote(HEARTBEAT_S)
+            if worker_pid is None:
+                worker_pid, node = answer
+                job.node = f"node {node}"
                 with _running_lock:
-                    _running[id(job)] = (message[2], worker_pid)
-            elif kind == "beat":
-                if on_idle is not None and last_message - last_idle_call >= IDLE_CALL_S:
-                    last_idle_call = last_message
-                    on_idle(0.0)
-            elif kind == "batch":
-                if on_batch is not None:
-                    on_batch(message[1])
-            elif kind == "epoch":
-                model.set_weights(message[2])
-                if on_epoch is not None:
-                    on_epoch(message[1])
-            elif kind == "done":
-                model.set_weights(message[2])
-                result = message[1]
-            elif kind == "config":
-                raise TrainingConfigError(message[1])
-            else:
-                raise TrainingProcessError(
-                    f"Training failed on the Ray worker on {job.node} ({_one_line(message[1])}). "
-                    "The finished epochs are kept; the worker's log in Ray's session folder has the details."
-                )
+                    _running[id(job)] = (node, worker_pid)
+                continue
+            for message in answer:
+                kind = message[0]
+                if kind == "beat":
+                    if on_idle is not None and now - last_idle_call >= IDLE_CALL_S:
+                        last_idle_call = now
+                        on_idle(0.0)
+                elif kind == "batch":
+                    if on_batch is not None:
+                        on_batch(message[1])
+                elif kind == "epoch":
+                    model.set_weights(message[2])
+                    if on_epoch is not None:
+                        on_epoch(message[1])
+                elif kind == "done":
+                    model.set_weights(message[2])
+                    result = message[1]
+                elif kind == "config":
+                    raise TrainingConfigError(message[1])
+                else:
+                    raise TrainingProcessError(
+                        f"Training failed on the Ray worker on {job.node} ({_one_line(message[1])}). The finished "
+                        "epochs are kept; the worker's log in Ray's session folder has the details."
+                    )
     finally:
         with _running_lock:
             _running.pop(id(job), None)
