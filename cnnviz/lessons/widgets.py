@@ -14,6 +14,7 @@ import streamlit as st
 from cnnviz.core.text import md_escape
 from cnnviz.lessons.lessons import LESSONS, Lesson, Step, lesson_by_slug, progress_text
 from cnnviz.ui.links import page_title
+from cnnviz.ui.sharing import open_link
 from cnnviz.ui.state import get_runs, remember
 
 #: Steps the learner opened: ``{lesson slug: [step indices]}``.
@@ -86,7 +87,7 @@ def lessons_page() -> None:
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending is not None:
         page, params = pending
-        st.switch_page(page, query_params=params or None)
+        open_link(page, params)
     slugs = [lesson.slug for lesson in LESSONS]
     remember(PICK_KEY, slugs[0], valid=slugs)
     progress = _progress()

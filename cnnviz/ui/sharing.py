@@ -31,6 +31,10 @@ from cnnviz.core.text import md_escape
 WRITTEN_KEY = "cnnviz_share_written"
 #: The parameters the latest link to each page could not read: ``{page path: [names]}``, shown until they change.
 IGNORED_KEY = "cnnviz_share_ignored"
+#: Every URL each page has written in this session: ``{page path: [query, ...]}`` (see :func:`restore_from_url`).
+HISTORY_KEY = "cnnviz_share_history"
+#: Pages that must read their URL on their next run whatever it holds: ``{page path}`` (see :func:`open_link`).
+FORCE_KEY = "cnnviz_share_force"
 
 
 def _query() -> dict[str, Any]:
@@ -56,7 +60,13 @@ def restore_from_url(table: ParamTable, page: str) -> list[str]:
     query = _query()
     written = st.session_state.setdefault(WRITTEN_KEY, {})
     ignored_by_page = st.session_state.setdefault(IGNORED_KEY, {})
-    if written.get(page) == query:
+    forced = page in st.session_state.setdefault(FORCE_KEY, set())
+    st.session_state[FORCE_KEY].discard(page)
+    # A URL this page wrote itself is never read back: a rerun can carry the browser's previous URL when the
+    # learner changes controls faster than the browser applies publish()'s update, and reading it back would undo
+    # the newest change (seen as lost slider key presses in Chromium). Links from outside are new URLs, and
+    # open_link() forces the read when a lesson's link happens to equal an earlier one.
+    if not forced and (written.get(page) == query or query in st.session_state.get(HISTORY_KEY, {}).get(page, [])):
         _show_ignored(ignored_by_page.get(page, []))
         return []
     written[page] = query
@@ -95,7 +105,24 @@ def publish(table: ParamTable, page: str) -> dict[str, str]:
         # A new link means the note about the old one no longer applies.
         st.session_state.setdefault(IGNORED_KEY, {})[page] = []
     written[page] = dict(wanted)
+    history = st.session_state.setdefault(HISTORY_KEY, {}).setdefault(page, [])
+    if wanted not in history:
+        history.append(dict(wanted))
+        del history[:-HISTORY_LIMIT]
     return wanted
+
+
+#: How many of its own URLs a page remembers (a session's worth of control changes, a few kB).
+HISTORY_LIMIT = 200
+
+
+def open_link(page: str, params: dict[str, str]) -> None:
+    """Open ``page`` with the share-link ``params`` and make it read them even if it wrote the same URL before.
+
+    Call outside a callback (``st.switch_page`` stops the script).
+    """
+    st.session_state.setdefault(FORCE_KEY, set()).add(page)
+    st.switch_page(page, query_params=params or None)
 
 
 def page_url(table: ParamTable, path: str) -> str:
@@ -136,5 +163,5 @@ def share_bar(table: ParamTable, page: str, path: str, *, key: str) -> None:
     copy_link_button(table, path, key=key)
 
 
-__all__ = ["IGNORED_KEY", "WRITTEN_KEY", "copy_link_button", "current_query", "page_url", "publish",
-           "restore_from_url", "share_bar"]
+__all__ = ["FORCE_KEY", "HISTORY_KEY", "IGNORED_KEY", "WRITTEN_KEY", "copy_link_button", "current_query",
+           "open_link", "page_url", "publish", "restore_from_url", "share_bar"]

@@ -73,3 +73,18 @@ def test_a_hand_edited_link_opens_with_defaults_and_names_what_it_ignored():
     assert notes and all(name in notes[0] for name in ("epochs", "b1f", "color", "blocks"))
     assert app.session_state["train_epochs"] == 10 and app.session_state["train_lr"] == 1.0
     assert app.query_params == {"lr": "1"}  # the page's own link replaces the broken one
+
+
+def test_a_rerun_carrying_the_browsers_previous_url_keeps_the_newest_change():
+    # Keys pressed faster than the browser applies the page's URL update: the rerun brings an URL the page
+    # wrote itself earlier. Reading it back would undo the newest change (lost slider presses in Chromium).
+    app = app_test("pages/train.py").run()
+    app.slider(key="train_epochs").set_value(12).run()
+    app.slider(key="train_epochs").set_value(14).run()
+    assert app.query_params == {"epochs": "14"}
+    app.slider(key="train_epochs").set_value(16)
+    app.query_params.clear()
+    app.query_params.update({"epochs": "12"})  # the browser had not applied the URL of epochs 14 yet
+    app.run()
+    assert app.session_state["train_epochs"] == 16
+    assert app.query_params == {"epochs": "16"}
