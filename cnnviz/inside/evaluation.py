@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core.images import to_model_batch
+from cnnviz.core import embedding
 from cnnviz.inside.activations import InspectError, check_model
 
 
@@ -208,6 +208,9 @@ def predict_with_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the class probabilities of every image and the penultimate features, in one forward pass.
 
+    :func:`cnnviz.core.embedding.predict_with_features` (shared with the Sketch page) with the Inside page's
+    error type.
+
     Args:
         images: (N, 28, 28) uint8 (or float32 in [0, 1]).
         feature_rows: which images' features to keep (sorted indices); default all.
@@ -221,25 +224,11 @@ def predict_with_features(
         cnnviz.core.images.ModelInputError: not a batch of 28x28 images.
         InspectError: not a Keras model with one input, or a batch size below 1.
     """
-    import keras
-
     check_model(model)
-    if batch_size < 1:
-        raise InspectError(f"Expected a batch size of at least 1, got {batch_size}.")
-    batch = to_model_batch(images)
-    rows = np.arange(batch.shape[0]) if feature_rows is None else np.asarray(feature_rows, dtype=np.int64)
-    extractor = keras.Model(
-        inputs=model.inputs[0], outputs=[model.outputs[0], model.layers[-1].input], name="outputs_and_features"
-    )
-    probabilities, features = [], []
-    for start in range(0, batch.shape[0], batch_size):
-        stop = min(start + batch_size, batch.shape[0])
-        output, hidden = extractor(batch[start:stop], training=False)
-        probabilities.append(np.asarray(keras.ops.convert_to_numpy(output), dtype=np.float32))
-        keep = rows[(rows >= start) & (rows < stop)] - start
-        hidden = np.asarray(keras.ops.convert_to_numpy(hidden), dtype=np.float32)
-        features.append(hidden.reshape(hidden.shape[0], -1)[keep])
-    return np.concatenate(probabilities, axis=0), np.concatenate(features, axis=0)
+    try:
+        return embedding.predict_with_features(model, images, batch_size=batch_size, feature_rows=feature_rows)
+    except embedding.EmbeddingError as error:
+        raise InspectError(str(error)) from error
 
 
 @dataclass(frozen=True)
