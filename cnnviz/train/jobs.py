@@ -3,7 +3,8 @@
 A learner's click on Train submits a :class:`JobRequest` (dataset, design, settings, repeats) to the
 server's one :class:`JobManager` (:func:`job_manager`). The manager keeps a first-in first-out queue and
 runs at most ``CNNVIZ_LOCAL_WORKERS`` jobs at once (default 1: on a 2-core server, two trainings at once
-both crawl), each in a thread of its own that calls a **backend**:
+both crawl; with the ray backend, as many as the cluster has cores for), each in a thread of its own that
+calls a **backend**:
 
 - ``local`` (the default): :func:`cnnviz.train.worker.train_model_isolated`, a child process per training
   (the warm worker, its niceness, heartbeat and per-fit memory guarantees are the worker's);
@@ -59,6 +60,8 @@ QUEUE_LIMIT = 30
 ORPHAN_S = 120.0
 #: How many recent finished jobs the expected wait is computed from.
 RECENT_JOBS = 20
+#: Seconds between two questions to a Ray cluster about how many trainings it can run at once.
+SLOTS_REFRESH_S = 60.0
 
 #: What the page says about each backend (the job records its name).
 BACKEND_LABELS = {
@@ -288,7 +291,10 @@ class JobManager:
     """The server's training queue: submit, follow, stop. Thread-safe; see the module docstring.
 
     Args:
-        workers: jobs running at once (``None``: :func:`local_workers`).
+        workers: jobs running at once (``None``: :func:`local_workers` for the local backend; for the ray backend
+            chosen by ``CNNVIZ_RAY_ADDRESS``, the trainings the cluster can run at once,
+            :func:`cnnviz.train.ray_backend.cluster_job_slots`, asked again every :data:`SLOTS_REFRESH_S` seconds
+            so that worker machines that join are used).
         limit: jobs that may wait (``None``: :func:`queue_limit`).
         orphan_after_s: a session silent this long is closed (``None``: :func:`orphan_s`).
         backend: ``(name, function)`` for every job (tests); ``None``: :func:`select_backend` when a job starts.
@@ -297,7 +303,8 @@ class JobManager:
 
     def __init__(self, *, workers: int | None = None, limit: int | None = None, orphan_after_s: float | None = None,
                  backend: tuple[str, Backend] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.workers = workers if workers is not None else local_workers()
+        self._fixed_workers = workers
+        self._slots: tuple[float, int] | None = None  # (when asked, the Ray cluster's slots)
         self.limit = limit if limit is not None else queue_limit()
         self.orphan_after_s = orphan_after_s if orphan_after_s is not None else orphan_s()
         self._backend = backend
@@ -309,6 +316,23 @@ class JobManager:
         self._latest: dict[str, Job] = {}  # each session's latest job, ended ones too (the page reads their end)
         self._seen: dict[str, float] = {}
         self._durations: deque[float] = deque(maxlen=RECENT_JOBS)
+
+    @property
+    def workers(self) -> int:
+        """How many jobs may run at once now (see the ``workers`` argument)."""
+        if self._fixed_workers is not None:
+            return self._fixed_workers
+        if self._backend is not None or not os.environ.get("CNNVIZ_RAY_ADDRESS", "").strip():
+            return local_workers()
+        now = time.monotonic()
+        if self._slots is None or now - self._slots[0] > SLOTS_REFRESH_S:
+            try:
+                from cnnviz.train.ray_backend import cluster_job_slots
+
+                self._slots = (now, cluster_job_slots())
+            except Exception:  # noqa: BLE001 - an unreachable cluster: one at a time; the job itself says why
+                self._slots = (now, local_workers())
+        return self._slots[1]
 
     # -- the learner's side ------------------------------------------------------------------------------------
 
@@ -388,7 +412,7 @@ class JobManager:
             left = [max(typical - (now - (running.started_at or now)), 0.0) for running in self._running]
             # Each worker is free when its running job ends (a typical job's length after it started); each queued
             # job ahead takes the first free worker for a typical job's length; this one takes the next free one.
-            free = sorted(left + [0.0] * (self.workers - len(left)))
+            free = sorted(left + [0.0] * max(self.workers - len(left), 0))
             for _ in range(index):
                 heapq.heapreplace(free, free[0] + typical)
             wait = free[0]

@@ -200,6 +200,18 @@ def test_repeats_run_one_after_the_other_as_one_group() -> None:
     assert "seeds 7, 8, 9" in book.state[OUTCOME_KEY][1]
 
 
+def test_with_a_ray_cluster_as_many_jobs_run_as_it_has_slots(monkeypatch) -> None:
+    from cnnviz.train import ray_backend
+
+    monkeypatch.setenv("CNNVIZ_RAY_ADDRESS", "auto")
+    monkeypatch.setenv("CNNVIZ_LOCAL_WORKERS", "1")
+    monkeypatch.setattr(ray_backend, "cluster_job_slots", lambda: 3)  # a cluster of 3 cores, 1 per training
+    assert JobManager().workers == 3
+    assert JobManager(workers=2).workers == 2  # a server's own choice wins
+    monkeypatch.delenv("CNNVIZ_RAY_ADDRESS")
+    assert JobManager().workers == 1
+
+
 def test_an_unknown_backend_is_refused_and_the_default_is_local(monkeypatch) -> None:
     monkeypatch.delenv("CNNVIZ_RAY_ADDRESS", raising=False)
     assert select_backend()[0] == "local"
