@@ -14,8 +14,8 @@ script), the model is put back to its weights at the end of the last finished
 epoch (the best one, when early stopping restores the best weights), so the
 weights always match the history.
 
-Only one training runs at a time in a process (:func:`training_lock`): on 2 CPU
-cores, several concurrent trainings would all crawl.
+How many trainings run at once, and in what order, is the job queue's business
+(:mod:`cnnviz.train.jobs`), not this module's.
 
 Importing this module does not import TensorFlow.
 """
@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,10 +50,6 @@ OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
 
 class TrainingConfigError(ValueError):
     """Training settings that cannot work; the message says what was received and what to use."""
-
-
-class TrainingBusyError(RuntimeError):
-    """Another training held the process-wide lock for longer than the caller was willing to wait."""
 
 
 class TrainingData(Protocol):
@@ -454,18 +448,10 @@ def evaluate_model(model: keras.Model, dataset: TrainingData, *, batch_size: int
                          np.asarray(dataset.y_test).astype(np.int64), batch_size)
 
 
-# One training at a time per process: on 2 CPU cores parallel trainings all crawl.
-_LOCK = threading.Lock()
-
-#: Seconds a training waits for the training slot before it gives up with a message (the slot's holder is itself
-#: bounded: a silent child is killed, and the server can cap a training's time).
-TRAINING_WAIT_S = 900.0
-
-
 def positive_seconds_from_env(name: str, default: float | None) -> float | None:
     """Return environment variable ``name`` as a positive finite number of seconds, else ``default``.
 
-    A teacher sets these on the server (e.g. ``CNNVIZ_TRAINING_WAIT_S=300``); an empty, non-numeric, zero,
+    A teacher sets these on the server (e.g. ``CNNVIZ_MAX_TRAINING_S=300``); an empty, non-numeric, zero,
     negative or infinite value falls back to ``default``.
     """
     try:
@@ -473,46 +459,3 @@ def positive_seconds_from_env(name: str, default: float | None) -> float | None:
     except ValueError:
         return default
     return value if 0 < value < math.inf else default
-
-
-def training_wait_s() -> float:
-    """Seconds to wait for the training slot: ``CNNVIZ_TRAINING_WAIT_S`` or :data:`TRAINING_WAIT_S`."""
-    return positive_seconds_from_env("CNNVIZ_TRAINING_WAIT_S", TRAINING_WAIT_S) or TRAINING_WAIT_S
-
-
-@contextmanager
-def training_lock(
-    *,
-    on_wait: Callable[[float], None] | None = None,
-    poll_s: float = 0.5,
-    timeout_s: float | None = None,
-) -> Iterator[bool]:
-    """Hold the process-wide training lock for the ``with`` body, waiting for it if needed.
-
-    Args:
-        on_wait: called every ``poll_s`` seconds with the seconds waited so far while another training
-            holds the lock (the page shows "waiting for another training to finish"). It may raise to
-            give up waiting (Streamlit does, when the user clicks a button).
-        timeout_s: give up after this many seconds with :class:`TrainingBusyError` (``None``: wait forever).
-
-    Yields:
-        ``True`` if the caller had to wait, ``False`` if the lock was free.
-    """
-    waited = False
-    if not _LOCK.acquire(blocking=False):
-        waited = True
-        start = time.monotonic()
-        while True:
-            elapsed = time.monotonic() - start
-            if on_wait is not None:
-                on_wait(elapsed)
-            if timeout_s is not None and elapsed >= timeout_s:
-                raise TrainingBusyError(
-                    f"Another training has been running for more than {timeout_s:.0f} s; try again later."
-                )
-            if _LOCK.acquire(timeout=poll_s):
-                break
-    try:
-        yield waited
-    finally:
-        _LOCK.release()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
@@ -11,11 +9,9 @@ from cnnviz.train.loop import (
     BatchProgress,
     EpochProgress,
     TrainConfig,
-    TrainingBusyError,
     TrainingConfigError,
     prepare_data,
     train_model,
-    training_lock,
     validate_config,
 )
 from tests.support.training import TinyData, fresh_model, make_tiny
@@ -172,70 +168,6 @@ def test_config_dict_round_trip() -> None:
     config = TrainConfig(optimizer="rmsprop", epochs=2, early_stopping=False)
     assert TrainConfig.from_dict(config.to_dict()) == config
     assert TrainConfig.from_dict({"epochs": 4, "unknown": 1}) == TrainConfig(epochs=4)
-
-
-def test_training_lock_queues_and_reports_the_wait() -> None:
-    order: list[str] = []
-    waits: list[float] = []
-    entered = threading.Event()
-    release = threading.Event()
-
-    def first() -> None:
-        with training_lock() as waited:
-            assert waited is False
-            order.append("first in")
-            entered.set()
-            release.wait(5)
-            order.append("first out")
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    entered.wait(5)
-
-    def on_wait(seconds: float) -> None:
-        waits.append(seconds)
-        if len(waits) == 2:
-            release.set()
-
-    with training_lock(on_wait=on_wait, poll_s=0.05) as waited:
-        assert waited is True
-        order.append("second in")
-    thread.join(5)
-    assert order == ["first in", "first out", "second in"]
-    assert len(waits) >= 2
-    with training_lock() as waited:  # released again: the next one does not wait
-        assert waited is False
-
-
-def test_training_lock_times_out_and_can_be_abandoned() -> None:
-    held = threading.Event()
-    done = threading.Event()
-
-    def holder() -> None:
-        with training_lock():
-            held.set()
-            done.wait(5)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    held.wait(5)
-    with pytest.raises(TrainingBusyError, match="try again"):
-        with training_lock(timeout_s=0.1, poll_s=0.02):
-            pass
-
-    class GiveUp(Exception):
-        pass
-
-    def give_up(seconds: float) -> None:
-        raise GiveUp
-
-    with pytest.raises(GiveUp):
-        with training_lock(on_wait=give_up):
-            pass
-    done.set()
-    thread.join(5)
-    with training_lock() as waited:  # neither the timeout nor the abandoned wait left the lock held
-        assert waited is False
 
 
 def test_interrupted_training_with_early_stopping_ends_on_the_best_epoch(tiny: TinyData) -> None:
