@@ -265,7 +265,13 @@ _pool_on = False
 
 
 def warm_worker_enabled() -> bool:
-    """Whether the server keeps a ready child: not when ``CNNVIZ_WARM_WORKER`` is ``0``, ``false`` or ``no``."""
+    """Whether the server keeps a ready child: not when ``CNNVIZ_WARM_WORKER`` is ``0``, ``false`` or ``no``.
+
+    Nor when ``CNNVIZ_RAY_ADDRESS`` is set: trainings then run on the Ray cluster, and an idle local child would
+    hold ~770 MB for nothing.
+    """
+    if os.environ.get("CNNVIZ_RAY_ADDRESS", "").strip():
+        return False
     return os.environ.get("CNNVIZ_WARM_WORKER", "1").strip().lower() not in ("0", "false", "no", "off")
 
 

@@ -21,7 +21,13 @@ from cnnviz.train.loop import (
     evaluate_model,
     prepare_data,
 )
-from cnnviz.train.worker import TrainingHungError, TrainingProcessError, heartbeat_timeout_s, train_model_isolated
+from cnnviz.train.worker import (
+    TrainingHungError,
+    TrainingProcessError,
+    heartbeat_timeout_s,
+    train_model_isolated,
+    warm_worker_enabled,
+)
 from tests.support.figures import record_figure
 from tests.support.training import TinyData, fresh_model, make_tiny
 from tests.support.training import training_children as _children
@@ -243,3 +249,11 @@ def test_a_dead_warm_child_is_replaced_and_stop_keeps_the_finished_epochs(tiny: 
     replacement = warm_worker.warm_worker_pid()
     assert replacement is not None and replacement != ready
     assert not _children()
+
+
+def test_no_warm_child_is_kept_when_trainings_run_on_ray(monkeypatch) -> None:
+    monkeypatch.delenv("CNNVIZ_WARM_WORKER", raising=False)
+    monkeypatch.delenv("CNNVIZ_RAY_ADDRESS", raising=False)
+    assert warm_worker_enabled()
+    monkeypatch.setenv("CNNVIZ_RAY_ADDRESS", "auto")  # the cluster trains: an idle local child would waste ~770 MB
+    assert not warm_worker_enabled()
