@@ -53,6 +53,7 @@ Importing this module imports neither Ray nor TensorFlow: ``import ray`` happens
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import queue
@@ -497,6 +498,14 @@ def train_model_ray(
             "The finished epochs are kept; train again to continue."
         )
 
+    def lost(error: BaseException) -> RayWorkerDiedError:
+        with contextlib.suppress(Exception):
+            ray.shutdown()  # so that the next training connects afresh (and says so at once if the cluster is down)
+        return RayWorkerDiedError(
+            f"The connection to the Ray cluster was lost while it trained this model ({_one_line(error)}). The "
+            "finished epochs are kept; train again once the cluster is back."
+        )
+
     try:
         while result is None:
             if should_stop is not None and not stop_sent and should_stop():
@@ -506,7 +515,10 @@ def train_model_ray(
                                        train_size=len(data.x_train), val_size=len(data.x_val),
                                        test_size=len(data.x_test))
                 actor.stop.remote()
-            ready, _ = ray.wait([pending], timeout=poll_s)
+            try:
+                ready, _ = ray.wait([pending], timeout=poll_s)
+            except ConnectionError as error:  # Ray Client lost the cluster (its head died, say)
+                raise lost(error) from None
             now = time.monotonic()
             if not ready:
                 silent = now - last_message
@@ -525,6 +537,8 @@ def train_model_ray(
                 answer = ray.get(pending)
             except RayError as error:  # ActorDiedError, ActorUnavailableError, a lost node, ...
                 raise died(error) from None
+            except ConnectionError as error:
+                raise lost(error) from None
             last_message = now
             pending = actor.messages.remote(HEARTBEAT_S)
             if worker_pid is None:

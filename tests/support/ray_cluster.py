@@ -42,6 +42,7 @@ class RayCluster:
     address: str
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
+    client_address: str = ""  # ray://127.0.0.1:PORT, its Ray Client server
 
 
 def _ray_command() -> str:
@@ -55,7 +56,7 @@ def running_ray_cluster(num_cpus: int = 2) -> Iterator[RayCluster]:
     """Start a local-only head node with ``num_cpus`` CPUs; yield it; stop its process group and delete its folder."""
     folder = Path(tempfile.mkdtemp(prefix="cnnviz-ray-"))  # short: Ray's unix sockets live in it
     log_path = folder / "ray-start.log"
-    port = free_port()
+    port, client_port = free_port(), free_port()
     env = {
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": secrets.token_hex(32),
@@ -65,7 +66,7 @@ def running_ray_cluster(num_cpus: int = 2) -> Iterator[RayCluster]:
     command = [
         _ray_command(), "start", "--head", "--block", "--port", str(port), "--node-ip-address", "127.0.0.1",
         "--num-cpus", str(num_cpus), "--include-dashboard", "false", "--disable-usage-stats",
-        "--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
+        "--ray-client-server-port", str(client_port), "--dashboard-agent-listen-port", str(free_port()),
         "--object-store-memory", str(200 * 1024 * 1024), "--temp-dir", str(folder),
     ]
     process = None
@@ -81,7 +82,7 @@ def running_ray_cluster(num_cpus: int = 2) -> Iterator[RayCluster]:
                 raise RuntimeError(f"ray start did not finish in {START_TIMEOUT_S} s:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.3)
         address = f"127.0.0.1:{port}"
-        yield RayCluster(address, {**env, "CNNVIZ_RAY_ADDRESS": address}, log_path)
+        yield RayCluster(address, {**env, "CNNVIZ_RAY_ADDRESS": address}, log_path, f"ray://127.0.0.1:{client_port}")
     finally:
         if process is not None:
             # The head, the raylet and every worker share the process group that start_new_session made.

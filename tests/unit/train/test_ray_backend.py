@@ -7,6 +7,7 @@ the object store once. Each training starts a Ray worker that imports TensorFlow
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import pytest
 
 from cnnviz.train import ray_backend
 from cnnviz.train.loop import BatchProgress, EpochProgress, PreparedData, TrainConfig, TrainResult, prepare_data
-from cnnviz.train.ray_backend import RayConnectionError, RayWorkerDiedError, train_model_ray
+from cnnviz.train.ray_backend import RayConnectionError, RayWorkerDiedError, RayWorkerHungError, train_model_ray
 from cnnviz.train.spec import ConvBlockSpec, ModelSpec
 from cnnviz.train.worker import TrainingProcessError, train_model_isolated
 from tests.support.paths import REPO_ROOT
@@ -157,6 +158,35 @@ def test_a_ray_worker_killed_mid_training_is_a_one_line_error_and_the_finished_e
 
 
 @pytest.mark.slow
+def test_a_frozen_ray_worker_is_ended_after_its_heartbeat_stops_and_the_finished_epochs_stay(
+    ray_run: Run, data: PreparedData
+) -> None:
+    config = TrainConfig(**{**CONFIG.to_dict(), "epochs": 50})
+    model = fresh_model()
+    saved: list[list[np.ndarray]] = []
+    frozen: list[int] = []
+
+    def on_epoch(progress: EpochProgress) -> None:
+        saved.append(model.get_weights())
+        if not frozen:
+            for _node, pid in ray_backend.running_workers():
+                os.kill(pid, signal.SIGSTOP)  # swapped out, deadlocked: alive but silent
+                frozen.append(pid)
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(RayWorkerHungError, match=r"stopped responding \(nothing for \d+ s\).*epochs are kept"):
+            train_model_ray(model, data, config, on_epoch=on_epoch, heartbeat_timeout=3.0)
+    finally:
+        for pid in frozen:  # ray.kill ended it already; make sure, since a stopped process ignores SIGTERM
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert frozen and time.monotonic() - started < 60
+    _same_weights(model.get_weights(), saved[-1])
+    assert not ray_backend.running_workers()
+
+
+@pytest.mark.slow
 def test_a_training_the_cluster_can_never_place_is_refused_and_the_slots_are_its_cores(ray_cluster: RayCluster,  # noqa: F811
                                                                          data: PreparedData) -> None:
     with pytest.raises(RayConnectionError, match=r"asks for 64 CPU cores .* the Ray cluster has 2\b"):
@@ -181,7 +211,8 @@ def test_a_cluster_that_is_down_is_a_message_within_seconds() -> None:
 
 @pytest.mark.slow
 def test_the_command_line_trains_through_the_ray_backend(ray_cluster: RayCluster, tmp_path) -> None:  # noqa: F811
-    """``python -m cnnviz train --backend ray`` in its own process, pointed at the cluster by --ray-address."""
+    """``python -m cnnviz train --backend ray`` in its own process, through Ray Client (``ray://``): the address a
+    studio server should use to outlive a head that dies (a driver connected to ``host:6379`` is ended by Ray)."""
     design = tmp_path / "design.json"
     design.write_text(json.dumps({
         "spec": ModelSpec(conv_blocks=(ConvBlockSpec(filters=4),), dropout=0.0, dense_units=()).to_dict(),
@@ -190,7 +221,7 @@ def test_the_command_line_trains_through_the_ray_backend(ray_cluster: RayCluster
     }), encoding="utf-8")
     env = {**os.environ, **ray_cluster.env, "CNNVIZ_RAY_ADDRESS": ""}  # the address comes from the option
     done = subprocess.run([sys.executable, "-m", "cnnviz", "train", str(design), "--backend", "ray",
-                           "--ray-address", ray_cluster.address], cwd=REPO_ROOT, capture_output=True, text=True,
+                           "--ray-address", ray_cluster.client_address], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
