@@ -36,6 +36,9 @@ class TrainedModel:
         dataset: dataset name as accepted by :func:`cnnviz.core.datasets.load_dataset`.
         class_names: one display name per class index.
         spec: the model specification as a plain dict (JSON-serialisable).
+        train_config: the training settings as a plain dict (``TrainConfig.to_dict()``); empty when unknown.
+            With ``spec`` it is the model's design: a saved sidecar can be trained again, shared as a link or
+            exported as a notebook (``python -m cnnviz train|link|notebook``).
         history: Keras-style history, e.g. ``{"loss": [...], "val_accuracy": [...]}``, one value per finished epoch.
         test_metrics: e.g. ``{"loss": 0.05, "accuracy": 0.98}`` on the held-out test split; empty if not evaluated.
         data_source: where the training data came from, in words (``Dataset.source``).
@@ -52,6 +55,7 @@ class TrainedModel:
     history: dict[str, list[float]] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
     data_source: str = ""
+    train_config: dict[str, Any] = field(default_factory=dict)
     version: str = field(default_factory=new_version)
     filter_snapshots: list[np.ndarray] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))

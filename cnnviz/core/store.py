@@ -283,6 +283,7 @@ def metadata_from_trained(
         "split": dict(split or {}),
         "created": trained.created,
         "default": bool(default),
+        **({"train_config": dict(trained.train_config)} if trained.train_config else {}),
     }
 
 

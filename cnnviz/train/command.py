@@ -166,7 +166,6 @@ def run_cli(args: argparse.Namespace) -> int:
         print(message, file=sys.stderr)
     if args.save:
         meta = metadata_from_trained(trained, data_note=dataset.note, split=dataset.split_sizes())
-        meta["train_config"] = dict(run.config)
         meta["made_by"] = f"python -m cnnviz train ({job.backend} backend)"
         try:
             path = save_model(trained.model, args.save, meta, models_dir=args.models_dir, overwrite=args.overwrite)

@@ -178,6 +178,7 @@ class TrainSession:
         self.state[self.model_key] = TrainedModel(
             model=model, dataset=dataset.name, class_names=tuple(dataset.class_names), spec=run.spec,
             history=progress.history, data_source=dataset.portable_source, filter_snapshots=list(filter_snapshots),
+            train_config=dict(run.config),
             name=f"This session's model ({run.label}, {progress.epoch + 1} epochs)",
         )
         self.state[MODEL_RUN_KEY] = run.run_id

@@ -131,12 +131,15 @@ def test_metadata_from_trained(tmp_path: Path, tiny_model: Any) -> None:
         history={"loss": [0.9, 0.4]},
         test_metrics={"loss": 0.3, "accuracy": 0.91},
         data_source="scikit-learn",
+        train_config={"epochs": 2, "seed": 7},
     )
     meta = metadata_from_trained(trained, data_note="8x8 upscaled", split={"train": 1400, "test": 397})
     save_model(tiny_model, "from_trained", meta, models_dir=tmp_path)
     [record] = list_models(tmp_path)
     assert record.meta["class_names"][3] == "3" and record.meta["split"] == {"train": 1400, "test": 397}
     assert record.meta["created"] == trained.created and record.dataset == "digits"
+    # The sidecar is a design again (spec + train_config) for python -m cnnviz train, link and notebook.
+    assert record.meta["train_config"] == {"epochs": 2, "seed": 7}
 
 
 @pytest.mark.parametrize(
