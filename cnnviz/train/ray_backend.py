@@ -46,7 +46,11 @@ run stops early with 97.95 % locally and on Ray with 2 cores, and runs all 10 ep
 :class:`RayWorkerDiedError`; one silent for ``heartbeat_timeout`` seconds is killed and raises
 :class:`RayWorkerHungError`; a cluster that cannot be reached raises :class:`RayConnectionError`. All three
 are :class:`~cnnviz.train.worker.TrainingProcessError` with a one-line message, and the caller's model keeps
-the last finished epoch.
+the last finished epoch. A Ray Client connection lost mid-training (its head died) is a
+:class:`RayWorkerDiedError` too, and the next training connects afresh. Connected as a plain Ray driver
+(``auto``, ``host:6379``), a server outlives its head by 60 s only: then Ray ends the driver's process (measured;
+Ray's rule, "Failed to connect to GCS within 60 seconds"), so servers that must survive a head restart connect
+through ``ray://`` (see SCALING.md).
 
 Importing this module imports neither Ray nor TensorFlow: ``import ray`` happens inside the functions.
 """
@@ -100,9 +104,9 @@ RAY_CPUS = 1.0
 RAY_CACHE_MB_ENV = "CNNVIZ_RAY_CACHE_MB"
 #: Megabytes of dataset arrays a server keeps in the object store when ``CNNVIZ_RAY_CACHE_MB`` is not set.
 RAY_CACHE_MB = 1024.0
-#: Seconds between two heartbeat items of a training actor while its training reports nothing.
+#: Seconds one ``messages`` call of the training actor waits for news before it answers with a heartbeat.
 HEARTBEAT_S = 1.0
-#: The Ray namespace of the studio's actors, so that they are easy to find in ``ray list actors``.
+#: The Ray namespace of the studio's actors, apart from other jobs' on a shared cluster.
 RAY_NAMESPACE = "cnnviz"
 
 
@@ -451,7 +455,7 @@ def train_model_ray(
 
     Args:
         on_idle: called about every :data:`~cnnviz.train.worker.IDLE_CALL_S` seconds while no progress arrives,
-            with the seconds since the worker's last item of any kind (0 while it sends heartbeats; the time
+            with the seconds since the worker's last answer of any kind (0 while it sends heartbeats; the time
             waited while the cluster has no free cores for it). A Streamlit caller redraws something there, so
             that the script can be interrupted; it may raise.
         deterministic: train with TensorFlow's op determinism (same model, data and config, same history).
