@@ -205,8 +205,15 @@ def connect(address: str | None = None) -> None:
                     f"Could not reach the Ray cluster at {address!r} ({target[0]}:{target[1]}: "
                     f"{error.strerror or error}). Is it running (`make cluster`) and is {RAY_ADDRESS_ENV} right?"
                 ) from None
+        # Never let a Ray call start a Ray of its own inside the studio (Ray's "auto connect" does, when a call
+        # comes after a lost connection): a call without a connection must fail, and the next training reconnect.
+        os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
         import ray
 
+        with contextlib.suppress(Exception):  # the switch is read when Ray is imported; it may have been already
+            from ray._private import auto_init_hook
+
+            auto_init_hook.enable_auto_connect = os.environ["RAY_ENABLE_AUTO_CONNECT"] != "0"
         if target is not None and _is_loopback(target[0]):
             # Ray read that switch when it was first imported; if that was before, set what it read then.
             from ray._private import ray_constants
@@ -231,6 +238,15 @@ def connect(address: str | None = None) -> None:
                 f"cluster`) and is {RAY_ADDRESS_ENV} right?"
             ) from None
         _object_cache.clear()  # references of an earlier connection are no longer valid
+
+
+def _disconnect() -> None:
+    """Drop this process's Ray connection and the object references made through it, so that the next training
+    connects afresh (and says at once if the cluster is still down)."""
+    _object_cache.clear()
+    if "ray" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["ray"].shutdown()
 
 
 class _ObjectCache:
@@ -393,6 +409,8 @@ class _Job:
     def kill(self) -> None:
         import ray
 
+        if not ray.is_initialized():
+            return  # the connection is gone, and the actor with it (Ray ends the actors of a lost owner)
         try:
             ray.kill(self.actor, no_restart=True)
         except Exception:  # noqa: BLE001 - it is gone already, or the connection with it
@@ -481,17 +499,24 @@ def train_model_ray(
     started = time.perf_counter()
     connect(address)
     cpus = ray_cpus() if cpus is None else cpus
-    _check_cluster_has(cpus)
     compile_model(model, config)
-    arrays = [_object_cache.ref(array) for array in
-              (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test)]
     job_spec = {"model_json": model.to_json(), "weights": model.get_weights(), "config": config,
                 "batch_interval_s": batch_interval_s, "deterministic": deterministic, "cpus": cpus}
-    actor = _trainer_actor().options(num_cpus=cpus).remote()
+    try:
+        _check_cluster_has(cpus)
+        arrays = [_object_cache.ref(array) for array in
+                  (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test)]
+        actor = _trainer_actor().options(num_cpus=cpus).remote()
+        pending = actor.start.remote(job_spec, *arrays)  # ready once the actor has cores, a process and its job
+    except (ConnectionError, RayError, ValueError) as error:  # a connection that broke since the last training
+        _disconnect()
+        raise RayConnectionError(
+            f"Lost the connection to the Ray cluster ({_one_line(error)}). Train again to reconnect; if this "
+            f"repeats, check that the cluster is running (`make cluster`) and {RAY_ADDRESS_ENV}."
+        ) from None
     job = _Job(actor)
     timeout = heartbeat_timeout_s() if heartbeat_timeout is None else heartbeat_timeout
     result: TrainResult | None = None
-    pending = actor.start.remote(job_spec, *arrays)  # ready once the actor has cores, a process and its job
     worker_pid: int | None = None
     stop_sent = False
     last_message = last_idle_call = time.monotonic()
@@ -503,8 +528,7 @@ def train_model_ray(
         )
 
     def lost(error: BaseException) -> RayWorkerDiedError:
-        with contextlib.suppress(Exception):
-            ray.shutdown()  # so that the next training connects afresh (and says so at once if the cluster is down)
+        _disconnect()
         return RayWorkerDiedError(
             f"The connection to the Ray cluster was lost while it trained this model ({_one_line(error)}). The "
             "finished epochs are kept; train again once the cluster is back."
