@@ -70,6 +70,7 @@ cluster: $(VENV)/.runtime
 	@echo
 	@echo "Ray head running at 127.0.0.1:$(RAY_PORT) (this machine only; token authentication on)."
 	@echo "Point the studio at it:   CNNVIZ_RAY_ADDRESS=auto make run"
+	@echo "  (or ray://127.0.0.1:10001, Ray Client: the studio then outlives a restart of this head; see SCALING.md)"
 	@echo "Stop it:                  make cluster-stop"
 
 ## Stop the Ray head of `make cluster` (`ray stop`: every Ray process of this user on this machine)
