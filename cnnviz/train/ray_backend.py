@@ -166,6 +166,14 @@ def _bootstrap_host_port(address: str) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+def _token_available() -> bool:
+    """Whether this machine has a Ray token where Ray looks: ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or
+    ``~/.ray/auth_token`` (``make cluster`` writes the last)."""
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return True
+    return os.path.isfile(os.path.join(os.path.expanduser("~"), ".ray", "auth_token"))
+
+
 def _is_loopback(host: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
@@ -205,6 +213,15 @@ def connect(address: str | None = None) -> None:
                     f"Could not reach the Ray cluster at {address!r} ({target[0]}:{target[1]}: "
                     f"{error.strerror or error}). Is it running (`make cluster`) and is {RAY_ADDRESS_ENV} right?"
                 ) from None
+        if address.startswith("ray://") and "RAY_AUTH_MODE" not in os.environ and _token_available():
+            # A Ray driver turns token authentication on by itself when it finds a token; Ray Client does not
+            # (measured with Ray 2.60: "ray client connection timeout" against `make cluster`), so say it here.
+            os.environ["RAY_AUTH_MODE"] = "token"
+            if "ray" in sys.modules:  # Ray read its settings when it was imported: have it read them again
+                with contextlib.suppress(Exception):
+                    from ray._raylet import Config
+
+                    Config.initialize("")
         # Never let a Ray call start a Ray of its own inside the studio (Ray's "auto connect" does, when a call
         # comes after a lost connection): a call without a connection must fail, and the next training reconnect.
         os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
@@ -426,9 +443,9 @@ def cluster_job_slots(cpus: float | None = None) -> int:
     Args:
         cpus: cores per training; ``None``: :func:`ray_cpus`.
     """
+    connect()  # first: connecting sets environment variables Ray reads when it is imported
     import ray
 
-    connect()
     per_job = ray_cpus() if cpus is None else cpus
     return max(1, int(ray.cluster_resources().get("CPU", 0.0) // per_job))
 
@@ -491,13 +508,13 @@ def train_model_ray(
         TrainingProcessError: the training failed on the worker; the message says how.
     """
     validate_config(config)
-    import ray
-    from ray.exceptions import RayError
-
     from cnnviz.train.loop import compile_model
 
     started = time.perf_counter()
-    connect(address)
+    connect(address)  # before Ray is imported here: connecting sets environment variables Ray reads on import
+    import ray
+    from ray.exceptions import RayError
+
     cpus = ray_cpus() if cpus is None else cpus
     compile_model(model, config)
     job_spec = {"model_json": model.to_json(), "weights": model.get_weights(), "config": config,
