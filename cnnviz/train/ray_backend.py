@@ -88,6 +88,7 @@ from cnnviz.train.worker import (
     WORKER_NICENESS,
     TrainingHungError,
     TrainingProcessError,
+    handle_message,
     heartbeat_timeout_s,
 )
 
@@ -593,28 +594,16 @@ def train_model_ray(
                     _running[id(job)] = (node, worker_pid)
                 continue
             for message in answer:
-                kind = message[0]
-                if kind == "beat":
+                if message[0] == "beat":
                     if on_idle is not None and now - last_idle_call >= IDLE_CALL_S:
                         last_idle_call = now
                         on_idle(0.0)
-                elif kind == "batch":
-                    if on_batch is not None:
-                        on_batch(message[1])
-                elif kind == "epoch":
-                    model.set_weights(message[2])
-                    if on_epoch is not None:
-                        on_epoch(message[1])
-                elif kind == "done":
-                    model.set_weights(message[2])
-                    result = message[1]
-                elif kind == "config":
-                    raise TrainingConfigError(message[1])
-                else:
-                    raise TrainingProcessError(
-                        f"Training failed on the Ray worker on {job.node} ({_one_line(message[1])}). The finished "
-                        "epochs are kept; the worker's log in Ray's session folder has the details."
-                    )
+                    continue
+                result = handle_message(
+                    message, model, on_batch=on_batch, on_epoch=on_epoch,
+                    failure=lambda detail: f"Training failed on the Ray worker on {job.node} ({_one_line(detail)}). "
+                    "The finished epochs are kept; the worker's log in Ray's session folder has the details.",
+                ) or result
     finally:
         with _running_lock:
             _running.pop(id(job), None)

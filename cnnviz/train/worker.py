@@ -324,6 +324,43 @@ def _take_child() -> _Child:
     return child
 
 
+def handle_message(
+    message: tuple[Any, ...],
+    model: keras.Model,
+    *,
+    on_batch: Callable[[BatchProgress], None] | None,
+    on_epoch: Callable[[EpochProgress], None] | None,
+    failure: Callable[[str], str],
+) -> TrainResult | None:
+    """Act on one message from a training process (this module's child or a Ray worker); return the result.
+
+    ``("batch", progress)`` and ``("epoch", progress, weights)`` reach the callbacks (an epoch's weights are put
+    into ``model`` first, so the caller's model always matches the finished epochs); ``("done", result,
+    weights)`` returns the :class:`TrainResult`; ``("config", message)`` raises :class:`TrainingConfigError`;
+    anything else is a failure, raised as :class:`TrainingProcessError` with ``failure(detail)`` as its message.
+    Heartbeats (``"beat"``) are the caller's: how it times them depends on the transport.
+
+    Returns:
+        The result for ``"done"``, else ``None``.
+    """
+    kind = message[0]
+    if kind == "batch":
+        if on_batch is not None:
+            on_batch(message[1])
+    elif kind == "epoch":
+        model.set_weights(message[2])
+        if on_epoch is not None:
+            on_epoch(message[1])
+    elif kind == "done":
+        model.set_weights(message[2])
+        return message[1]
+    elif kind == "config":
+        raise TrainingConfigError(message[1])
+    else:
+        raise TrainingProcessError(failure(str(message[1])))
+    return None
+
+
 def train_model_isolated(
     model: keras.Model,
     data: PreparedData,
@@ -409,28 +446,16 @@ def train_model_isolated(
                     f"The training process ended unexpectedly (exit code {code}) before it finished. "
                     "The finished epochs are kept; train again to continue."
                 ) from None
-            kind = message[0]
-            if kind == "beat":
+            if message[0] == "beat":
                 if on_idle is not None and last_message - last_idle_call >= IDLE_CALL_S:
                     last_idle_call = last_message
                     on_idle(0.0)
-            elif kind == "batch":
-                if on_batch is not None:
-                    on_batch(message[1])
-            elif kind == "epoch":
-                model.set_weights(message[2])
-                if on_epoch is not None:
-                    on_epoch(message[1])
-            elif kind == "done":
-                model.set_weights(message[2])
-                result = message[1]
-            elif kind == "config":
-                raise TrainingConfigError(message[1])
-            else:
-                raise TrainingProcessError(
-                    f"Training failed in its process ({message[1]}). The finished epochs are kept; the server's "
-                    "log has the details."
-                )
+                continue
+            result = handle_message(
+                message, model, on_batch=on_batch, on_epoch=on_epoch,
+                failure=lambda detail: f"Training failed in its process ({detail}). The finished epochs are kept; "
+                "the server's log has the details.",
+            ) or result
     except BaseException:
         _end_child(process, grace_s=0)
         raise
