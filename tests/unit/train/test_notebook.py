@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from cnnviz.core.datasets import load_dataset
 from cnnviz.train.loop import TrainConfig, prepare_data, train_model
 from cnnviz.train.notebook import CODE_CELL_IDS, design_notebook, notebook_text
 from cnnviz.train.spec import ConvBlockSpec, ModelSpec, build_model
+from tests.support.data import only_mnist_test_split
 
 SMALL_SPEC = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4),), dropout=0.25, dense_units=(16,))
 # One epoch on 800 images is enough to learn well above chance (about 73% on the digits), so equal accuracies say
@@ -154,16 +154,6 @@ def test_the_executed_notebook_divides_the_official_test_split_like_the_studio(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only MNIST's official test split is found: studio and notebook divide it the same way and train alike."""
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copy(shared_data / "mnist" / name, folder / name)
-    # Nothing else on this machine may offer the full MNIST to the studio.
-    monkeypatch.delenv("CNNVIZ_DATA_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(datasets, "DEBIAN_DATASETS_DIR", tmp_path / "debian")
-    monkeypatch.chdir(tmp_path)
-    studio = load_dataset("mnist", data_dir=folder, allow_download=False)
-    assert studio.split_from_test
+    folder, studio = only_mnist_test_split(shared_data, tmp_path, monkeypatch)
     notebook = design_notebook(SMALL_SPEC, TINY_CONFIG, "mnist", split_of_test=True, data_dir=str(folder))
     _assert_reproduces(_execute(notebook, tmp_path), studio, TINY_CONFIG)

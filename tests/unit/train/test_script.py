@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnviz.core import datasets
 from cnnviz.core.datasets import Dataset, load_dataset
 from cnnviz.train.loop import TrainConfig, prepare_data
 from cnnviz.train.script import keras_code
 from cnnviz.train.spec import ConvBlockSpec, ModelSpec, SpecError, layer_table, total_params
+from tests.support.data import only_mnist_test_split
 
 SMALL_SPEC = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4, pooling="average"),), batch_norm=True, dense_units=(8,))
 
@@ -87,17 +86,8 @@ def test_the_scripts_split_of_the_official_test_split_is_the_studios(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only MNIST's official test split is found: studio and script divide it the same way."""
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copy(shared_data / "mnist" / name, folder / name)
-    # Nothing else on this machine may offer the full MNIST to the studio.
-    monkeypatch.delenv("CNNVIZ_DATA_DIR", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(datasets, "DEBIAN_DATASETS_DIR", tmp_path / "debian")
-    monkeypatch.chdir(tmp_path)
-    studio = load_dataset("mnist", data_dir=folder, allow_download=False)
-    assert studio.split_from_test and len(studio.x_train) == 8000
+    folder, studio = only_mnist_test_split(shared_data, tmp_path, monkeypatch)
+    assert len(studio.x_train) == 8000
     script = run_definitions(keras_code(SMALL_SPEC, dataset="mnist", split_of_test=True))
     assert_same_data(script["load_data"](folder), studio)  # type: ignore[operator]
 
