@@ -46,9 +46,10 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	@failed=0; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || failed=1; done; exit $$failed
 
-## A classroom of Chromium sessions against one server, and memory over 20 trainings in a row
+## A classroom against one server (12 Chromium sessions, 8 of them training), then memory over 20 trainings in a
+## row: local backend only; `make load-test BACKEND=ray` runs it on a local Ray cluster started for the run
 load-test: $(VENV)/.dev
-	$(PY) benchmarks/load_test.py
+	$(PY) benchmarks/load_test.py $(if $(BACKEND),--backend $(BACKEND),)
 
 ## Run the reliability tests and write RELIABILITY.md (after load-test, to include its figures)
 reliability: $(VENV)/.dev

@@ -1,25 +1,38 @@
-"""Classroom load test: several Chromium sessions against one ``streamlit run`` server.
+"""Classroom load test: a class of Chromium sessions against one ``streamlit run`` server, per training backend.
 
 Usage (from the repository root; needs Chromium at /usr/bin/chromium or $CHROMIUM_PATH)::
 
-    python benchmarks/load_test.py                  # defaults below, ~5-10 minutes on 2 cores
-    python benchmarks/load_test.py --dataset mnist --epochs 2 --trainings-in-a-row 20
+    python benchmarks/load_test.py                          # local backend: 12 sessions, 8 of them training
+    python benchmarks/load_test.py --backend ray            # the same on a local Ray cluster (2 workers, 2 CPUs)
+    python benchmarks/load_test.py --sessions 3 --trainings 1 --trainings-in-a-row 0   # a quick try
 
-Phase 1, at the same time, in five browser sessions:
-  * two sessions train a CNN on the Train page (they queue behind the training lock);
-  * one session sketches a digit on the Sketch page again and again and times each prediction
-    while the trainings run ("a sketch still answers within a few seconds");
-  * one session uses the Kernel playground (presets, click an output pixel to see its sum);
-  * one session opens the Inside page's evaluation (confusion matrix over the test split).
+Phase 1, a classroom at once (``--sessions`` browser sessions, default 12):
+  * ``--trainings`` of them (default 8) each train the default CNN for ``--epochs`` (2) on ``--images`` (2,000)
+    MNIST images, opened from a share link; they queue (the fair queue of ``cnnviz.train.jobs``). Each
+    training's end is read from the Train page: finished (its duration, and "It first waited N s" for the
+    queue), refused ("Training did not start." with the queue's message) or failed (its one-line message).
+    A training with none of these within the time limit is *lost*: the run fails.
+  * the others alternate: one sketches a digit on the Sketch page again and again and times each prediction
+    while the trainings run ("a sketch still answers within a few seconds"); the next uses the Kernel
+    playground (presets, again and again while the trainings run); and so on.
   Every session must finish without a Streamlit exception box.
 
-Phase 2: one session trains ``--trainings-in-a-row`` times in a row; the server's resident
-memory (VmRSS from /proc, Linux) is read after every training, and its peak (VmHWM) reported, with
-the peak of the training child process (cnnviz.train.worker) alone and of server plus child together.
-Memory is "bounded" when the last trainings add less than ``--max-growth-mb`` over the 5th.
+Backends: ``--backend local`` (the default) trains in the server's child process, one at a time
+(``CNNVIZ_LOCAL_WORKERS``). ``--backend ray`` starts a throwaway local Ray head with ``--ray-cpus`` (2) CPUs
+for this run (``tests/support/ray_cluster.py``: local-only, token authentication, its own temp folder), points
+the server at it with ``CNNVIZ_RAY_ADDRESS`` (each training reserves ``CNNVIZ_RAY_CPUS=1``, so two Ray workers
+train at once) and stops that cluster's own process group afterwards (never ``ray stop``).
 
-Figures are printed and written to ``test-artifacts/load_test.json`` (read by
-``tools/reliability_report.py``). Exit status 1 if any session failed or memory was unbounded.
+Memory is sampled every 0.2 s from /proc (Linux): the server's peak (VmHWM), and the training workers' peak,
+one process and all at one instant: the local backend's ``cnnviz.train.worker`` children of the server, or the
+Ray cluster's worker processes (``ray::...`` processes in the cluster's session).
+
+Phase 2 (``--trainings-in-a-row``, default 20; 0 skips it): one session trains that many times in a row; the
+server's resident memory (VmRSS) is read after every training. Memory is "bounded" when the last trainings add
+less than ``--max-growth-mb`` over the 5th.
+
+Figures are printed and written to ``test-artifacts/load_test_<backend>.json`` (read by
+``tools/reliability_report.py``). Exit status 1 if any session failed, a training was lost, or memory was unbounded.
 """
 
 from __future__ import annotations
@@ -37,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,20 +61,44 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 APP = '[data-testid="stApp"]'
 LONG_MS = 600_000
+#: The dataset names of the share links and the picker's titles.
+TITLES = {"digits": "scikit-learn digits (built in)", "mnist": "MNIST handwritten digits",
+          "fashion_mnist": "Fashion-MNIST", "kmnist": "Kuzushiji-MNIST"}
 
 
 # ---------------------------------------------------------------------------------------------
-# Server
+# Server, Ray cluster, memory
 # ---------------------------------------------------------------------------------------------
 
 
-def start_server(models_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(models_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None
+                 ) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run app.py`` with its own models folder and the offline data, wait until healthy."""
-    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", **(extra_env or {})}
     shared = REPO.parent / "shared" / "data"
     if shared.is_dir() and "CNNVIZ_DATA_DIR" not in os.environ:
         env["CNNVIZ_DATA_DIR"] = str(shared)
     return start_streamlit(models_dir, log_path, env=env, timeout_s=180)
+
+
+@contextlib.contextmanager
+def backend_environment(backend: str, ray_cpus: int) -> Iterator[tuple[dict[str, str], Path | None]]:
+    """The server's extra environment for ``backend``, and the Ray cluster's temp folder (``None`` for local).
+
+    For ``ray``, a local head of :func:`tests.support.ray_cluster.running_ray_cluster` runs meanwhile (the same
+    throwaway cluster the tests use: local-only, token authentication, its own folder); on the way out its own
+    process group is stopped, nothing else.
+    """
+    if backend == "local":
+        yield {"CNNVIZ_RAY_ADDRESS": ""}, None
+        return
+    if str(REPO) not in sys.path:  # tests/ is not installed: the cluster the tests use is imported from the checkout
+        sys.path.insert(0, str(REPO))
+    from tests.support.ray_cluster import running_ray_cluster  # imports pytest: a dev requirement, as make load-test
+
+    with running_ray_cluster(num_cpus=ray_cpus) as cluster:
+        folder = cluster.log_path.parent if cluster.log_path is not None else None
+        yield {**cluster.env, "CNNVIZ_RAY_CPUS": "1"}, folder
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -74,28 +111,60 @@ def memory_mb(pid: int) -> dict[str, float]:
     return values
 
 
-def training_children_mb(pid: int) -> float:
-    """Resident memory, in MB, of the training processes (``cnnviz.train.worker``) the server has started now."""
-    total = 0.0
+def _processes() -> Iterator[tuple[int, list[str], bytes]]:
+    """``(pid, fields of /proc/PID/stat after the name, cmdline)`` of every process we may read."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"cnnviz.train.worker" in (entry / "cmdline").read_bytes():
-                total += memory_mb(int(entry.name)).get("VmRSS", 0.0)
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            yield int(entry.name), stat, (entry / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
-    return total
 
 
-async def sample_peak_memory(pid: int, peaks: dict[str, float], stop: asyncio.Event) -> None:
-    """Until ``stop``, record the peak of the training child's memory and of server plus child together."""
+def local_worker_pids(server_pid: int) -> list[int]:
+    """The local backend's training processes: ``cnnviz.train.worker`` children of the server."""
+    return [pid for pid, stat, cmdline in _processes()
+            if int(stat[1]) == server_pid and b"cnnviz.train.worker" in cmdline]
+
+
+def ray_worker_finder(folder: Path) -> Callable[[int], list[int]]:
+    """A function returning the Ray cluster's worker processes (``ray::...``) in the session of its head.
+
+    ``ray start`` ran in a new session (``start_new_session``); its raylet names the cluster's temp folder on its
+    command line, so the session id is read from it; every worker process (``ray::IDLE``, ``ray::_RayTrainer``...)
+    of that session counts. Other Ray clusters on the machine have other sessions.
+    """
+    marker = str(folder).encode()
+    session: list[int] = []
+
+    def find(_server_pid: int) -> list[int]:
+        if not session:
+            session.extend(int(stat[3]) for _, stat, cmdline in _processes() if marker in cmdline)
+        if not session:
+            return []
+        return [pid for pid, stat, cmdline in _processes()
+                if int(stat[3]) == session[0] and cmdline.startswith(b"ray::")]
+
+    return find
+
+
+async def sample_peak_memory(server_pid: int, workers: Callable[[int], list[int]], peaks: dict[str, float],
+                             stop: asyncio.Event) -> None:
+    """Until ``stop``: the peak of one training worker, of all workers at one instant, and of server plus workers."""
     while not stop.is_set():
-        child = training_children_mb(pid)
-        server = memory_mb(pid).get("VmRSS", 0.0)
-        peaks["child"] = max(peaks.get("child", 0.0), child)
-        peaks["server_plus_child"] = max(peaks.get("server_plus_child", 0.0), server + child)
+        sizes = []
+        for pid in workers(server_pid):
+            with contextlib.suppress(OSError, KeyError):
+                sizes.append(memory_mb(pid)["VmRSS"])
+        with contextlib.suppress(OSError, KeyError):
+            server = memory_mb(server_pid)["VmRSS"]
+            peaks["server"] = max(peaks.get("server", 0.0), server)
+            peaks["server_plus_workers"] = max(peaks.get("server_plus_workers", 0.0), server + sum(sizes))
+        peaks["one_worker"] = max(peaks.get("one_worker", 0.0), max(sizes, default=0.0))
+        peaks["all_workers"] = max(peaks.get("all_workers", 0.0), sum(sizes))
+        peaks["most_workers_at_once"] = max(peaks.get("most_workers_at_once", 0), len(sizes))
         try:
             await asyncio.wait_for(stop.wait(), timeout=0.2)
         except TimeoutError:
@@ -193,18 +262,78 @@ async def train_once(page, run_number: int) -> tuple[float, bool]:
 # Sessions
 # ---------------------------------------------------------------------------------------------
 
+#: The Train page's end of a job, as its outcome message says it (cnnviz.train.session): every ended job's
+#: message names the backend that ran it ("Trained by ..."); a refused submit says "Training did not start.";
+#: a job that ended before any run (dropped from the queue, failed to start) says so without a backend.
+ENDED = re.compile(r"Trained by |Training did not start\.|left the queue|could not run")
+FINISHED = re.compile(r"Run \d+ (finished \d+ epochs in (\d+) s|stopped early after \d+ epochs)")
+WAITED = re.compile(r"It first waited (\d+) s")
 
-async def training_session(browser, url: str, name: str, dataset_title: str, epochs: int,
-                           training_done: asyncio.Event) -> dict:
+
+class StartLine:
+    """Where the training sessions wait until all of them have their Train page open (or gave up opening it)."""
+
+    def __init__(self, count: int, timeout_s: float = 300.0) -> None:
+        self.left, self.timeout_s, self.event = count, timeout_s, asyncio.Event()
+
+    def arrive(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.event.set()
+
+    async def wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), self.timeout_s)
+
+
+async def training_session(browser, url: str, name: str, dataset: str, epochs: int, images: int,
+                           training_done: asyncio.Event, start_together: StartLine) -> dict:
+    """Open the Train page from a share link, click Train with the others, follow the job to its end on the page."""
+    record: dict = {"name": name, "task": f"train {epochs} epochs on {images} {TITLES[dataset]} images"}
     try:
         async with browser_tab(browser) as page:
-            await open_page(page, url, "train")
-            await configure_training(page, dataset_title, epochs)
-            seconds, queued = await train_once(page, 1)
+            try:
+                await open_page(page, url, f"train?data={dataset}&epochs={epochs}&n={images}")
+            finally:
+                start_together.arrive()
+            await start_together.wait()  # the class clicks Train at (about) the same moment
+            clicked = time.monotonic()
+            await page.get_by_role("button", name="Train", exact=True).click()
+            running = page.get_by_text(re.compile(r"^Training .+ on .+, on "))  # the live fragment's first line
+            waiting = page.get_by_text(re.compile("waits in the queue"))
+            ended = page.get_by_text(ENDED)
+            seen_queued = seen_running = None
+            while time.monotonic() - clicked < LONG_MS / 1000:
+                if seen_queued is None and await waiting.count():
+                    seen_queued = time.monotonic() - clicked
+                if seen_running is None and await running.count():
+                    seen_running = time.monotonic() - clicked
+                if await ended.count():
+                    break
+                await page.wait_for_timeout(250)
+            else:
+                record.update(result="LOST: no end on the page", outcome="lost", seconds=time.monotonic() - clicked)
+                return record
+            record["seconds"] = time.monotonic() - clicked  # click to the end on the page
+            message = " ".join((await ended.first.inner_text()).split())
+            record["message"] = message
+            finished, waited = FINISHED.search(message), WAITED.search(message)
+            if finished:
+                record["outcome"] = "finished"
+                record["training_s"] = float(finished.group(2)) if finished.group(2) else None
+            elif "Training did not start." in message:
+                record["outcome"] = "refused"
+            else:
+                record["outcome"] = "failed"
+            # The job's record, as the page says it: the wait before it started ("It first waited N s", said when
+            # it waited 1 s or more; rounded to whole seconds) and the backend.
+            record["queue_wait_s"] = float(waited.group(1)) if waited else 0.0
+            record["backend"] = (message.split("Trained by ", 1)[1].rstrip(".") if "Trained by " in message else "")
+            record["seen_queued_after_s"] = seen_queued
+            record["seen_running_after_s"] = seen_running
             errors = await exceptions_on(page)
-            return {"name": name, "task": f"train {epochs} epoch(s) on {dataset_title}",
-                    "result": "ok" if not errors else f"{errors} exception(s)", "seconds": seconds,
-                    "queued_behind_lock": queued}
+            record["result"] = "ok" if not errors else f"{errors} exception(s)"
+            return record
     finally:
         training_done.set()
 
@@ -219,7 +348,7 @@ async def stroke(page, points: list[tuple[float, float]]) -> None:
     await page.mouse.up()
 
 
-async def sketch_session(browser, url: str, trainings: list[asyncio.Event]) -> dict:
+async def sketch_session(browser, url: str, name: str, trainings: list[asyncio.Event]) -> dict:
     """Draw a '1', time until the prediction shows, clear, repeat while any training runs."""
     latencies: list[float] = []
     during_training: list[float] = []
@@ -254,40 +383,36 @@ async def sketch_session(browser, url: str, trainings: list[asyncio.Event]) -> d
             await page.get_by_text("Draw a digit on the canvas").wait_for(timeout=120_000)
             await wait_for_idle(page)
             rounds += 1
-            if rounds >= 60:
+            if rounds >= 200:
                 break
         errors = await exceptions_on(page)
-        return {"name": "sketch", "task": f"{len(latencies)} sketches, each timed to its prediction",
+        return {"name": name, "task": f"{len(latencies)} sketches, each timed to its prediction",
                 "result": "ok" if not errors else f"{errors} exception(s)", "seconds": sum(latencies),
+                "latencies_s": [round(value, 3) for value in latencies],
+                "during_training_s": [round(value, 3) for value in during_training],
                 "prediction_latency_s": _summary(latencies),
                 "prediction_latency_during_training_s": _summary(during_training), "redraws": redraws}
 
 
-async def kernels_session(browser, url: str) -> dict:
+async def kernels_session(browser, url: str, name: str, trainings: list[asyncio.Event]) -> dict:
+    """Apply the Kernel playground's presets one after the other, again and again while any training runs."""
     started = time.monotonic()
+    presets = ("Sobel x (vertical edges)", "Sharpen", "Box blur", "Sobel y (horizontal edges)")
     async with browser_tab(browser) as page:
         await open_page(page, url, "kernels")
-        steps = 0
-        for preset in ("Sobel x (vertical edges)", "Sharpen", "Box blur", "Sobel y (horizontal edges)"):
-            steps += await choose(page, ".st-key-kernel_preset_0 [data-testid='stSelectbox']", preset)
+        steps = tries = 0
+        while tries < len(presets) or (not all(event.is_set() for event in trainings) and tries < 400):
+            steps += await choose(page, ".st-key-kernel_preset_0 [data-testid='stSelectbox']",
+                                  presets[tries % len(presets)])
+            tries += 1
         errors = await exceptions_on(page)
-        return {"name": "kernels", "task": f"{steps} kernel presets applied", "result": "ok" if not errors and steps
-                else f"{errors} exception(s), {steps} presets", "seconds": time.monotonic() - started}
+        return {"name": name, "task": f"{steps} of {tries} kernel presets applied",
+                "result": "ok" if not errors and steps == tries else f"{errors} exception(s), {steps}/{tries} presets",
+                "seconds": time.monotonic() - started}
 
 
-async def evaluation_session(browser, url: str) -> dict:
-    started = time.monotonic()
-    async with browser_tab(browser) as page:
-        await open_page(page, url, "inside")
-        await page.get_by_role("radio", name="Evaluation").click()
-        await wait_for_idle(page)
-        await page.locator(".st-key-inside_confusion .js-plotly-plot .heatmaplayer image").wait_for(timeout=LONG_MS)
-        errors = await exceptions_on(page)
-        return {"name": "evaluation", "task": "Inside page: evaluation of the shipped model on the test split",
-                "result": "ok" if not errors else f"{errors} exception(s)", "seconds": time.monotonic() - started}
-
-
-async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_title: str) -> dict:
+async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_title: str,
+                             workers: Callable[[int], list[int]]) -> dict:
     async with browser_tab(browser) as page:
         await open_page(page, url, "train")
         await configure_training(page, dataset_title, 1)
@@ -295,7 +420,7 @@ async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_ti
         seconds: list[float] = []
         peaks: dict[str, float] = {}
         stop = asyncio.Event()
-        sampler = asyncio.create_task(sample_peak_memory(pid, peaks, stop))
+        sampler = asyncio.create_task(sample_peak_memory(pid, workers, peaks, stop))
         for run in range(1, count + 1):
             elapsed, _ = await train_once(page, run)
             seconds.append(elapsed)
@@ -317,100 +442,168 @@ def _summary(values: list[float]) -> dict:
             "max": round(max(values), 2)}
 
 
+def _failed(name: str, outcome: BaseException) -> dict:
+    return {"name": name, "task": "?", "result": f"FAILED: {type(outcome).__name__}: {str(outcome)[:200]}",
+            "seconds": float("nan")}
+
+
 # ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
 
 
+def _values(records: list[dict], key: str) -> list[float]:
+    return [float(record[key]) for record in records if isinstance(record.get(key), int | float)]
+
+
+def classroom_figures(sessions: list[dict]) -> dict:
+    """The per-backend figures of phase 1 from its sessions' records."""
+    trainings = [s for s in sessions if s["name"].startswith("train-")]
+    sketches = [s for s in sessions if s["name"].startswith("sketch")]
+    started = [s for s in trainings if s.get("outcome") in ("finished", "failed")]
+    finished = [s for s in trainings if s.get("outcome") == "finished"]
+    service = [s["seconds"] - s["queue_wait_s"] for s in finished]
+    counts = {outcome: sum(s.get("outcome") == outcome for s in trainings)
+              for outcome in ("finished", "refused", "failed", "lost")}
+    counts["crashed_session"] = sum("outcome" not in s for s in trainings)
+    during = [value for s in sketches for value in s.get("during_training_s", [])]
+    return {
+        "training_outcomes": counts,
+        "nothing_lost": counts["lost"] == 0 and counts["crashed_session"] == 0,
+        "messages_of_refused_or_failed": sorted({s["message"] for s in trainings
+                                                 if s.get("outcome") in ("refused", "failed")}),
+        "queue_wait_s": _summary(_values(started, "queue_wait_s")),
+        "training_s_on_page": _summary(_values(finished, "training_s")),
+        "training_click_to_end_s": _summary(_values(finished, "seconds")),
+        "training_service_s": _summary(service),
+        "sketch_latency_while_training_s": _summary(during),
+        "sketch_latency_s": _summary([value for s in sketches for value in s.get("latencies_s", [])]),
+        "backends_named_by_page": sorted({s.get("backend", "") for s in finished}),
+    }
+
+
 async def run(arguments: argparse.Namespace) -> dict:
     from playwright.async_api import async_playwright
 
-    titles = {"digits": "scikit-learn digits (built in)", "mnist": "MNIST handwritten digits",
-              "fashion_mnist": "Fashion-MNIST", "kmnist": "Kuzushiji-MNIST"}
-    dataset_title = titles[arguments.dataset]
+    dataset_title = TITLES[arguments.dataset]
     workdir = Path(tempfile.mkdtemp(prefix="cnnviz-load-"))
     models_dir = workdir / "models"
     models_dir.mkdir()
     for shipped in (REPO / "models").glob("default_*"):
         shutil.copy2(shipped, models_dir / shipped.name)
-    process, url = start_server(models_dir, workdir / "streamlit.log")
     figures: dict = {"command": " ".join(["python", "benchmarks/load_test.py", *sys.argv[1:]]),
-                     "when": datetime.now(UTC).isoformat(timespec="minutes")}
-    try:
-        async with async_playwright() as playwright:
-            chromium = chromium_path() or "/usr/bin/chromium"
-            browser = await playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            warm = await browser.new_page()
-            await open_page(warm, url, "")
-            await warm.close()
-            figures["server_rss_mb_idle"] = round(memory_mb(process.pid)["VmRSS"], 1)
-
-            print("Phase 1: two trainings, a sketcher, the kernel playground and the evaluation at once", flush=True)
-            done = [asyncio.Event(), asyncio.Event()]
-            started = time.monotonic()
-            tasks = [
-                training_session(browser, url, "train-1", dataset_title, arguments.epochs, done[0]),
-                training_session(browser, url, "train-2", dataset_title, arguments.epochs, done[1]),
-                sketch_session(browser, url, done),
-                kernels_session(browser, url),
-                evaluation_session(browser, url),
-            ]
-            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-            names = ["train-1", "train-2", "sketch", "kernels", "evaluation"]
-            sessions = []
-            for name, outcome in zip(names, outcomes):
-                if isinstance(outcome, BaseException):
-                    sessions.append({"name": name, "task": "?", "result": f"FAILED: {type(outcome).__name__}: "
-                                     f"{str(outcome)[:200]}", "seconds": float("nan")})
-                else:
-                    sessions.append(outcome)
-            figures["sessions"] = sessions
-            figures["phase_1_wall_s"] = round(time.monotonic() - started, 1)
-            sketch = next((s for s in sessions if s["name"] == "sketch" and "prediction_latency_s" in s), None)
-            if sketch:
-                figures["sketch_latency_while_training_s"] = sketch["prediction_latency_during_training_s"]
-            figures["server_rss_mb_after_phase_1"] = round(memory_mb(process.pid)["VmRSS"], 1)
-            for session in sessions:
-                print(f"  {session['name']:<10} {session['result']:<40} {session['seconds']:7.1f} s", flush=True)
-
-            print(f"Phase 2: {arguments.trainings_in_a_row} trainings in a row in one session", flush=True)
-            row = await trainings_in_a_row(browser, url, process.pid, arguments.trainings_in_a_row, dataset_title)
-            rss = row["rss_mb"]
-            reference = rss[min(5, len(rss) - 1)]
-            growth = rss[-1] - reference
-            figures["trainings_in_a_row"] = arguments.trainings_in_a_row
-            figures["server_rss_mb_by_training"] = rss
-            figures["server_rss_growth_mb_after_5th"] = round(growth, 1)
-            figures["server_peak_rss_mb"] = round(memory_mb(process.pid)["VmHWM"], 1)
-            figures["training_process_peak_rss_mb"] = row["peaks_mb"].get("child", 0.0)
-            figures["server_plus_training_process_peak_rss_mb"] = row["peaks_mb"].get("server_plus_child", 0.0)
-            figures["memory_bounded"] = growth < arguments.max_growth_mb and row["errors"] == 0
-            await browser.close()
-    finally:
-        process.terminate()
+                     "when": datetime.now(UTC).isoformat(timespec="minutes"), "backend": arguments.backend,
+                     "sessions_at_once": arguments.sessions, "trainings_at_once": arguments.trainings,
+                     "each_training": f"{arguments.epochs} epochs x {arguments.images} {dataset_title} images, "
+                                      "default design",
+                     "cpus": os.cpu_count()}
+    extra = {"CNNVIZ_QUEUE_LIMIT": str(arguments.queue_limit)} if arguments.queue_limit else {}
+    with backend_environment(arguments.backend, arguments.ray_cpus) as (env, ray_folder):
+        figures["trainings_ran_on"] = (
+            f"a local Ray head started for the run, {arguments.ray_cpus} CPUs, 1 CPU per training"
+            if ray_folder is not None else
+            f"the server's child process, {os.environ.get('CNNVIZ_LOCAL_WORKERS') or 1} at a time")
+        workers = ray_worker_finder(ray_folder) if ray_folder is not None else local_worker_pids
+        process, url = start_server(models_dir, workdir / "streamlit.log", {**env, **extra})
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
+            async with async_playwright() as playwright:
+                chromium = chromium_path() or "/usr/bin/chromium"
+                browser = await playwright.chromium.launch(executable_path=chromium, headless=True,
+                                                           args=CHROMIUM_ARGS)
+                warm = await browser.new_page()
+                await open_page(warm, url, "")
+                await warm.close()
+                figures["server_rss_mb_idle"] = round(memory_mb(process.pid)["VmRSS"], 1)
+
+                others = arguments.sessions - arguments.trainings
+                print(f"Phase 1 ({arguments.backend}): {arguments.trainings} trainings and {others} sessions "
+                      "sketching or using the kernel playground, at once", flush=True)
+                done = [asyncio.Event() for _ in range(arguments.trainings)]
+                line = StartLine(arguments.trainings)
+                names = [f"train-{index + 1}" for index in range(arguments.trainings)]
+                tasks = [training_session(browser, url, name, arguments.dataset, arguments.epochs, arguments.images,
+                                          event, line) for name, event in zip(names, done, strict=True)]
+                for index in range(others):
+                    kind = "sketch" if index % 2 == 0 else "kernels"
+                    names.append(f"{kind}-{index // 2 + 1}")
+                    tasks.append(sketch_session(browser, url, names[-1], done) if kind == "sketch"
+                                 else kernels_session(browser, url, names[-1], done))
+                peaks: dict[str, float] = {}
+                stop = asyncio.Event()
+                sampler = asyncio.create_task(sample_peak_memory(process.pid, workers, peaks, stop))
+                started = time.monotonic()
+                outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+                figures["phase_1_wall_s"] = round(time.monotonic() - started, 1)
+                stop.set()
+                await sampler
+                sessions = [_failed(name, outcome) if isinstance(outcome, BaseException) else outcome
+                            for name, outcome in zip(names, outcomes, strict=True)]
+                figures.update(classroom_figures(sessions))
+                figures["server_peak_rss_mb"] = round(memory_mb(process.pid)["VmHWM"], 1)
+                figures["worker_peak_rss_mb"] = round(peaks.get("one_worker", 0.0), 1)
+                figures["workers_together_peak_rss_mb"] = round(peaks.get("all_workers", 0.0), 1)
+                figures["server_plus_workers_peak_rss_mb"] = round(peaks.get("server_plus_workers", 0.0), 1)
+                figures["most_worker_processes_at_once"] = int(peaks.get("most_workers_at_once", 0))
+                figures["server_rss_mb_after_phase_1"] = round(memory_mb(process.pid)["VmRSS"], 1)
+                figures["sessions"] = [{key: value for key, value in session.items()
+                                        if key not in ("latencies_s", "during_training_s")} for session in sessions]
+                for session in sessions:
+                    extra_text = session.get("outcome", "")
+                    print(f"  {session['name']:<10} {session['result']:<40} {session['seconds']:7.1f} s {extra_text}",
+                          flush=True)
+
+                if arguments.trainings_in_a_row:
+                    print(f"Phase 2: {arguments.trainings_in_a_row} trainings in a row in one session", flush=True)
+                    row = await trainings_in_a_row(browser, url, process.pid, arguments.trainings_in_a_row,
+                                                   dataset_title, workers)
+                    rss = row["rss_mb"]
+                    reference = rss[min(5, len(rss) - 1)]
+                    growth = rss[-1] - reference
+                    figures["trainings_in_a_row"] = arguments.trainings_in_a_row
+                    figures["server_rss_mb_by_training"] = rss
+                    figures["server_rss_growth_mb_after_5th"] = round(growth, 1)
+                    figures["server_peak_rss_mb_after_phase_2"] = round(memory_mb(process.pid)["VmHWM"], 1)
+                    figures["phase_2_worker_peak_rss_mb"] = row["peaks_mb"].get("one_worker", 0.0)
+                    figures["memory_bounded"] = growth < arguments.max_growth_mb and row["errors"] == 0
+                await browser.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            shutil.rmtree(workdir, ignore_errors=True)
     figures["all_sessions_ok"] = all(session["result"] == "ok" for session in figures.get("sessions", []))
     return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion_mnist", "kmnist"],
-                        help="dataset the trainings use (digits is fastest)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs of each phase-1 training")
-    parser.add_argument("--trainings-in-a-row", type=int, default=20, help="phase-2 trainings in one session")
+    parser.add_argument("--backend", default="local", choices=["local", "ray"],
+                        help="where trainings run: the server's child process, or a local Ray cluster started "
+                        "for this run")
+    parser.add_argument("--sessions", type=int, default=12, help="browser sessions at once in phase 1")
+    parser.add_argument("--trainings", type=int, default=8, help="how many of those sessions train")
+    parser.add_argument("--dataset", default="mnist", choices=list(TITLES), help="dataset the trainings use")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of each phase-1 training")
+    parser.add_argument("--images", type=int, default=2000, help="training images of each phase-1 training")
+    parser.add_argument("--ray-cpus", type=int, default=2, help="CPUs of the local Ray cluster (--backend ray)")
+    parser.add_argument("--queue-limit", type=int, default=0,
+                        help="the server's CNNVIZ_QUEUE_LIMIT (0: its default), to see refusals")
+    parser.add_argument("--trainings-in-a-row", type=int, default=20, help="phase-2 trainings in one session "
+                        "(0 skips phase 2)")
     parser.add_argument("--max-growth-mb", type=float, default=50.0,
                         help="most memory the trainings after the 5th may add for 'bounded'")
     arguments = parser.parse_args()
+    if not 0 <= arguments.trainings <= arguments.sessions:
+        parser.error("--trainings must be between 0 and --sessions")
     figures = asyncio.run(run(arguments))
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "load_test.json").write_text(json.dumps(figures, indent=2))
+    out = ARTIFACTS / f"load_test_{arguments.backend}.json"
+    out.write_text(json.dumps(figures, indent=2))
     print(json.dumps({key: value for key, value in figures.items() if key != "sessions"}, indent=2))
-    return 0 if figures["all_sessions_ok"] and figures.get("memory_bounded") else 1
+    print(f"Written to {out.relative_to(REPO)}")
+    return 0 if figures["all_sessions_ok"] and figures["nothing_lost"] and figures.get("memory_bounded", True) else 1
 
 
 if __name__ == "__main__":

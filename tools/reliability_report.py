@@ -13,7 +13,8 @@ Inputs, all under ``test-artifacts/`` (git-ignored):
   (written by ``tests/unit/test_hostile_inputs.py``);
 * ``faults.json``: kill / full-disk / read-only figures (``tests/unit/core/test_store_faults.py``,
   ``tests/e2e/app/test_faults_e2e.py``);
-* ``load_test.json``: the classroom load test (``benchmarks/load_test.py``).
+* ``load_test_local.json``, ``load_test_ray.json``: the classroom load test per training backend
+  (``benchmarks/load_test.py --backend local|ray``); an older run's ``load_test.json`` when neither is there.
 
 Nothing in the report is typed by hand: a row appears only if a test or the load test wrote it.
 """
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,6 +225,63 @@ def _load_lines(load: dict) -> list[str]:
     return lines
 
 
+#: The load test's backends, in the order of the report's columns (``test-artifacts/load_test_<backend>.json``).
+LOAD_BACKENDS = ("local", "ray")
+def _pair(figure: object) -> str:
+    """``"median / p95"`` of a load-test summary (``{"count", "median", "p95", "max"}``), or ``"—"``."""
+    if isinstance(figure, dict) and figure.get("count"):
+        return f"{figure['median']:.1f} / {figure['p95']:.1f} (n={figure['count']})"
+    return "—"
+
+
+#: The classroom table's rows: (label, how to read it from one backend's figures).
+CLASSROOM_ROWS: tuple[tuple[str, Callable[[dict], object]], ...] = (
+    ("Browser sessions at once (of them training)",
+     lambda f: f"{f.get('sessions_at_once', '?')} ({f.get('trainings_at_once', '?')})"),
+    ("Each training", lambda f: f.get("each_training", "?")),
+    ("Where trainings ran", lambda f: f.get("trainings_ran_on", "?")),
+    ("Queue wait, p50 / p95 (s; the job record on the Train page)", lambda f: _pair(f.get("queue_wait_s"))),
+    ("Training wall time, p50 / p95 (s; the page's \"finished in\")", lambda f: _pair(f.get("training_s_on_page"))),
+    ("Click on Train to the end on the page, p50 / p95 (s)", lambda f: _pair(f.get("training_click_to_end_s"))),
+    ("Sketch prediction latency while training, p50 / p95 (s)",
+     lambda f: _pair(f.get("sketch_latency_while_training_s"))),
+    ("Server peak RSS (MB)", lambda f: f.get("server_peak_rss_mb", "—")),
+    ("Training worker peak RSS, one process / all at one instant (MB)",
+     lambda f: f"{f.get('worker_peak_rss_mb', '—')} / {f.get('workers_together_peak_rss_mb', '—')}"),
+    ("Trainings finished / refused with a message / failed with a message / lost",
+     lambda f: " / ".join(str(f.get("training_outcomes", {}).get(outcome, "?"))
+                          for outcome in ("finished", "refused", "failed", "lost"))),
+    ("Nothing silently lost; every session without an exception",
+     lambda f: f"{'yes' if f.get('nothing_lost') else 'NO'}; {'yes' if f.get('all_sessions_ok') else 'NO'}"),
+    ("Phase 1 wall time (s)", lambda f: f.get("phase_1_wall_s", "—")),
+)
+#: Figures the classroom table shows already (not repeated in each backend's details).
+_IN_TABLE = {"sessions_at_once", "trainings_at_once", "each_training", "trainings_ran_on", "queue_wait_s",
+             "training_s_on_page", "training_click_to_end_s", "sketch_latency_while_training_s", "server_peak_rss_mb",
+             "worker_peak_rss_mb", "workers_together_peak_rss_mb", "training_outcomes", "nothing_lost",
+             "all_sessions_ok", "phase_1_wall_s", "backend"}
+
+
+def _classroom_lines(loads: dict[str, dict]) -> list[str]:
+    """One column per backend that has figures, then each backend's command, sessions and other figures."""
+    backends = list(loads)
+    lines = ["| | " + " | ".join(f"`{name}` backend" for name in backends) + " |",
+             "|---|" + "---|" * len(backends)]
+    for label, read in CLASSROOM_ROWS:
+        lines.append(f"| {label} | " + " | ".join(str(read(loads[name])) for name in backends) + " |")
+    for name in backends:
+        details = {key: value for key, value in loads[name].items() if key not in _IN_TABLE}
+        lines += ["", f"### `{name}` backend: sessions and further figures", "", *_load_lines(details)]
+    return lines
+
+
+def _load_section() -> list[str]:
+    """The load test's figures: per backend when ``load_test_<backend>.json`` exist, else an older run's file."""
+    loads = {name: _load_json(f"load_test_{name}.json") for name in LOAD_BACKENDS}
+    loads = {name: figures for name, figures in loads.items() if figures}
+    return _classroom_lines(loads) if loads else _load_lines(_load_json("load_test.json"))
+
+
 def _shown(path: Path | None) -> str:
     if path is None:
         return "no JUnit file"
@@ -275,7 +334,7 @@ def write_report(junit: Path | None) -> str:
         "",
         "## Load: one server, a classroom of sessions",
         "",
-        *_load_lines(_load_json("load_test.json")),
+        *_load_section(),
         "",
     ]
     text = "\n".join(lines)
