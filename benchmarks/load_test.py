@@ -27,9 +27,9 @@ Memory is sampled every 0.2 s from /proc (Linux): the server's peak (VmHWM), and
 one process and all at one instant: the local backend's ``cnnviz.train.worker`` children of the server, or the
 Ray cluster's worker processes (``ray::...`` processes in the cluster's session).
 
-Phase 2 (``--trainings-in-a-row``, default 20; 0 skips it): one session trains that many times in a row; the
-server's resident memory (VmRSS) is read after every training. Memory is "bounded" when the last trainings add
-less than ``--max-growth-mb`` over the 5th.
+Phase 2 (``--trainings-in-a-row``, default 20; 0 skips it): one session trains that many times in a row (one
+epoch on ``--row-dataset``, default the built-in digits); the server's resident memory (VmRSS) is read after
+every training. Memory is "bounded" when the last trainings add less than ``--max-growth-mb`` over the 5th.
 
 Figures are printed and written to ``test-artifacts/load_test_<backend>.json`` (read by
 ``tools/reliability_report.py``). Exit status 1 if any session failed, a training was lost, or memory was unbounded.
@@ -555,7 +555,7 @@ async def run(arguments: argparse.Namespace) -> dict:
                 if arguments.trainings_in_a_row:
                     print(f"Phase 2: {arguments.trainings_in_a_row} trainings in a row in one session", flush=True)
                     row = await trainings_in_a_row(browser, url, process.pid, arguments.trainings_in_a_row,
-                                                   dataset_title, workers)
+                                                   TITLES[arguments.row_dataset], workers)
                     rss = row["rss_mb"]
                     reference = rss[min(5, len(rss) - 1)]
                     growth = rss[-1] - reference
@@ -592,6 +592,8 @@ def main() -> int:
                         help="the server's CNNVIZ_QUEUE_LIMIT (0: its default), to see refusals")
     parser.add_argument("--trainings-in-a-row", type=int, default=20, help="phase-2 trainings in one session "
                         "(0 skips phase 2)")
+    parser.add_argument("--row-dataset", default="digits", choices=list(TITLES),
+                        help="dataset of the phase-2 trainings (one epoch each, one conv block; digits is fastest)")
     parser.add_argument("--max-growth-mb", type=float, default=50.0,
                         help="most memory the trainings after the 5th may add for 'bounded'")
     arguments = parser.parse_args()
