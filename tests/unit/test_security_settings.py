@@ -65,7 +65,7 @@ def _requirements() -> dict[str, str]:
         if line and not line.startswith("-"):
             name, _, version = line.partition("==")
             assert version, f"requirements.txt line {line!r} is not pinned with =="
-            pins[name.strip().lower()] = version.strip()
+            pins[name.split("[")[0].strip().lower()] = version.strip()  # psycopg[binary] -> psycopg
     return pins
 
 
@@ -113,6 +113,8 @@ ALLOWED_OUTSIDE_THE_STORE = {
     # The training child rebuilds the architecture its parent made with build_model and sent down a pipe as
     # JSON (no weights, no file, nothing a user uploaded); Keras 3 deserialises it in safe mode.
     "cnnviz/train/worker.py": {"keras.models.model_from_json"},
+    # The same for the Ray backend's actor: the JSON comes from the server's build_model through Ray, not a user.
+    "cnnviz/train/ray_backend.py": {"keras.models.model_from_json"},
 }
 
 
