@@ -131,10 +131,13 @@ def test_a_training_process_that_dies_keeps_the_finished_epoch_and_says_so(monke
     run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception, [e.value for e in app.exception]
     errors = [message.value for message in app.error]
-    assert any("ended unexpectedly" in text and "stopped after 1 of 5 epochs" in text for text in errors), errors
     assert not any("Traceback" in text for text in errors)
     trained = app.session_state[SESSION_MODEL_KEY]
-    assert len(trained.history["loss"]) == 1 and 0.0 <= trained.test_metrics["accuracy"] <= 1.0
+    # The child is killed from the first epoch's callback; on a busy machine it may finish epoch 2 before the
+    # signal lands. Whatever finished is kept, and the message counts exactly that.
+    kept = len(trained.history["loss"])
+    assert kept in (1, 2) and 0.0 <= trained.test_metrics["accuracy"] <= 1.0
+    assert any("ended unexpectedly" in text and f"stopped after {kept} of 5 epochs" in text for text in errors), errors
     assert app.session_state[RUNS_KEY][-1].status == "stopped"
 
 
