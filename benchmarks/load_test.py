@@ -270,6 +270,20 @@ FINISHED = re.compile(r"Run \d+ (finished \d+ epochs in (\d+) s|stopped early af
 WAITED = re.compile(r"It first waited (\d+) s")
 
 
+async def evidence(page, name: str) -> dict:
+    """What a stuck page shows (its main area's and sidebar's text, cut), and a screenshot in test-artifacts/."""
+    found: dict = {}
+    for part, selector in (("page_text", '[data-testid="stMain"]'), ("sidebar_text", '[data-testid="stSidebar"]')):
+        with contextlib.suppress(Exception):
+            found[part] = " ".join((await page.locator(selector).first.inner_text(timeout=10_000)).split())[:1500]
+    with contextlib.suppress(Exception):
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"load_test_stuck_{name}.png"
+        await page.screenshot(path=str(shot), full_page=True, timeout=30_000)
+        found["screenshot"] = str(shot.relative_to(REPO))
+    return found
+
+
 class StartLine:
     """Where the training sessions wait until all of them have their Train page open (or gave up opening it)."""
 
@@ -312,7 +326,9 @@ async def training_session(browser, url: str, name: str, dataset: str, epochs: i
                     break
                 await page.wait_for_timeout(250)
             else:
-                record.update(result="LOST: no end on the page", outcome="lost", seconds=time.monotonic() - clicked)
+                record.update(result="LOST: no end on the page", outcome="lost", seconds=time.monotonic() - clicked,
+                              seen_queued_after_s=seen_queued, seen_running_after_s=seen_running,
+                              **await evidence(page, name))
                 return record
             record["seconds"] = time.monotonic() - clicked  # click to the end on the page
             message = " ".join((await ended.first.inner_text()).split())
@@ -370,10 +386,12 @@ async def sketch_session(browser, url: str, name: str, trainings: list[asyncio.E
                 try:
                     await prediction.wait_for(timeout=30_000)
                     break
-                except Exception:  # noqa: BLE001
+                except Exception as error:  # noqa: BLE001
                     redraws += 1
                     if attempt == 3:
-                        raise
+                        found = await evidence(page, name)
+                        raise RuntimeError(f"no prediction after 4 strokes ({len(latencies)} sketches answered "
+                                           f"before); the page showed: {found}") from error
             elapsed = time.monotonic() - started
             latencies.append(elapsed)
             if training_running:
@@ -444,7 +462,7 @@ def _summary(values: list[float]) -> dict:
 
 def _failed(name: str, outcome: BaseException) -> dict:
     return {"name": name, "task": "?", "result": f"FAILED: {type(outcome).__name__}: {str(outcome)[:200]}",
-            "seconds": float("nan")}
+            "seconds": float("nan"), "detail": str(outcome)[:4000]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,11 +504,6 @@ async def run(arguments: argparse.Namespace) -> dict:
     from playwright.async_api import async_playwright
 
     dataset_title = TITLES[arguments.dataset]
-    workdir = Path(tempfile.mkdtemp(prefix="cnnviz-load-"))
-    models_dir = workdir / "models"
-    models_dir.mkdir()
-    for shipped in (REPO / "models").glob("default_*"):
-        shutil.copy2(shipped, models_dir / shipped.name)
     figures: dict = {"command": " ".join(["python", "benchmarks/load_test.py", *sys.argv[1:]]),
                      "when": datetime.now(UTC).isoformat(timespec="minutes"), "backend": arguments.backend,
                      "sessions_at_once": arguments.sessions, "trainings_at_once": arguments.trainings,
@@ -504,7 +517,16 @@ async def run(arguments: argparse.Namespace) -> dict:
             if ray_folder is not None else
             f"the server's child process, {os.environ.get('CNNVIZ_LOCAL_WORKERS') or 1} at a time")
         workers = ray_worker_finder(ray_folder) if ray_folder is not None else local_worker_pids
-        process, url = start_server(models_dir, workdir / "streamlit.log", {**env, **extra})
+        workdir = Path(tempfile.mkdtemp(prefix="cnnviz-load-"))
+        models_dir = workdir / "models"
+        models_dir.mkdir()
+        for shipped in (REPO / "models").glob("default_*"):
+            shutil.copy2(shipped, models_dir / shipped.name)
+        try:
+            process, url = start_server(models_dir, workdir / "streamlit.log", {**env, **extra})
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         try:
             async with async_playwright() as playwright:
                 chromium = chromium_path() or "/usr/bin/chromium"
@@ -572,6 +594,9 @@ async def run(arguments: argparse.Namespace) -> dict:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+            with contextlib.suppress(OSError):  # the server's log, to read what a lost training or sketch hit
+                ARTIFACTS.mkdir(exist_ok=True)
+                shutil.copy2(workdir / "streamlit.log", ARTIFACTS / f"load_test_{arguments.backend}_server.log")
             shutil.rmtree(workdir, ignore_errors=True)
     figures["all_sessions_ok"] = all(session["result"] == "ok" for session in figures.get("sessions", []))
     return figures
