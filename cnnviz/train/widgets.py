@@ -230,16 +230,16 @@ def show_preview(rows: list[LayerRow], spec: ModelSpec, config: TrainConfig, *, 
               "running statistics). Most of them usually sit in the first dense layer.")
     summary, diagram, code = st.tabs(["Summary", "Diagram", "Keras code"])
     with summary:
-        st.dataframe(
+        # A static table, not st.dataframe: it wraps the settings ("128 filters 5x5, stride 1, same, relu") within
+        # the half-page column, where the grid cut them off or scrolled sideways (issue 15). The cells are
+        # cnnviz's own words (layer names and settings), never user text, so st.table's Markdown is harmless.
+        st.table(
             [
                 {"Layer": row.name, "Type": row.kind, "Output shape": " x ".join(map(str, row.output_shape)),
-                 "Parameters": row.params, "Settings": row.detail}
+                 "Parameters": f"{row.params:,}", "Settings": row.detail}
                 for row in rows
             ],
             hide_index=True,
-            key="train_summary_table",
-            # The settings ("128 filters 5x5, stride 1, same, relu") were cut off at the default width (issue 15).
-            column_config={"Settings": st.column_config.TextColumn("Settings", width="large")},
         )
         st.caption(
             "Computed by cnnviz's own shape arithmetic: a conv layer with k x k kernels on C input channels and "

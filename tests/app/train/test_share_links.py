@@ -9,7 +9,7 @@ from cnnviz.train.share import TRAIN_TABLE
 from tests.support.apptest import app_test
 
 #: Widgets of the page that are actions or views, not settings of the design or the training.
-NOT_SETTINGS = {"train_start", "train_repeat", "train_watch_image", "train_share", "train_summary_table",
+NOT_SETTINGS = {"train_start", "train_repeat", "train_watch_image", "train_share",
                 "train_layer_stack", "train_download_script", "train_download_notebook"}
 
 
