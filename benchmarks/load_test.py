@@ -270,8 +270,9 @@ async def train_once(page, run_number: int) -> tuple[float, bool]:
 
 #: The Train page's end of a job, as its outcome message says it (cnnviz.train.session): every ended job's
 #: message names the backend that ran it ("Trained by ..."); a refused submit says "Training did not start.";
-#: a job that ended before any run (dropped from the queue, failed to start) says so without a backend.
-ENDED = re.compile(r"Trained by |Training did not start\.|left the queue|could not run")
+#: a job that ended before any run (dropped from the queue, failed to start) says so without a backend, and a run the
+#: server forgot (cnnviz.train.session.wrap_up_interrupted) is "Run N stopped ..." without one.
+ENDED = re.compile(r"Trained by |Training did not start\.|left the queue|could not run|Run \d+ (was )?stopped")
 FINISHED = re.compile(r"Run \d+ (finished \d+ epochs in (\d+) s|stopped early after \d+ epochs)")
 WAITED = re.compile(r"It first waited (\d+) s")
 
