@@ -14,6 +14,8 @@ from __future__ import annotations
 import uuid
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnnviz.train.jobs import QUEUED, Job, job_manager
 from cnnviz.train.session import TrainSession
@@ -25,18 +27,38 @@ OWNER_KEY = "cnnviz_job_owner"
 SIDEBAR_REFRESH_S = 1.0
 
 
+#: Job-owner id -> the Streamlit session id of its tab, for :func:`tab_connected` (any thread reads it). One
+#: short entry per browser session the server has seen (about 100 bytes), kept for the server's life.
+_SESSION_IDS: dict[str, str] = {}
+
+
 def session_owner() -> str:
     """This browser session's job-owner id (made on first use, kept in its session state)."""
     owner = st.session_state.get(OWNER_KEY)
     if not isinstance(owner, str):
         owner = uuid.uuid4().hex
         st.session_state[OWNER_KEY] = owner
+    context = get_script_run_ctx()
+    if context is not None:
+        _SESSION_IDS[owner] = context.session_id
     return owner
+
+
+def tab_connected(owner: str) -> bool | None:
+    """Whether the browser tab of job owner ``owner`` is still connected to this server; ``None`` when unknown.
+
+    Thread-safe (Streamlit's own check); the job manager asks it before taking a silent session as closed.
+    """
+    session_id = _SESSION_IDS.get(owner)
+    if session_id is None or not runtime.exists():
+        return None  # scripts, or a session this server never saw: the heartbeat alone decides
+    return runtime.get_instance().is_active_session(session_id)
 
 
 def session_job() -> Job | None:
     """This session's latest training job, or ``None``; the session counts as open (heartbeat) from now."""
     manager = job_manager()
+    manager.set_session_check(tab_connected)
     owner = session_owner()
     manager.touch(owner)
     return manager.job_of(owner)

@@ -25,8 +25,9 @@ says how many trainings are ahead and how long they will take, from the duration
 
 A closed tab: the page touches its session's heartbeat (:meth:`JobManager.touch`) every second while its
 job is active (a Streamlit fragment on every page). A session silent for ``CNNVIZ_JOB_ORPHAN_S`` seconds
-(default 120: browsers slow the timers of a hidden tab down to about one a minute) is taken as closed: its
-queued job is dropped and its running job stopped (finished epochs kept, nobody left to see them).
+(default 120: browsers slow the timers of a hidden tab down to about one a minute) and, where the Streamlit
+layer can tell (:meth:`JobManager.set_session_check`), no longer connected is taken as closed: its queued job
+is dropped and its running job stopped (finished epochs kept, nobody left to see them).
 
 Importing this module does not import TensorFlow; the job threads import Keras when a job starts.
 """
@@ -315,6 +316,7 @@ class JobManager:
         self._running: list[Job] = []
         self._latest: dict[str, Job] = {}  # each session's latest job, ended ones too (the page reads their end)
         self._seen: dict[str, float] = {}
+        self._is_open: Callable[[str], bool | None] | None = None
         self._durations: deque[float] = deque(maxlen=RECENT_JOBS)
 
     @property
@@ -436,8 +438,28 @@ class JobManager:
 
     # -- the manager's side ------------------------------------------------------------------------------------
 
+    def set_session_check(self, is_open: Callable[[str], bool | None] | None) -> None:
+        """Ask ``is_open(owner)`` before taking a silent session as closed (``None``: the heartbeat alone decides).
+
+        The Streamlit layer passes whether the owner's browser tab is still connected: under a heavy load a page
+        can lag minutes behind, and a connected tab whose heartbeat is late must not lose its job (seen in the
+        classroom load test: three trainings ended with nothing on their pages). ``is_open`` returns ``None``
+        when it cannot tell (no Streamlit runtime, as in AppTest); it must be quick and thread-safe.
+        """
+        with self._lock:
+            self._is_open = is_open
+
     def _orphaned(self, owner: str) -> bool:
-        return self._clock() - self._seen.get(owner, self._clock()) > self.orphan_after_s
+        if self._clock() - self._seen.get(owner, self._clock()) <= self.orphan_after_s:
+            return False
+        check = getattr(self, "_is_open", None)
+        if check is not None:
+            try:
+                if check(owner):
+                    return False  # silent but connected: a lagging page, not a closed tab
+            except Exception:  # noqa: BLE001 - a failing check must not stop anyone's training: fall back
+                pass
+        return True
 
     def _reap(self) -> None:
         """Drop the queued jobs of closed sessions, stop their running ones, forget their ended ones."""

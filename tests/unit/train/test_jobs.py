@@ -172,6 +172,25 @@ def test_a_closed_tab_drops_its_queued_job_and_stops_its_running_one() -> None:
     backend.release(3)
 
 
+def test_a_silent_but_connected_tab_keeps_its_jobs_and_a_disconnected_one_loses_them() -> None:
+    # Under a heavy load a page can lag minutes behind its heartbeat: the Streamlit layer says the tab is still
+    # connected, and its jobs stay (the load test lost three trainings this way before the check existed).
+    backend, clock = GatedBackend(), Clock()
+    jobs = manager(backend, clock, orphan_after_s=30)
+    connected = {"lagging-1": True, "lagging-2": True}
+    jobs.set_session_check(connected.get)
+    running = jobs.submit("lagging-1", request(seed=1))
+    queued = jobs.submit("lagging-2", request(seed=2))
+    wait_until(lambda: running.runs and running.runs[0].epochs)
+    clock.now += 300  # silent for five minutes, still connected
+    assert jobs.queue_length() == 1 and queued.state == QUEUED and not running.stop_requested
+    connected["lagging-2"] = False  # now that tab is gone
+    assert jobs.queue_length() == 0 and queued.state == DROPPED
+    backend.release(1)
+    wait_until(lambda: not running.active)
+    assert running.state != STOPPED and jobs.job_of("lagging-1") is running  # ended, and still there to be read
+
+
 def test_a_dead_training_process_fails_the_job_with_its_message_and_the_kept_epoch_measured() -> None:
     jobs = manager(GatedBackend(fail=True), Clock())
     job = jobs.submit("a", request(seed=1))
