@@ -126,3 +126,15 @@ def run_until_trained(app: Any, timeout: float = 240.0, poll_s: float = 0.2) -> 
         assert time.monotonic() < deadline, "the training job did not end in time"
         time.sleep(poll_s)
         app.run()
+
+
+def small_settings(app: Any, *, epochs: int = 1) -> Any:
+    """Set a Train page AppTest to the digits, one conv block of 4 filters, no dense layer, ``epochs`` epochs on
+    200 images (a training of a few seconds), and run it."""
+    app.selectbox(key="train_dataset").set_value("digits").run()
+    app.slider(key="train_blocks").set_value(1).run()
+    app.select_slider(key="train_b1_filters").set_value(4)
+    app.slider(key="train_dense").set_value(0)
+    app.slider(key="train_epochs").set_value(epochs)
+    app.slider(key="train_train_size").set_value(200)
+    return app.run()

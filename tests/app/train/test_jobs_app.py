@@ -15,19 +15,14 @@ from cnnviz.train.jobs import QUEUED, RUNNING, STOPPED
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 from tests.support.apptest import app_test
 from tests.support.jobs import GatedBackend, install_job_manager, run_until_trained
+from tests.support.jobs import small_settings as _small_settings
 
 SEED = 42  # the page's default seed: the gate of a session's training
 
 
 def small_settings(app):
     """The digits, one small conv block, no dense layer, 3 epochs on 200 images."""
-    app.selectbox(key="train_dataset").set_value("digits").run()
-    app.slider(key="train_blocks").set_value(1).run()
-    app.select_slider(key="train_b1_filters").set_value(4)
-    app.slider(key="train_dense").set_value(0)
-    app.slider(key="train_epochs").set_value(3)
-    app.slider(key="train_train_size").set_value(200)
-    return app.run()
+    return _small_settings(app, epochs=3)
 
 
 def job_of(manager, app):

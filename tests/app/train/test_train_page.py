@@ -12,20 +12,15 @@ import pytest
 from cnnviz.core.records import RunRecord, TrainedModel
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
 from tests.support.apptest import app_test
-from tests.support.jobs import PausingBackend, fresh_job_manager, install_job_manager, run_until_trained
+from tests.support.jobs import (
+    PausingBackend,
+    fresh_job_manager,
+    install_job_manager,
+    run_until_trained,
+    small_settings,
+)
 
 pytestmark = pytest.mark.usefixtures(fresh_job_manager.__name__)
-
-
-def small_settings(app):
-    """Choose the digits, one small conv block, no dense layer, 1 epoch on 200 images."""
-    app.selectbox(key="train_dataset").set_value("digits").run()
-    app.slider(key="train_blocks").set_value(1).run()
-    app.select_slider(key="train_b1_filters").set_value(4)
-    app.slider(key="train_dense").set_value(0)
-    app.slider(key="train_epochs").set_value(1)
-    app.slider(key="train_train_size").set_value(200)
-    return app.run()
 
 
 def test_page_shows_summary_params_diagram_and_code_before_training():
@@ -250,7 +245,6 @@ def test_watching_the_first_layer_redraws_its_maps_after_every_epoch(monkeypatch
     from cnnviz.core.datasets import load_dataset
 
     np.testing.assert_allclose(image, load_dataset("digits").x_test[5] / 255.0, atol=1e-6)
-
 
 
 @pytest.mark.parametrize(("key", "page"), [("train_open_sketch", "pages/sketch.py"),
