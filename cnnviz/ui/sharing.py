@@ -8,8 +8,8 @@ A page calls, with its :class:`cnnviz.core.share.ParamTable`::
     # = publish (the URL follows the controls) + copy_link_button ("Copy link": the URL to send to someone)
 
 :func:`restore_from_url` sets the widgets' session-state entries from the URL on the page's first run in
-the session, and whenever the URL holds other parameters than this page last wrote (a lesson's button,
-a link pasted into the address bar). What the link could not read is named in a short note. A URL that
+the session, and whenever the URL holds parameters this page never wrote itself (a link from outside), or a
+lesson's button asks for it (:func:`open_link`). What the link could not read is named in a short note. A URL that
 names none of the table's parameters (the page opened from the navigation) changes nothing, so the
 learner's remembered settings stay. :func:`publish` writes only this page's parameters, and only when
 they changed.
