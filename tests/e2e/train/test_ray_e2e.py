@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.ray_cluster import RayCluster, ray_cluster  # noqa: F401 - the fixture
-from tools.browser import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
+from tools.browser import assert_no_exception, open_page, wait_for_idle
 from tools.streamlit_server import running_server
 
 TRAINING_TIMEOUT_MS = 240_000
@@ -27,16 +27,12 @@ def ray_app_server(chromium_executable: str, e2e_models_dir: Path, ray_cluster: 
 
 
 def test_the_train_page_trains_on_the_ray_cluster_and_says_so(page: Page, ray_app_server: str) -> None:
-    open_page(page, ray_app_server, "train", timeout_ms=TRAINING_TIMEOUT_MS)
+    # The built-in digits, one conv block of 4 filters, no dense layer, 2 epochs on the fewest images, opened as a
+    # share link (the controls themselves are tested in tests/e2e/train/test_train_e2e.py).
+    open_page(page, ray_app_server, "train?data=digits&blocks=1&b1f=4&dense=0&epochs=2&n=100",
+              timeout_ms=TRAINING_TIMEOUT_MS)
     assert_no_exception(page)
-    # The built-in digits, one conv block of 4 filters, no dense layer, 2 epochs on the fewest images.
-    choose_option(page, "train_dataset", "scikit-learn digits (built in)", timeout_ms=TRAINING_TIMEOUT_MS)
-    set_slider(page, "train_blocks", presses=["Home"])
-    set_slider(page, "train_b1_filters", presses=["Home"])
-    set_slider(page, "train_dense", presses=["Home"])
-    set_slider(page, "train_epochs", presses=["Home", "ArrowRight"])
-    set_slider(page, "train_train_size", presses=["Home"])
-    expect(page.locator(".st-key-train_epochs")).to_contain_text("2")
+    expect(page.locator(".st-key-train_epochs [data-testid='stSliderThumbValue']")).to_have_text("2")
 
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text(re.compile(r"Run 1 finished 2 epochs"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
