@@ -102,7 +102,7 @@ def _warm_up() -> None:
     import keras
     import numpy as np
 
-    keras.utils.set_random_seed(0)  # op determinism is on: random ops (shuffling) need a seed
+    keras.utils.set_random_seed(0)  # seeded like every training (op determinism, when a job asks for it, needs seeds)
     inputs = keras.Input((28, 28, 1), name="warm_image")
     hidden = keras.layers.Conv2D(2, 3, activation="relu", name="warm_conv")(inputs)
     hidden = keras.layers.MaxPooling2D(2, name="warm_pool")(hidden)
@@ -148,9 +148,6 @@ def _child_main(job_fd: int, message_fd: int, *, warm: bool = False) -> None:
     try:
         import tensorflow as tf
 
-        # Same settings and seed, same history (issue 15): TensorFlow's kernels pick deterministic algorithms
-        # and reduction orders; keras.utils.set_random_seed below seeds weights, dropout and shuffling.
-        tf.config.experimental.enable_op_determinism()
         if warm:
             _warm_up()
         try:
@@ -158,8 +155,11 @@ def _child_main(job_fd: int, message_fd: int, *, warm: bool = False) -> None:
         except EOFError:
             return  # the server ended (or gave this ready child up) before any training took it
         busy.set()
-        if not job.get("deterministic", True):
-            tf.config.experimental.disable_op_determinism()
+        if job.get("deterministic", True):
+            # Same settings and seed, same history (issue 15): TensorFlow's kernels pick deterministic algorithms
+            # and reduction orders; keras.utils.set_random_seed below seeds weights, dropout and shuffling.
+            # Switched on per job (TensorFlow has no public way to switch it off again for a job that asks).
+            tf.config.experimental.enable_op_determinism()
         import keras
 
         from cnnviz.train.loop import train_model
