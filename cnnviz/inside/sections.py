@@ -71,6 +71,7 @@ from cnnviz.inside.widgets import (
     excitement,
     image_chooser,
 )
+from cnnviz.ui.charts import cached_figure
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, link_button, take_link
@@ -238,7 +239,9 @@ def choose_image(dataset: Dataset | None, class_names: Sequence[str]) -> ChosenI
             sketch_source=source,
         )
     if chosen is not None:
-        picture.plotly_chart(image_figure(chosen.image, height=200, showscale=False), key="inside_input_image")
+        picture.plotly_chart(
+            cached_figure(image_figure, chosen.image, height=200, showscale=False), key="inside_input_image"
+        )
     return chosen
 
 
@@ -275,16 +278,17 @@ def feature_maps_section(picked: PickedModel, dataset: Dataset | None) -> None:
     )
     for activation in activations:
         if activation.is_spatial:
-            figure = feature_maps_figure(activation, max_maps=max_maps)
+            figure = cached_figure(feature_maps_figure, activation, max_maps=max_maps)
         elif activation.kind == "output":
-            figure = probability_figure(
+            figure = cached_figure(
+                probability_figure,
                 activation.values,
                 class_names,
                 title=f"{plotly_escape(activation.name)} (softmax output) · {len(class_names)} probabilities",
                 true_class=chosen.true_class,
             )
         else:
-            figure = dense_activation_figure(activation)
+            figure = cached_figure(dense_activation_figure, activation)
         st.plotly_chart(figure, key=f"inside_fm_{activation.name}")
         if activation.kind == "conv" and activation.name == first_conv:
             _kernel_link(picked, chosen, activation.name)
@@ -389,7 +393,9 @@ def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
     channel = _input_channel_slider(layer, channels, key="inside_filter_channel")
     title = f"{plotly_escape(layer)}: {filters} filters of {kh}×{kw}"
     title += f", input channel {channel}" if channels > 1 else ""
-    st.plotly_chart(filter_grid_figure(filter_images(kernel, channel), title=title), key="inside_filters")
+    st.plotly_chart(
+        cached_figure(filter_grid_figure, filter_images(kernel, channel), title=title), key="inside_filters"
+    )
     explain(
         "What am I looking at?",
         "Each square is one filter's weights. **Red** weights add the pixel under them, **blue** ones "
@@ -417,7 +423,8 @@ def filters_section(model: object, snapshots: Sequence[np.ndarray]) -> None:
             "edge and blob detectors as training goes on.",
         )
     st.plotly_chart(
-        filter_grid_figure(
+        cached_figure(
+            filter_grid_figure,
             filter_images(snapshots[epoch - 1], 0),
             title=f"conv_1 after epoch {epoch} of {len(snapshots)}",
             value_range=snapshot_range(snapshots),
@@ -469,7 +476,9 @@ def saliency_section(picked: PickedModel, dataset: Dataset | None) -> None:
             maps["Grad-CAM"] = pair.grad_cam.heatmap
         name, label = plotly_escape(class_names[class_index]), plotly_escape(chosen.label)
         title = f"{heading}: {name} ({pair.gradient.probability:.1%}) for {label}"
-        st.plotly_chart(saliency_figure(chosen.image, maps, title=title), key=f"inside_saliency_{heading}")
+        st.plotly_chart(
+            cached_figure(saliency_figure, chosen.image, maps, title=title), key=f"inside_saliency_{heading}"
+        )
         if pair.grad_cam is None:
             st.caption(f"No Grad-CAM: {md_escape(pair.grad_cam_problem)}")
 
@@ -584,7 +593,7 @@ def _confusion_matrix(evaluation: Evaluation, class_names: Sequence[str], datase
     matrix_column, cell_column = st.columns([3, 2])
     with matrix_column:
         st.plotly_chart(
-            confusion_matrix_figure(evaluation.confusion, class_names, selected=cell),
+            cached_figure(confusion_matrix_figure, evaluation.confusion, class_names, selected=cell),
             key="inside_confusion",
             on_select=_on_cell_click,
             selection_mode="points",
@@ -617,7 +626,7 @@ def _confusion_matrix(evaluation: Evaluation, class_names: Sequence[str], datase
             shown = indices[:CELL_IMAGES]
             captions = cell_captions(evaluation, shown, true_class, predicted_class, class_names)
             st.plotly_chart(
-                image_gallery_figure(dataset.x_test[shown], captions, cols=4), key="inside_cell_images"
+                cached_figure(image_gallery_figure, dataset.x_test[shown], captions, cols=4), key="inside_cell_images"
             )
             st.caption(cell_note(len(shown), len(indices), correct=true_class == predicted_class))
             _saliency_link(shown, captions, "inside_cell_saliency")
@@ -631,7 +640,7 @@ def _most_confident_mistakes(evaluation: Evaluation, class_names: Sequence[str],
         return
     captions = mistake_captions(evaluation, worst, class_names, line_break=True)
     st.plotly_chart(
-        image_gallery_figure(dataset.x_test[worst], captions, cols=MISTAKE_COLUMNS, cell_height=150),
+        cached_figure(image_gallery_figure, dataset.x_test[worst], captions, cols=MISTAKE_COLUMNS, cell_height=150),
         key="inside_mistakes",
     )
     _saliency_link(worst, captions, "inside_mistake_saliency")
@@ -645,7 +654,8 @@ def _pca(evaluation: Evaluation, pca: PcaResult, class_names: Sequence[str], dat
     st.subheader("What the last layer sees (PCA)")
     subset = pca.indices
     st.plotly_chart(
-        pca_figure(
+        cached_figure(
+            pca_figure,
             pca.projection.points,
             evaluation.y_true[subset],
             evaluation.y_pred[subset],
@@ -671,11 +681,12 @@ def _pca(evaluation: Evaluation, pca: PcaResult, class_names: Sequence[str], dat
     index = int(index)
     image_column, bars_column = st.columns([1, 3])
     image_column.plotly_chart(
-        image_gallery_figure(dataset.x_test[[index]], [f"test image #{index}"], cols=1, cell_height=220),
+        cached_figure(image_gallery_figure, dataset.x_test[[index]], [f"test image #{index}"], cols=1, cell_height=220),
         key="inside_pca_image",
     )
     bars_column.plotly_chart(
-        probability_figure(
+        cached_figure(
+            probability_figure,
             evaluation.probabilities[index],
             class_names,
             title=pca_point_title(evaluation, index, class_names),
@@ -764,8 +775,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
         LEARNING_RATES,
         value=0.01,
         key="inside_backprop_rate",
-        help="How far one step goes. Too small and training crawls; too large and the loss can go up instead "
-        "of down.",
+        help="How far one step goes. Too small and training crawls; too large and the loss can go up instead of down.",
     )
     step, build = cached_backprop(
         picked.model, picked.version, chosen.image, int(label), layer, filter_index, optimizer, float(learning_rate)
@@ -800,7 +810,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
         )
     channel = _input_channel_slider(layer, channels, key="inside_backprop_channel")
     title = f"{plotly_escape(layer)}, filter {filter_index}" + (f", input channel {channel}" if channels > 1 else "")
-    st.plotly_chart(backprop_step_figure(step, channel=channel, title=title), key="inside_backprop_step")
+    st.plotly_chart(cached_figure(backprop_step_figure, step, channel=channel, title=title), key="inside_backprop_step")
     explain(
         "What am I looking at?",
         "**Backpropagation** asks, for every weight: if it grew a little, how much would the loss grow? That "
@@ -810,7 +820,7 @@ def backprop_section(picked: PickedModel, dataset: Dataset | None) -> None:
     )
     st.subheader("Where dL/dW comes from")
     st.plotly_chart(
-        gradient_build_figure(build, channel=channel, title=f"{title}: dL/dW = Σ dL/dz × input patch"),
+        cached_figure(gradient_build_figure, build, channel=channel, title=f"{title}: dL/dW = Σ dL/dz × input patch"),
         key="inside_backprop_build",
     )
     difference = float(np.abs(build.weighted_sum - step.gradient).max())
@@ -854,7 +864,9 @@ def _mistake_or_chosen(picked: PickedModel, dataset: Dataset | None, key: str) -
     )
     index = int(worst[int(position)])
     true_class = int(evaluation.y_true[index])
-    st.plotly_chart(image_figure(dataset.x_test[index], height=200, showscale=False), key=f"{key}_mistake_image")
+    st.plotly_chart(
+        cached_figure(image_figure, dataset.x_test[index], height=200, showscale=False), key=f"{key}_mistake_image"
+    )
     return ChosenImage(
         image=np.asarray(dataset.x_test[index]),
         label=image_label(index, picked.class_names[true_class]),
@@ -889,7 +901,7 @@ def neighbours_section(picked: PickedModel, dataset: Dataset | None) -> None:
         for label, similarity in zip(found.labels, found.similarity, strict=True)
     ]
     st.plotly_chart(
-        image_gallery_figure(dataset.x_train[found.indices], captions, cols=NEIGHBOURS, cell_height=150),
+        cached_figure(image_gallery_figure, dataset.x_train[found.indices], captions, cols=NEIGHBOURS, cell_height=150),
         key="inside_neighbours",
     )
     sampled = index.size < len(dataset.y_train)
@@ -927,7 +939,8 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
         + (f" and the strongest patches among {len(result.image_rows):,} test images." if result.top else ".")
     )
     st.plotly_chart(
-        image_grid_figure(
+        cached_figure(
+            image_grid_figure,
             pictures.images,
             titles=[str(index) for index in range(count)],
             cols=16,
@@ -949,7 +962,7 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
     start, end = float(pictures.start_activation[filter_index]), float(pictures.end_activation[filter_index])
     left, right = st.columns([1, 3])
     left.plotly_chart(
-        image_figure(pictures.images[filter_index], zmin=0.0, zmax=1.0, height=220, showscale=False),
+        cached_figure(image_figure, pictures.images[filter_index], zmin=0.0, zmax=1.0, height=220, showscale=False),
         key="inside_excite_picture",
     )
     left.caption(f"Mean output {end:.3g} on this picture, against {start:.3g} on the noise it started from.")
@@ -964,7 +977,8 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
     size = top.field.size
     with right:
         st.plotly_chart(
-            image_gallery_figure(
+            cached_figure(
+                image_gallery_figure,
                 top.patches(x_test, filter_index),
                 captions,
                 cols=len(captions),
@@ -978,7 +992,9 @@ def excite_section(picked: PickedModel, dataset: Dataset | None) -> None:
             for row, col in zip(top.rows[filter_index], top.cols[filter_index], strict=True)
         ]
         st.plotly_chart(
-            receptive_field_figure(x_test[top.images[filter_index]], windows, captions, title="Where they are"),
+            cached_figure(
+                receptive_field_figure, x_test[top.images[filter_index]], windows, captions, title="Where they are"
+            ),
             key="inside_excite_context",
         )
         st.caption("Test image number · the filter's output there. The frame is what that output can see.")

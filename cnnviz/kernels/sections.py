@@ -36,6 +36,7 @@ from cnnviz.kernels.linked import BIAS_LIMIT, read_kernel_link
 from cnnviz.kernels.ops import MAX_BANK, KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
 from cnnviz.kernels.presets import learned_kernels
 from cnnviz.kernels.share import KERNELS_TABLE
+from cnnviz.ui.charts import cached_figure
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, take_link
 from cnnviz.ui.sharing import share_bar
@@ -91,7 +92,7 @@ def input_section() -> InputImage | None:
         with picture:
             # The label can hold an uploaded file's name, which Plotly would read as HTML (<b>, <a>).
             title = plotly_escape(f"{picked.label} ({image.shape[0]}×{image.shape[1]})")
-            st.plotly_chart(input_figure(image, title=title, height=320), key="kernels_input_plot")
+            st.plotly_chart(cached_figure(input_figure, image, title=title, height=320), key="kernels_input_plot")
             st.caption("Grey values from 0 (black) to 1 (white); hover a pixel to read its value.")
     return picked
 
@@ -125,7 +126,7 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
         st.warning(warning, icon=":material/warning:")
     st.markdown("**Output size**, with your numbers (⌊ ⌋ rounds down):")
     st.markdown("\n".join(f"- {line}" for line in pipeline_formulas(result)))
-    st.plotly_chart(pipeline_figure(result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
+    st.plotly_chart(cached_figure(pipeline_figure, result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
     explain(
         "What am I looking at?",
         "Each row is one kernel, each column one stage. **Convolution**: the raw sums of products; red is "
@@ -222,7 +223,7 @@ def animation_section(result: PipelineResult, labels: list[str]) -> None:
     next_col.button("Step ▶", key="kernels_anim_next", on_click=_step_by, args=(step_key, 1, steps),
                     help="Move the window to the next output position.")
     signed = config.activation in ("none", "relu")
-    st.plotly_chart(animation_figure(animation, start=int(st.session_state[step_key]), signed=signed),
+    st.plotly_chart(cached_figure(animation_figure, animation, start=int(st.session_state[step_key]), signed=signed),
                     key="kernels_animation_plot")
     if animation.scaled_from is not None:
         height, width = animation.scaled_from
@@ -257,15 +258,17 @@ def explain_section(result: PipelineResult, labels: list[str]) -> None:
     left_plot, right_plot = st.columns(2)
     with left_plot:
         st.plotly_chart(
-            input_figure(result.image, receptive_field=(explanation.top, explanation.left, *kernel.shape),
-                         padding=(*top_bottom, *left_right), title="Input: the kernel's window (receptive field)"),
+            cached_figure(input_figure, result.image,
+                          receptive_field=(explanation.top, explanation.left, *kernel.shape),
+                          padding=(*top_bottom, *left_right), title="Input: the kernel's window (receptive field)"),
             key="kernels_field_plot",
         )
     with right_plot:
-        st.plotly_chart(clickable_map_figure(out_map, outline=(row, col, 1, 1), zrange=stage_range(out_map, True),
-                                             title=f"Convolution + bias: click a pixel (now row {row}, col {col})"),
+        st.plotly_chart(cached_figure(clickable_map_figure, out_map, outline=(row, col, 1, 1),
+                                      zrange=stage_range(out_map, True),
+                                      title=f"Convolution + bias: click a pixel (now row {row}, col {col})"),
                         key="kernels_conv_chart", **CLICKS)
-    st.plotly_chart(arithmetic_figure(explanation), key="kernels_arithmetic_plot")
+    st.plotly_chart(cached_figure(arithmetic_figure, explanation), key="kernels_arithmetic_plot")
     activated = float(apply_activation(explanation.value, config.activation, threshold=config.threshold))
     st.markdown(f"**Output at row {row}, column {col}:** {format_sum(explanation)}")
     st.markdown(
@@ -295,17 +298,18 @@ def _pool_window(result: PipelineResult, which: int) -> None:
     map_col, window_col, pooled_col = st.columns(3)
     with map_col:
         st.plotly_chart(
-            clickable_map_figure(activated, diverging=signed, showscale=False, title="Activated map: the window",
-                                 outline=(window.top, window.left, config.pool_size, config.pool_size),
-                                 zrange=activated_range),
+            cached_figure(clickable_map_figure, activated, diverging=signed, showscale=False,
+                          title="Activated map: the window",
+                          outline=(window.top, window.left, config.pool_size, config.pool_size),
+                          zrange=activated_range),
             key="kernels_window_plot",
         )
     with window_col:
-        st.plotly_chart(pool_window_figure(window, signed=signed, zrange=activated_range),
+        st.plotly_chart(cached_figure(pool_window_figure, window, signed=signed, zrange=activated_range),
                         key="kernels_window_values")
     with pooled_col:
-        st.plotly_chart(clickable_map_figure(pooled, diverging=signed, outline=(prow, pcol, 1, 1),
-                                             title="Pooled map: click a pixel", showscale=False, zrange=pooled_range),
+        st.plotly_chart(cached_figure(clickable_map_figure, pooled, diverging=signed, outline=(prow, pcol, 1, 1),
+                                      title="Pooled map: click a pixel", showscale=False, zrange=pooled_range),
                         key="kernels_pool_chart", **CLICKS)
     st.markdown(
         f"**Pooled value at row {prow}, column {pcol}:** the {window.mode} of the "
@@ -340,7 +344,7 @@ def learned_section() -> None:
         st.warning(md_escape(str(error)))
         return
     titles = [f"#{index + 1} (bias {bias:.2f})" for index, bias in enumerate(learned.biases)]
-    st.plotly_chart(bank_figure(learned.kernels, titles), key="kernels_learned_plot")
+    st.plotly_chart(cached_figure(bank_figure, learned.kernels, titles), key="kernels_learned_plot")
     st.caption(
         f"The {len(learned.kernels)} kernels of layer {md_code(learned.layer_name)}, red positive and blue negative "
         "weights. Many look like blurred edge or line detectors."
