@@ -5,7 +5,8 @@
 * :class:`StopOnRequest` ends training after the batch in which a ``should_stop()`` poll said so.
 * :class:`StopOnNaN` ends training when the loss or an epoch's metric stops being finite, and says where.
 * :class:`FilterSnapshots` copies the first conv layer's kernels after each (finished) epoch.
-* :class:`BatchReporter` reports progress inside an epoch, throttled, and times the training batches.
+* :class:`BatchReporter` reports progress inside an epoch (the first batch at once, then throttled) and times
+  the training batches.
 * :class:`EpochReporter` reports each finished epoch with its history and its filters.
 * :class:`BestFinishedEpochStopping` is Keras's ``EarlyStopping`` that looks at finished epochs only.
 
@@ -191,8 +192,9 @@ class BatchReporter(keras.callbacks.Callback):
     """Report progress inside an epoch and time the training batches.
 
     Args:
-        on_batch: called with a :class:`BatchProgress` at most every ``interval_s`` seconds and after the last
-            batch of each epoch; ``None`` only times.
+        on_batch: called with a :class:`BatchProgress` after the training's first batch (so that a learner sees
+            it move at once, issue 11), then at most every ``interval_s`` seconds, and after the last batch of
+            each epoch; ``None`` only times.
         batch_size: images per batch; ``train_samples`` images per epoch (for images/s and time left).
 
     Attributes:
@@ -207,9 +209,11 @@ class BatchReporter(keras.callbacks.Callback):
         self.train_samples = train_samples
         self.interval_s = interval_s
         self.train_seconds = 0.0
+        self._reported = False
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.train_seconds = 0.0
+        self._reported = False
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch
@@ -225,9 +229,10 @@ class BatchReporter(keras.callbacks.Callback):
         self.train_seconds += now - self._batch_start
         steps = self.params.get("steps", 0)
         last = batch + 1 >= steps
-        if self.on_batch is None or not (last or now - self._last_report >= self.interval_s):
+        due = last or not self._reported or now - self._last_report >= self.interval_s
+        if self.on_batch is None or not due:
             return
-        self._last_report = now
+        self._last_report, self._reported = now, True
         logs = logs or {}
         seen = min((batch + 1) * self.batch_size, self.train_samples)
         rate = seen / self._epoch_seconds if self._epoch_seconds > 0 else 0.0

@@ -140,7 +140,7 @@ def test_filter_snapshots_copy_the_kernel_of_each_kept_epoch(data: PreparedData)
     assert missing.snapshots == [] and missing.latest is None
 
 
-def test_batch_reporter_reports_every_batch_or_only_the_last_when_throttled(data: PreparedData) -> None:
+def test_batch_reporter_reports_every_batch_or_the_first_and_each_last_when_throttled(data: PreparedData) -> None:
     every: list[BatchProgress] = []
     throttled: list[BatchProgress] = []
     reporter = BatchReporter(every.append, batch_size=8, train_samples=48, interval_s=0.0)
@@ -150,8 +150,9 @@ def test_batch_reporter_reports_every_batch_or_only_the_last_when_throttled(data
     assert all(p.samples_per_s > 0 and p.seconds_left >= 0 for p in every)
     assert every[STEPS - 1].seconds_left == 0.0 and every[0].seconds_left > 0
     assert np.isfinite(every[0].loss) and 0.0 <= every[0].accuracy <= 1.0
-    # With an interval never reached, only each epoch's last batch is reported.
-    assert [(p.epoch, p.step) for p in throttled] == [(0, STEPS), (1, STEPS)]
+    # With an interval never reached: the training's first batch (the learner sees it move at once), then only
+    # each epoch's last batch.
+    assert [(p.epoch, p.step) for p in throttled] == [(0, 1), (0, STEPS), (1, STEPS)]
     assert reporter.train_seconds > 0
 
 

@@ -21,9 +21,11 @@ from cnnviz.train.loop import (
     evaluate_model,
     prepare_data,
 )
+from cnnviz.train.spec import ConvBlockSpec, ModelSpec, build_model
 from cnnviz.train.worker import (
     TrainingHungError,
     TrainingProcessError,
+    WarmDesign,
     heartbeat_timeout_s,
     train_model_isolated,
     warm_worker_enabled,
@@ -187,12 +189,17 @@ def test_the_same_settings_and_seed_give_the_same_history_twice(tiny: TinyData) 
     assert free.epochs_done == 3
 
 
+#: The design the tests' ready child traces: dropout and several batches per epoch, so that a traced model that
+#: drew other dropout masks or kept its optimizer's steps would give another history than a fresh child.
+TRACED_SPEC = ModelSpec(conv_blocks=(ConvBlockSpec(filters=4, pooling="max"),), dropout=0.5, dense_units=(8,))
+
+
 @pytest.fixture()
 def warm_worker():
-    """The server's ready child, kept for the test and ended after it."""
+    """The server's ready child (tracing :data:`TRACED_SPEC` for 2 classes), kept for the test and ended after it."""
     from cnnviz.train import worker
 
-    worker.start_warm_worker()
+    worker.start_warm_worker(WarmDesign(spec=TRACED_SPEC, num_classes=2))
     yield worker
     worker.stop_warm_worker()
 
@@ -205,19 +212,23 @@ def _wait_for_ready(worker) -> int:
 
 @pytest.mark.slow
 def test_a_training_takes_the_warm_child_and_a_new_one_is_ready_afterwards(tiny: TinyData, warm_worker) -> None:
-    """Issue 11 item 1: the ready child trains (one job), a new one is ready once it ends, both run nicer."""
+    """Issue 11 item 1: the ready child trains (one job) on the design it traced beforehand, a new one is ready once
+    it ends, both run nicer, and the history is the one a fresh child gives."""
     ready = _wait_for_ready(warm_worker)
     # The ready child runs at a lower CPU priority than the server (a higher niceness).
     assert os.getpriority(os.PRIO_PROCESS, ready) > os.getpriority(os.PRIO_PROCESS, 0)
     config = TrainConfig(epochs=2, batch_size=16, train_size=96, validation_split=0.25, early_stopping=False)
-    model = fresh_model()
+    model = build_model(TRACED_SPEC, 2, seed=config.seed)
     alive_while_training: list[tuple[bool, int | None]] = []
+    started: list[dict] = []
 
     def on_epoch(progress: EpochProgress) -> None:
         alive_while_training.append((os.path.exists(f"/proc/{ready}"), warm_worker.warm_worker_pid()))
 
-    result = train_model_isolated(model, prepare_data(tiny, config), config, on_epoch=on_epoch)
+    result = train_model_isolated(model, prepare_data(tiny, config), config, on_epoch=on_epoch,
+                                  on_started=started.append)
     assert result.epochs_done == 2
+    assert started == [{"pretraced": True}]  # it trained the model it had traced while waiting
     (alive, during), _ = alive_while_training
     # The warm child trains; its replacement waits for the training to end (no TensorFlow import racing it).
     assert alive and during is None
@@ -225,11 +236,16 @@ def test_a_training_takes_the_warm_child_and_a_new_one_is_ready_afterwards(tiny:
     assert replacement is not None and replacement != ready
     assert not os.path.exists(f"/proc/{ready}") or ready not in _children()  # one job per child: it exited
     assert os.getpriority(os.PRIO_PROCESS, replacement) > os.getpriority(os.PRIO_PROCESS, 0)
-    # A warm child trains exactly as a fresh one does (same seed, same history).
-    cold_model = fresh_model()
+    # A warm child trains exactly as a fresh one does (same seed, same history, same weights), although it trained
+    # its traced model, whose optimizer had stepped and whose dropout had drawn masks during the tracing.
+    cold_model = build_model(TRACED_SPEC, 2, seed=config.seed)
     warm_worker.stop_warm_worker()
-    cold = train_model_isolated(cold_model, prepare_data(tiny, config), config)
+    cold_started: list[dict] = []
+    cold = train_model_isolated(cold_model, prepare_data(tiny, config), config, on_started=cold_started.append)
+    assert cold_started == [{"pretraced": False}]
     assert cold.history == result.history
+    assert cold.test_metrics == result.test_metrics
+    _assert_same_weights(cold_model.get_weights(), model.get_weights())
 
 
 @pytest.mark.slow
@@ -246,9 +262,11 @@ def test_a_dead_warm_child_is_replaced_and_stop_keeps_the_finished_epochs(tiny: 
     def on_epoch(progress: EpochProgress) -> None:
         saved.append(model.get_weights())
 
+    started: list[dict] = []
     result = train_model_isolated(model, prepare_data(tiny, config), config, on_epoch=on_epoch,
-                                  should_stop=lambda: len(saved) >= 2)
-    assert result.status == "stopped" and 2 <= result.epochs_done < 20  # trained on a child started on demand
+                                  should_stop=lambda: len(saved) >= 2, on_started=started.append)
+    assert result.status == "stopped" and 2 <= result.epochs_done < 20
+    assert started == [{"pretraced": False}]  # trained on a child started on demand, which traced nothing before
     _assert_same_weights(model.get_weights(), saved[-1])
     replacement = warm_worker.warm_worker_pid()
     assert replacement is not None and replacement != ready
