@@ -301,21 +301,24 @@ def reveal_threshold(_: Sequence[RunRecord]) -> str:
 #: batches of 128; no early stopping.
 FIRST_CNN = {
     "data": "mnist", "blocks": "2", "b1f": "32", "b1p": "valid", "b1pool": "none", "b2f": "64", "b2p": "valid",
-    "b2pool": "max", "drop": "0.25", "dense": "1", "u1": "128", "opt": "adadelta", "lr": "1", "batch": "128",
-    "epochs": "12", "early": "0",
+    "b2pool": "max", "drop": "0.25", "dense": "1", "u1": "128", "opt": "adadelta", "lr": "1", "sched": "constant",
+    "batch": "128", "epochs": "12", "early": "0",
 }
 #: The same with the tutorial's other dropout rate, 0.5.
 FIRST_CNN_DROPOUT = {**FIRST_CNN, "drop": "0.5"}
-#: Conv2D 16 then Conv2D 8 (3x3, ReLU, no pooling), Flatten, softmax; Adam; 5 epochs.
+#: Conv2D 16 then Conv2D 8 (3x3, ReLU, no pooling), Flatten, softmax; Adam at Keras's default rate (constant) and
+#: batch size; 5 epochs.
 SMALL_CNN = {
     "data": "mnist", "blocks": "2", "b1f": "16", "b1p": "valid", "b1pool": "none", "b2f": "8", "b2p": "valid",
-    "b2pool": "none", "drop": "0", "dense": "0", "opt": "adam", "epochs": "5", "early": "0",
+    "b2pool": "none", "drop": "0", "dense": "0", "opt": "adam", "lr": "0.001", "sched": "constant", "batch": "32",
+    "epochs": "5", "early": "0",
 }
 #: Three conv + pooling blocks (the Train page's default network) on MNIST.
 THREE_BLOCKS = {"data": "mnist", "blocks": "3"}
 #: Kuzushiji-MNIST with early stopping on the validation loss; 0.2 of the training images validate, the
-#: original's 48,000/12,000 proportion.
-KMNIST = {"data": "kmnist", "val": "0.2", "epochs": "20", "early": "1", "patience": "3", "restore": "1"}
+#: original's 48,000/12,000 proportion; Adam at Keras's default rate (constant) and batch size.
+KMNIST = {"data": "kmnist", "val": "0.2", "epochs": "20", "early": "1", "patience": "3", "restore": "1", "lr": "0.001",
+          "sched": "constant", "batch": "32"}
 #: The four line filters (the Kernels page's starting bank) on a handwritten 2 from MNIST.
 LINES = {"src": "dataset", "data": "mnist", "cls": "2", "kcount": "4", "act": "none"}
 

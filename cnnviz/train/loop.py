@@ -47,6 +47,12 @@ OPTIMIZER_CLASSES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
 
+#: Learning-rate schedules offered to learners: ``"constant"`` keeps the learning rate; ``"cosine"`` starts each
+#: epoch at ``learning_rate x (1 + cos(pi x epoch / epochs)) / 2``, so big steps come first and small ones last
+#: (:func:`scheduled_learning_rate`). Keras's ``LearningRateScheduler`` callback applies it, so the optimizer and
+#: its settings are the same for both.
+LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+
 
 class TrainingConfigError(ValueError):
     """Training settings that cannot work; the message says what was received and what to use."""
@@ -71,7 +77,9 @@ class TrainConfig:
 
     Attributes:
         optimizer: ``"adam"``, ``"sgd"`` (with momentum 0.9), ``"rmsprop"`` or ``"adadelta"``.
-        learning_rate: step size of the optimizer, > 0.
+        learning_rate: step size of the optimizer, > 0 (with a schedule: the first epoch's, the largest).
+        lr_schedule: one of :data:`LR_SCHEDULES`: ``"constant"``, or ``"cosine"`` (decays the learning rate from
+            epoch to epoch, see :func:`scheduled_learning_rate`).
         batch_size: images per gradient step, 1..4096.
         epochs: passes over the training subset, 1..100.
         train_size: how many training images to use (a random subset; capped at what the dataset has).
@@ -86,14 +94,20 @@ class TrainConfig:
         imbalance_keep: data lab: share of those classes' training images kept, 0..1 (1: all).
     """
 
+    # The defaults reach 98% test accuracy on MNIST's 8,000/2,000 split for every seed 0-4 (issue 11; measured by
+    # benchmarks/bench_training.py --default-seeds): bigger batches at a higher rate that decays (cosine) settled
+    # at 98.35-98.85% (mean 98.6%) where a constant 0.001 at batch 64 gave 97.3-98.35% (mean 97.9%), in ~27
+    # CPU-seconds instead of the old defaults' (0.001, batch 32) ~32. Patience 5, because at the high early rates
+    # the validation loss may wait a few epochs before it improves (patience 3 stopped a cosine run at epoch 7, 97.9%).
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    batch_size: int = 32
+    learning_rate: float = 3e-3
+    lr_schedule: str = "cosine"
+    batch_size: int = 64
     epochs: int = 10
     train_size: int = 8000
     validation_split: float = 0.1
     early_stopping: bool = True
-    patience: int = 3
+    patience: int = 5
     restore_best_weights: bool = True
     seed: int = 42
     label_noise: float = 0.0
@@ -108,10 +122,12 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build a config from :meth:`to_dict` output (missing keys take defaults, unknown keys are ignored).
 
-        Settings saved before a field existed (the data lab's) take its default, which is "off"; a JSON list of
+        Settings saved before a field existed (the data lab's) take its default, which is "off"; settings saved
+        before the learning-rate schedule existed trained at a constant rate, and still do. A JSON list of
         classes becomes the tuple the frozen config holds.
         """
         known = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
+        known.setdefault("lr_schedule", "constant")
         if isinstance(known.get("imbalance_classes"), list):
             known["imbalance_classes"] = tuple(known["imbalance_classes"])
         return cls(**known)
@@ -124,6 +140,10 @@ def validate_config(config: TrainConfig) -> None:
     if not (isinstance(config.learning_rate, (int, float)) and math.isfinite(config.learning_rate)
             and config.learning_rate > 0):
         raise TrainingConfigError(f"Learning rate must be a positive number, got {config.learning_rate!r}.")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise TrainingConfigError(
+            f"Learning-rate schedule must be one of {list(LR_SCHEDULES)}, got {config.lr_schedule!r}."
+        )
     checks = (("Batch size", config.batch_size, 1, 4096), ("Epochs", config.epochs, 1, 100),
               ("Training-set size", config.train_size, 2, 10_000_000), ("Patience", config.patience, 1, 100))
     for name, value, low, high in checks:
@@ -155,6 +175,21 @@ def optimizer_call(name: str, learning_rate: float) -> tuple[str, dict[str, Any]
         raise TrainingConfigError(f"Optimizer must be one of {list(OPTIMIZERS)}, got {name!r}.")
     kind, extra = OPTIMIZER_CLASSES[name]
     return kind, {"learning_rate": learning_rate, **extra}
+
+
+def scheduled_learning_rate(config: TrainConfig, epoch: int) -> float:
+    """Return the learning rate of 0-based ``epoch`` under ``config``'s schedule.
+
+    ``"constant"``: ``config.learning_rate`` throughout. ``"cosine"``: half a cosine wave from the full rate down
+    towards 0, ``learning_rate * (1 + cos(pi * epoch / epochs)) / 2``: the first epoch gets the full rate, the
+    last one a small fraction of it (2.4% with 10 epochs), so the weights settle instead of jumping around the
+    minimum. It is :func:`keras.optimizers.schedules.CosineDecay` counted in epochs instead of batches, so that
+    it does not depend on the number of training images.
+    """
+    if config.lr_schedule == "cosine":
+        # NumPy, as the generated script writes it (cnnviz.train.script), so that both compute the same floats.
+        return float(config.learning_rate * (1 + np.cos(np.pi * epoch / config.epochs)) / 2)
+    return float(config.learning_rate)
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -390,6 +425,10 @@ def train_model(
         callbacks.append(early)
     stop = cb.StopOnRequest(should_stop) if should_stop is not None else None
     callbacks += [callback for callback in (stop, batches) if callback is not None]
+    if config.lr_schedule != "constant":
+        # Last, so that the "learning_rate" it adds to each epoch's logs stays out of the kept history.
+        callbacks.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch, current_rate: scheduled_learning_rate(config, epoch)))
 
     initial_weights = model.get_weights()
     finished_normally = False

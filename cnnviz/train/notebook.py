@@ -148,7 +148,12 @@ def _compile_markdown(config: TrainConfig) -> str:
         f"**{config.learning_rate:g}**: {what}. The learning rate is the size of each update step: too small and "
         "learning crawls, too large and the loss jumps around or becomes NaN. The loss is the cross-entropy of "
         "integer labels (`sparse_categorical_crossentropy`); accuracy is the share of images classified correctly."
-        f"\n\nThe seed (**{config.seed}**) fixes the initial weights, the choice of training images and their "
+        + (f"\n\nThe learning rate follows a **cosine decay** schedule: `cosine_learning_rate` gives each epoch's "
+           f"rate, the full {config.learning_rate:g} in the first epoch, then down half a cosine wave to a few percent "
+           "of it in the last, so the big early steps get close to a good minimum and the small late ones settle "
+           "in it. Keras's `LearningRateScheduler` callback applies it before every epoch."
+           if config.lr_schedule == "cosine" else "")
+        + f"\n\nThe seed (**{config.seed}**) fixes the initial weights, the choice of training images and their "
         "shuffling: the same seed and settings give the same run, so you can change one thing at a time."
     )
 
@@ -234,7 +239,7 @@ def design_notebook(
         ), parts.prepare + "\n\n" + parts.split
          + 'print(f"train {len(x_train):,} · validation {len(x_val):,} · test {len(x_test):,}")\n'),
         ("model", _design_markdown(spec, num_classes), parts.model + "\n\n" + parts.build),
-        ("compile", _compile_markdown(config), parts.compile),
+        ("compile", _compile_markdown(config), parts.schedule + ("\n\n" if parts.schedule else "") + parts.compile),
         ("fit", _fit_markdown(config), parts.fit),
         ("evaluate", (
             "## 6. Test accuracy\n\nThe share of held-out test images the trained network classifies correctly. "

@@ -208,6 +208,8 @@ class ScriptParts:
         loader: helper functions and ``load_data(data_dir=DATA_DIR)``.
         prepare: ``prepare(x_train, y_train, x_test, y_test)``: the subset, validation part and scaling.
         model: ``build_model()``.
+        schedule: ``cosine_learning_rate(epoch, current_rate)`` when the learning rate follows the cosine
+            schedule (``LEARNING_RATE`` is then a setting too), else empty.
         load, split, build, compile, fit, evaluate: the statements of one run, unindented, in order; they
             use ``data_dir`` and leave ``model``, ``history``, ``test_loss`` and ``test_accuracy`` defined.
     """
@@ -219,6 +221,7 @@ class ScriptParts:
     loader: str
     prepare: str
     model: str
+    schedule: str
     load: str
     split: str
     build: str
@@ -248,6 +251,12 @@ def prepare(x_train, y_train, x_test, y_test):
     split = count - val_count
     x_test = (x_test.astype(np.float32) / np.float32(255.0))[..., np.newaxis]
     return (x[:split], y[:split]), (x[split:], y[split:]), (x_test, y_test.astype(np.int64))
+'''
+
+# The cosine learning-rate schedule, epoch by epoch (Keras's LearningRateScheduler calls it before each epoch).
+_COSINE_SCHEDULE = '''def cosine_learning_rate(epoch, current_rate):
+    """The learning rate of epoch 0, 1, ...: the full rate first, then down half a cosine wave towards 0."""
+    return float(LEARNING_RATE * (1 + np.cos(np.pi * epoch / EPOCHS)) / 2)
 '''
 
 # With the data lab on, prepare() ends by damaging the training part (validation and test keep the truth).
@@ -312,15 +321,20 @@ def script_parts(
 
     kind, arguments = optimizer_call(config.optimizer, config.learning_rate)
     optimizer = f"keras.optimizers.{kind}({', '.join(f'{key}={value!r}' for key, value in arguments.items())})"
+    callback_calls = []
     if config.early_stopping:
-        callbacks = (
-            "[\n        keras.callbacks.EarlyStopping(\n"
+        callback_calls.append(
+            "keras.callbacks.EarlyStopping(\n"
             f'            monitor="{"val_loss" if config.validation_split > 0 else "loss"}", '
             f"patience={config.patience}, restore_best_weights={config.restore_best_weights}\n"
-            "        )\n    ]"
+            "        )"
         )
-    else:
-        callbacks = "[]"
+    schedule = ""
+    if config.lr_schedule == "cosine":
+        # The studio's schedule (cnnviz.train.loop.scheduled_learning_rate), the same operations in the same order.
+        schedule = _COSINE_SCHEDULE
+        callback_calls.append("keras.callbacks.LearningRateScheduler(cosine_learning_rate)")
+    callbacks = ("[\n" + "".join(f"        {call},\n" for call in callback_calls) + "    ]") if callback_calls else "[]"
 
     if dataset == "digits":
         imports = "import keras\nimport numpy as np\nfrom keras import layers\nfrom PIL import Image\n" \
@@ -351,7 +365,9 @@ def script_parts(
         "DATA_DIR = None\n"
         f"{split_line}TRAIN_SIZE = {config.train_size}  # a random subset keeps training short\n"
         f"VALIDATION_SPLIT = {config.validation_split!r}\n"
-        f"BATCH_SIZE = {config.batch_size}\n"
+        + (f"LEARNING_RATE = {config.learning_rate!r}  # the first epoch's; cosine decay lowers it epoch by epoch\n"
+           if schedule else "")
+        + f"BATCH_SIZE = {config.batch_size}\n"
         f"EPOCHS = {config.epochs}\n"
         f"SEED = {config.seed}\n"
         f"{datalab_settings}"
@@ -367,6 +383,7 @@ def script_parts(
         load="(x_train, y_train), (x_test, y_test) = load_data(data_dir)\n",
         split="(x_train, y_train), (x_val, y_val), (x_test, y_test) = prepare(x_train, y_train, x_test, y_test)\n",
         build="keras.utils.set_random_seed(SEED)\nmodel = build_model()\nmodel.summary()\n",
+        schedule=schedule,
         compile=(
             "keras.utils.set_random_seed(SEED)\n"
             "model.compile(\n"
@@ -391,6 +408,11 @@ def script_parts(
             'print(f"Test loss {test_loss:.4f}, test accuracy {test_accuracy:.2%}")\n'
         ),
     )
+
+
+def _top_level(definition: str) -> str:
+    """An optional top-level definition with its two blank lines before and after; empty stays empty."""
+    return f"\n{definition}\n" if definition else ""
 
 
 def keras_code(
@@ -435,7 +457,7 @@ The data, the split, the training subset and the model are the ones the studio u
 {parts.prepare}
 
 {parts.model}
-
+{_top_level(parts.schedule)}
 def main(data_dir=DATA_DIR):
 {body}
 

@@ -11,6 +11,7 @@
 ``bn``, ``drop``      batch normalisation (1/0), dropout before the dense layers
 ``dense``             dense layers, 0-3; ``u1`` .. ``u3`` their units; ``dact`` their activation
 ``opt``, ``lr``       optimizer (``adam``, ``sgd``, ``rmsprop``, ``adadelta``), learning rate
+``sched``             learning-rate schedule (``constant``, ``cosine``)
 ``batch``, ``epochs`` batch size, epochs
 ``n``, ``val``        training images, validation split
 ``early``, ``patience``, ``restore``   early stopping and its settings
@@ -35,7 +36,7 @@ from typing import Any
 
 from cnnviz.core.datasets import DATASETS
 from cnnviz.core.share import Param, ParamTable, choice, flag, integer, number, query_string
-from cnnviz.train.loop import OPTIMIZERS, TrainConfig
+from cnnviz.train.loop import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from cnnviz.train.spec import ACTIVATIONS, MAX_CONV_BLOCKS, MAX_DENSE_LAYERS, ModelSpec, SpecError
 
 #: The options of the Train page's controls (its widgets import these, so links and widgets agree).
@@ -91,6 +92,7 @@ def _train_params(key: str = "train") -> tuple[Param, ...]:
         choice("dact", f"{key}_dense_activation", ACTIVATIONS),
         choice("opt", f"{key}_optimizer", OPTIMIZERS),
         choice("lr", f"{key}_lr", LEARNING_RATES, config.learning_rate, codes={v: f"{v:g}" for v in LEARNING_RATES}),
+        choice("sched", f"{key}_lr_schedule", LR_SCHEDULES, config.lr_schedule),
         choice("batch", f"{key}_batch", BATCH_SIZES, config.batch_size),
         integer("epochs", f"{key}_epochs", 1, MAX_EPOCHS, config.epochs),
         integer("n", f"{key}_train_size", 1, MAX_TRAIN_SIZE, config.train_size),
@@ -178,6 +180,7 @@ def design_values(spec: ModelSpec, config: TrainConfig, dataset: str | None = No
         values[f"{key}_dense_activation"] = spec.dense_activation
     _check(problems, "optimizer", config.optimizer, OPTIMIZERS)
     _check(problems, "learning rate", config.learning_rate, LEARNING_RATES)
+    _check(problems, "learning-rate schedule", config.lr_schedule, LR_SCHEDULES)
     _check(problems, "batch size", config.batch_size, BATCH_SIZES)
     for what, value, high in (("epochs", config.epochs, MAX_EPOCHS), ("patience", config.patience, MAX_PATIENCE)):
         if not 1 <= value <= high:
@@ -185,7 +188,8 @@ def design_values(spec: ModelSpec, config: TrainConfig, dataset: str | None = No
     if not 0 <= config.validation_split <= MAX_VALIDATION_SPLIT:
         problems.append(f"validation split {config.validation_split} (the Train page offers 0 to 0.3)")
     values.update({
-        f"{key}_optimizer": config.optimizer, f"{key}_lr": config.learning_rate, f"{key}_batch": config.batch_size,
+        f"{key}_optimizer": config.optimizer, f"{key}_lr": config.learning_rate,
+        f"{key}_lr_schedule": config.lr_schedule, f"{key}_batch": config.batch_size,
         f"{key}_epochs": config.epochs, f"{key}_train_size": config.train_size,
         f"{key}_val_split": float(config.validation_split), f"{key}_early": bool(config.early_stopping),
         f"{key}_patience": config.patience, f"{key}_restore": bool(config.restore_best_weights),

@@ -17,7 +17,7 @@ def _other_value(param: Any) -> str:
     """A URL value other than the default that the control offers."""
     default = param.text(param.default)
     for text in ("4", "3", "5", "2", "1", "0", "0.2", "0.15", "0.5", "valid", "average", "tanh", "sgd", "0.01", "64",
-                 "256", "digits", "1_7"):
+                 "256", "digits", "1_7", "constant"):
         try:
             if text != default and param.text(param.parse(text)) == text:
                 return text

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from cnnviz.train.loop import (
+    LR_SCHEDULES,
     BatchProgress,
     EpochProgress,
     TrainConfig,
     TrainingConfigError,
     prepare_data,
+    scheduled_learning_rate,
     train_model,
     validate_config,
 )
@@ -157,6 +159,7 @@ def test_early_stopping_restores_best_epoch(tiny: TinyData) -> None:
         TrainConfig(epochs=0),
         TrainConfig(validation_split=0.9),
         TrainConfig(patience=0),
+        TrainConfig(lr_schedule="one-cycle"),
     ],
 )
 def test_bad_config_is_rejected_with_the_value(config: TrainConfig) -> None:
@@ -165,9 +168,38 @@ def test_bad_config_is_rejected_with_the_value(config: TrainConfig) -> None:
 
 
 def test_config_dict_round_trip() -> None:
-    config = TrainConfig(optimizer="rmsprop", epochs=2, early_stopping=False)
-    assert TrainConfig.from_dict(config.to_dict()) == config
-    assert TrainConfig.from_dict({"epochs": 4, "unknown": 1}) == TrainConfig(epochs=4)
+    for schedule in LR_SCHEDULES:
+        config = TrainConfig(optimizer="rmsprop", epochs=2, early_stopping=False, lr_schedule=schedule)
+        assert TrainConfig.from_dict(config.to_dict()) == config
+    assert TrainConfig.from_dict({"epochs": 4, "lr_schedule": "cosine", "unknown": 1}) == TrainConfig(epochs=4)
+
+
+def test_settings_saved_before_the_schedule_existed_still_train_at_a_constant_rate() -> None:
+    old = {key: value for key, value in TrainConfig(learning_rate=0.001, batch_size=32).to_dict().items()
+           if key != "lr_schedule"}
+    assert TrainConfig.from_dict(old).lr_schedule == "constant"
+
+
+def test_cosine_schedule_halves_a_cosine_wave_over_the_epochs() -> None:
+    # Worked by hand for 4 epochs: (1 + cos(k * pi / 4)) / 2 = 1, (2 + sqrt(2)) / 4, 1/2, (2 - sqrt(2)) / 4.
+    config = TrainConfig(learning_rate=0.004, epochs=4, lr_schedule="cosine")
+    expected = [0.004, 0.001 * (2 + 2**0.5), 0.002, 0.001 * (2 - 2**0.5)]
+    assert [scheduled_learning_rate(config, epoch) for epoch in range(4)] == pytest.approx(expected, rel=1e-12)
+    constant = TrainConfig(learning_rate=0.004, epochs=4, lr_schedule="constant")
+    assert [scheduled_learning_rate(constant, epoch) for epoch in range(4)] == [0.004] * 4
+
+
+def test_a_cosine_training_sets_each_epochs_rate_and_keeps_it_out_of_the_history(tiny: TinyData) -> None:
+    config = TrainConfig(epochs=3, batch_size=16, train_size=96, validation_split=0.25, learning_rate=0.01,
+                         early_stopping=False, lr_schedule="cosine")
+    model = fresh_model()
+    rates: list[float] = []
+    result = train_model(model, prepare_data(tiny, config), config,
+                         on_epoch=lambda progress: rates.append(float(model.optimizer.learning_rate.numpy())))
+    assert rates == pytest.approx([scheduled_learning_rate(config, epoch) for epoch in range(3)], rel=1e-6)
+    assert rates[0] == pytest.approx(0.01) and rates[-1] == pytest.approx(0.0025)  # (1 + cos(2 pi / 3)) / 2 = 1/4
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert result.test_metrics["accuracy"] >= 0.9
 
 
 def test_interrupted_training_with_early_stopping_ends_on_the_best_epoch(tiny: TinyData) -> None:

@@ -48,15 +48,25 @@ def test_the_notebook_is_valid_and_explains_each_code_cell() -> None:
 
 
 def test_the_notebook_carries_the_settings_the_split_and_the_callbacks() -> None:
-    config = TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=4, early_stopping=False, seed=3)
+    config = TrainConfig(optimizer="sgd", learning_rate=0.01, epochs=4, early_stopping=False, seed=3,
+                         lr_schedule="constant")
     cells = code_cells(design_notebook(SMALL_SPEC, config, "kmnist", split_of_test=True, data_dir="/data/kmnist"))
     assert 'DATA_DIR = "/data/kmnist"' in cells["settings"] and "SPLIT_OF_TEST = True" in cells["settings"]
     assert "EPOCHS = 4" in cells["settings"] and "SEED = 3" in cells["settings"]
     assert "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)" in cells["compile"]
     assert "callbacks=[]" in cells["fit"]
-    with_stopping = code_cells(design_notebook(SMALL_SPEC, TINY_CONFIG, "digits"))
+    assert "LEARNING_RATE" not in cells["settings"] and "cosine" not in cells["compile"]
+    notebook = design_notebook(SMALL_SPEC, TINY_CONFIG, "digits")
+    with_stopping = code_cells(notebook)
     assert 'EarlyStopping(\n            monitor="val_loss", patience=1' in with_stopping["fit"]
     assert "SPLIT_OF_TEST" not in with_stopping["settings"]
+    # TINY_CONFIG's learning rate follows the cosine schedule: defined and explained where the optimizer is.
+    assert TINY_CONFIG.lr_schedule == "cosine" and "LEARNING_RATE = 0.01" in with_stopping["settings"]
+    assert "def cosine_learning_rate(epoch, current_rate)" in with_stopping["compile"]
+    assert "keras.callbacks.LearningRateScheduler(cosine_learning_rate)" in with_stopping["fit"]
+    compile_text = next(cell.source for cell in notebook.cells[:-1]
+                        if cell.cell_type == "markdown" and "How it learns" in cell.source)
+    assert "**cosine decay**" in compile_text and "LearningRateScheduler" in compile_text
 
 
 def test_the_data_lab_is_explained_and_its_damage_is_in_the_code() -> None:

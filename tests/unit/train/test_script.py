@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cnnviz.core.datasets import Dataset, load_dataset
-from cnnviz.train.loop import TrainConfig, prepare_data
+from cnnviz.train.loop import TrainConfig, prepare_data, scheduled_learning_rate
 from cnnviz.train.script import keras_code
 from cnnviz.train.spec import ConvBlockSpec, ModelSpec, SpecError, layer_table, total_params
 from tests.support.data import only_mnist_test_split
@@ -48,6 +48,17 @@ def test_the_script_builds_the_same_model(dataset: str) -> None:
     model = run_definitions(source)["build_model"]()  # type: ignore[operator]
     assert model.count_params() == total_params(SMALL_SPEC, 10)
     assert [layer.name for layer in model.layers] == [row.name for row in layer_table(SMALL_SPEC, 10)]
+
+
+def test_the_scripts_learning_rate_schedule_is_the_studios_float_for_float() -> None:
+    config = TrainConfig(learning_rate=0.003, epochs=7, lr_schedule="cosine")
+    source = keras_code(SMALL_SPEC, config, dataset="digits")
+    assert "keras.callbacks.LearningRateScheduler(cosine_learning_rate)" in source
+    schedule = run_definitions(source)["cosine_learning_rate"]
+    assert [schedule(epoch, 0.5) for epoch in range(7)] == [  # type: ignore[operator]
+        scheduled_learning_rate(config, epoch) for epoch in range(7)]
+    constant = keras_code(SMALL_SPEC, TrainConfig(lr_schedule="constant"), dataset="digits")
+    assert "cosine_learning_rate" not in constant and "LearningRateScheduler" not in constant
 
 
 def test_the_script_rejects_an_unknown_dataset() -> None:

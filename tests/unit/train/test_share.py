@@ -48,6 +48,15 @@ def test_data_lab_settings_are_in_the_link():
     assert query == {"noise": "0.2", "rare": "1_7", "keep": "0.25"}
 
 
+def test_the_learning_rate_schedule_is_in_the_link_and_an_old_design_keeps_its_constant_rate():
+    constant = TrainConfig(lr_schedule="constant")
+    assert _query(design_link(ModelSpec().to_dict(), constant.to_dict())) == {"sched": "constant"}
+    saved_before_schedules = {key: value for key, value in TrainConfig(learning_rate=0.001, batch_size=32).to_dict()
+                              .items() if key != "lr_schedule"}
+    assert _query(design_link(ModelSpec().to_dict(), saved_before_schedules)) == {
+        "lr": "0.001", "sched": "constant", "batch": "32"}
+
+
 def test_a_design_the_page_cannot_show_names_every_setting():
     spec = ModelSpec(conv_blocks=(ConvBlockSpec(filters=10, kernel_size=7),), dense_units=(100,))
     with pytest.raises(DesignLinkError) as error:
