@@ -20,6 +20,7 @@ from cnnviz.core.images import ModelInputError
 from cnnviz.core.predict import UNSURE_BELOW, PredictionError, is_unsure, predict_probabilities, top_guesses
 from cnnviz.core.text import md_escape
 from cnnviz.sketch.figures import model_input_figure, steps_figure, sweep_figure, sweep_images_figure
+from cnnviz.sketch.live import LiveFrameError, decode_live_frame, live_model_input
 from cnnviz.sketch.preprocess import (
     TOO_LITTLE_INK,
     EmptySketchError,
@@ -41,7 +42,7 @@ from cnnviz.sketch.robustness import (
     held_sentence,
     sweep,
 )
-from cnnviz.sketch.widgets import park_canvas, photo_input, sketch_canvas
+from cnnviz.sketch.widgets import live_canvas_frame, park_canvas, photo_input, sketch_canvas
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, link_button, take_link
@@ -64,6 +65,14 @@ WHAT_TO_DRAW = {
 }
 #: Short dataset names for sentences ("How MNIST-like is this drawing?").
 SHORT_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "kmnist": "Kuzushiji-MNIST", "digits": "digits"}
+#: The number of the last frame of a stroke in progress that the page has read.
+LIVE_SEEN_KEY = "sketch_live_seen"
+#: The one line that explains the reading while drawing.
+LIVE_CAPTION = (
+    "**While you draw**, the page reads the canvas about five times a second, prepares it like a finished stroke "
+    "and asks the model, so you see its answer change as the digit takes shape; the prediction beside the canvas, "
+    "made when you release the mouse, is the one that counts."
+)
 #: What the robustness section turns into a message instead of a traceback.
 ROBUSTNESS_ERRORS = (RobustnessError, EmbeddingError, ModelInputError, PredictionError, DatasetError)
 
@@ -106,7 +115,7 @@ def model_section() -> PickedModel | None:
     return picked
 
 
-def _drawing() -> tuple[object, bool]:
+def _drawing(picked: PickedModel) -> tuple[object, bool]:
     """The canvas or the photo upload; returns (uint8 image or None, whether it is a photo)."""
     source = st.radio(
         "Input",
@@ -127,7 +136,43 @@ def _drawing() -> tuple[object, bool]:
         help="How thick the pen is, in canvas pixels. MNIST digits were written with a pen about a tenth "
         "as thick as the digit is tall; the preprocessing copes with thinner or thicker strokes.",
     )
-    return sketch_canvas("sketch", brush_width=brush), False
+    image = sketch_canvas("sketch", brush_width=brush)
+    live_section(picked)
+    return image, False
+
+
+@st.fragment
+def live_section(picked: PickedModel) -> None:
+    """The model's reading of the stroke while it is drawn: a fragment of its own, rerun by each frame.
+
+    The frames come from the canvas's companion script (:func:`cnnviz.sketch.widgets.live_canvas_frame`) and go
+    through the same preprocessing as a released stroke. A frame that cannot be read, or a model that cannot
+    answer, shows nothing here: the released stroke's prediction says what is wrong.
+    """
+    payload = live_canvas_frame("sketch", answered=int(st.session_state.get(LIVE_SEEN_KEY, 0)))
+    st.caption(LIVE_CAPTION)
+    try:
+        frame = decode_live_frame(payload)
+    except LiveFrameError:
+        return
+    if frame is None or frame.image is None:
+        return  # nothing drawn yet, or the mouse was released
+    st.session_state[LIVE_SEEN_KEY] = frame.seq
+    try:
+        image = live_model_input(frame.image, framing=framing_for(picked.dataset))
+        if image is None:
+            st.markdown("**While drawing:** too little ink to read yet.")
+            return
+        probabilities = predict_probabilities(picked.model, image)
+    except (SketchInputError, PredictionError):
+        return
+    best = top_guesses(probabilities, picked.class_names, k=1)[0]
+    with st.container(key="sketch_live_reading"):
+        st.markdown(f"**While drawing:** {md_escape(best.name)} ({best.probability:.0%}) · update {frame.seq}")
+        st.plotly_chart(
+            probability_figure(probabilities, picked.class_names, unsure_below=UNSURE_BELOW, height=180),
+            key="sketch_live_probabilities",
+        )
 
 
 def sketch_section(picked: PickedModel) -> Preprocessed | None:
@@ -137,7 +182,7 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
     """
     left, right = st.columns([1, 1.4], gap="large")
     with left:
-        image, photo = _drawing()
+        image, photo = _drawing(picked)
     if image is None:
         right.info("Draw a digit on the canvas (or upload a photo): the prediction appears here after each stroke.")
         return None

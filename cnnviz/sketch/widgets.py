@@ -11,6 +11,10 @@ returns a drawn array.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import streamlit as st
 
@@ -24,13 +28,69 @@ PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
 def _clear(key: str) -> None:
-    """The Clear button's callback: the same canvas is told to load an empty drawing (see :func:`sketch_canvas`)."""
-    st.session_state[f"{key}_clears"] = int(st.session_state.get(f"{key}_clears", 0)) + 1
+    """The Clear button's callback: forget the drawing; the canvas itself is emptied in the browser or from here.
+
+    Where the companion script follows the canvas (:func:`live_canvas_frame` reported it "armed") and no parked
+    drawing was given back, the script has already emptied the canvas at the click, in the browser. Otherwise
+    the same canvas is told to load an empty drawing (see :func:`sketch_canvas`), which reaches it a round trip
+    later: a stroke drawn in between is wiped by that load (the stroke lost after Clear, issue 15).
+    """
+    if not browser_clears(key):
+        st.session_state[f"{key}_clears"] = int(st.session_state.get(f"{key}_clears", 0)) + 1
     latest = st.session_state.pop(f"{key}_latest", None)
     st.session_state.pop(f"{key}_restore", None)
     if latest is not None:
         # Until the canvas sends its cleared state, the component still reports the old drawing.
         st.session_state[f"{key}_stale"] = latest
+
+
+def browser_clears(key: str = "sketch") -> bool:
+    """Whether "Clear the canvas" empties the canvas in the browser (see :func:`live_canvas_frame`).
+
+    Not while a parked drawing was given back: the canvas's own reset would go back to that drawing.
+    """
+    return bool(st.session_state.get(f"{key}_armed")) and st.session_state.get(f"{key}_restore") is None
+
+
+@functools.cache
+def _companion() -> Any:
+    """The companion script as a Streamlit components v2 component (registered once, on first use)."""
+    script = (Path(__file__).parent / "live_canvas.js").read_text(encoding="utf-8")
+    return st.components.v2.component("cnnviz_sketch_live_canvas", js=script)
+
+
+def live_canvas_frame(key: str = "sketch", *, answered: int = 0) -> object:
+    """Mount the companion script of :func:`sketch_canvas` and return its latest frame of the stroke being drawn.
+
+    The script (``live_canvas.js``) has no UI. It finds the drawing canvas on the page and, while the mouse is
+    down, sends the canvas with the stroke in progress a few times a second; it also makes "Clear the canvas"
+    empty the canvas in the browser at the click. Where it cannot find the canvas it does nothing.
+
+    Args:
+        key: the session-state prefix of the canvas it follows.
+        answered: the number of the last frame the page has read (a new value tells the script it may send
+            the next frame).
+
+    Returns:
+        ``None`` before any frame, else the raw ``{"seq": int, "png": str | None}`` state the script sent
+        (decode it with :func:`cnnviz.sketch.live.decode_live_frame`).
+    """
+    result = _companion()(
+        key=f"{key}_live",
+        data={
+            "canvasKey": f"{key}_canvas",
+            "clearKey": f"{key}_clear",
+            "browserClear": st.session_state.get(f"{key}_restore") is None,  # see browser_clears
+            "answered": int(answered),
+        },
+        default={"frame": None, "armed": False},
+        on_frame_change=lambda: None,
+        on_armed_change=lambda: None,
+        width="stretch",
+        height="content",
+    )
+    st.session_state[f"{key}_armed"] = bool(result.get("armed"))
+    return result.get("frame")
 
 
 def park_canvas(key: str = "sketch") -> None:

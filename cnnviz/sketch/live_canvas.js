@@ -1,0 +1,128 @@
+// The Sketch page's companion to streamlit-drawable-canvas (a Streamlit components v2 component, no UI of its own).
+//
+// streamlit-drawable-canvas sends its drawing only when the mouse is released. This script finds that canvas's
+// Fabric.js canvases on the page (they live in the canvas component's shadow root): the lower one holds the
+// finished strokes on the black background, the upper one the stroke being drawn. While the mouse is down it
+// sends both, composed into one 280x280 PNG, at most every FRAME_MS and never while the app is still answering
+// the previous frame (state "frame": {seq, png}); on release it sends {seq, png: null}.
+//
+// It also makes "Clear the canvas" (a Streamlit button) clear the canvas in the browser, at the click: it
+// presses the canvas's own "Reset canvas & history" tool, so a stroke drawn straight after the click lands on
+// the cleared canvas. (Clearing through a new initial drawing from the server reached the canvas a round trip
+// later and wiped a stroke drawn in between.) State "armed" tells Python that the browser does the clearing.
+//
+// Everything degrades silently: until (or unless) the canvas is found, nothing is sent and Clear stays Python's.
+const FRAME_MS = 200;
+const LOOK_EVERY_MS = 300;
+const STATES = new WeakMap();
+
+function findCanvasRoot(canvasKey) {
+  const host = document.querySelector(`.st-key-${canvasKey}`);
+  for (const element of (host || document).querySelectorAll("*")) {
+    const root = element.shadowRoot && element.shadowRoot.querySelector(".dc-root");
+    if (root) return root;
+  }
+  return null;
+}
+
+function appIsRunning() {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && app.getAttribute("data-test-script-state") === "running";
+}
+
+function composeFrame(state) {
+  const lower = state.root.querySelector("canvas.dc-canvas");
+  const upper = state.root.querySelector("canvas.upper-canvas");
+  if (!lower || !upper) return null;
+  const frame = state.frameCanvas || (state.frameCanvas = document.createElement("canvas"));
+  frame.width = lower.width;
+  frame.height = lower.height;
+  const context = frame.getContext("2d");
+  context.drawImage(lower, 0, 0);
+  context.drawImage(upper, 0, 0, lower.width, lower.height);
+  return frame.toDataURL("image/png");
+}
+
+function sendFrame(state, force) {
+  const now = performance.now();
+  if (!force && (now - state.lastSent < FRAME_MS || (state.waiting && appIsRunning()))) return;
+  const png = composeFrame(state);
+  if (png === null) return;
+  state.seq += 1;
+  state.lastSent = now;
+  state.waiting = true;
+  state.setStateValue("frame", { seq: state.seq, png });
+}
+
+function attach(state) {
+  const root = findCanvasRoot(state.data.canvasKey);
+  const upper = root && root.querySelector("canvas.upper-canvas");
+  if (!upper) return false;
+  state.root = root;
+  state.upper = upper;
+  state.onDown = (event) => {
+    if (event.button !== 0) return;
+    state.down = true;
+    state.lastSent = performance.now(); // the first frame after a little ink, not on the bare press
+  };
+  state.onMove = () => {
+    if (state.down) sendFrame(state, false);
+  };
+  state.onUp = () => {
+    if (!state.down) return;
+    state.down = false;
+    state.seq += 1;
+    state.setStateValue("frame", { seq: state.seq, png: null });
+  };
+  upper.addEventListener("pointerdown", state.onDown, { capture: true, passive: true });
+  window.addEventListener("pointermove", state.onMove, { passive: true });
+  window.addEventListener("pointerup", state.onUp, { passive: true });
+  state.onClearClick = (event) => {
+    const button = event.target instanceof Element ? event.target.closest(`.st-key-${state.data.clearKey} button`) : null;
+    if (!button || !state.data.browserClear) return;
+    const reset = state.root.querySelector('button[aria-label="Reset canvas & history"]');
+    if (reset) reset.click();
+  };
+  document.addEventListener("click", state.onClearClick, { capture: true });
+  state.setStateValue("armed", true);
+  return true;
+}
+
+function detach(state) {
+  clearInterval(state.looking);
+  if (state.upper) {
+    state.upper.removeEventListener("pointerdown", state.onDown, { capture: true });
+    window.removeEventListener("pointermove", state.onMove);
+    window.removeEventListener("pointerup", state.onUp);
+    document.removeEventListener("click", state.onClearClick, { capture: true });
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  let state = STATES.get(parentElement);
+  if (!state) {
+    state = { seq: 0, lastSent: 0, waiting: false, down: false, root: null, upper: null, looking: null };
+    STATES.set(parentElement, state);
+  }
+  state.data = data;
+  state.setStateValue = setStateValue;
+  state.waiting = false; // Python ran this component again: it has answered
+  if (!state.upper && state.looking === null) {
+    const look = () => {
+      try {
+        if (attach(state)) {
+          clearInterval(state.looking);
+        }
+      } catch (error) {
+        clearInterval(state.looking); // never an error on the page: the canvas simply is not followed
+      }
+    };
+    state.looking = setInterval(look, LOOK_EVERY_MS);
+    look();
+  }
+  return () => {
+    detach(state);
+    STATES.delete(parentElement);
+  };
+}
