@@ -31,6 +31,11 @@ Phase 2 (``--trainings-in-a-row``, default 20; 0 skips it): one session trains t
 epoch on ``--row-dataset``, default the built-in digits); the server's resident memory (VmRSS) is read after
 every training. Memory is "bounded" when the last trainings add less than ``--max-growth-mb`` over the 5th.
 
+Phase 3 (``--full-queue-sessions``, default 4; 0 skips it): a second server whose queue holds
+``--full-queue-limit`` (1) waiting jobs; that many sessions click Train at once (one epoch on ``--row-dataset``).
+Those beyond the running and the waiting jobs must be refused with the queue's message ("The training queue is
+full ..."), the others finish: it reports finished / refused (with the message) / failed / lost.
+
 Figures are printed and written to ``test-artifacts/load_test_<backend>.json`` (read by
 ``tools/reliability_report.py``). Exit status 1 if any session failed, a training was lost, or memory was unbounded.
 """
@@ -220,9 +225,31 @@ async def browser_tab(browser) -> AsyncIterator:
     try:
         page = await context.new_page()
         page.set_default_timeout(120_000)  # two shared cores and five sessions: be patient
+        watch_browser_events(page)
         yield page
     finally:
         await context.close()
+
+
+#: What the browser said about a tab (console errors, uncaught page errors, a crashed renderer, closed websockets),
+#: kept per page for :func:`evidence`: a blank page has no text to read, these say why it went blank.
+BROWSER_EVENTS: dict[int, list[str]] = {}
+
+
+def watch_browser_events(page) -> None:
+    """Record ``page``'s console errors, page errors, renderer crash and websocket closes (at most 50, cut)."""
+    events = BROWSER_EVENTS.setdefault(id(page), [])
+    origin = time.monotonic()
+
+    def note(text: str) -> None:
+        if len(events) < 50:
+            events.append(f"{time.monotonic() - origin:7.1f} s {text[:400]}")
+
+    page.on("console", lambda message: note(f"console.{message.type}: {message.text}")
+            if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: note(f"pageerror: {error}"))
+    page.on("crash", lambda _page: note("renderer crashed"))
+    page.on("websocket", lambda socket: socket.on("close", lambda _socket: note(f"websocket closed: {socket.url}")))
 
 
 async def set_slider(page, key: str, presses: list[str]) -> None:
@@ -279,7 +306,12 @@ WAITED = re.compile(r"It first waited (\d+) s")
 
 async def evidence(page, name: str) -> dict:
     """What a stuck page shows (its main area's and sidebar's text, cut), and a screenshot in test-artifacts/."""
-    found: dict = {}
+    found: dict = {"browser_events": BROWSER_EVENTS.get(id(page), [])[-20:], "url": page.url}
+    with contextlib.suppress(Exception):
+        found["app_state"] = await page.evaluate(
+            "() => { const a = document.querySelector('[data-testid=\"stApp\"]'); return a === null ? "
+            "'no stApp element; body: ' + document.body.innerHTML.length + ' chars' : "
+            "a.getAttribute('data-test-connection-state') + ' / ' + a.getAttribute('data-test-script-state'); }")
     for part, selector in (("page_text", '[data-testid="stMain"]'), ("sidebar_text", '[data-testid="stSidebar"]')):
         with contextlib.suppress(Exception):
             found[part] = " ".join((await page.locator(selector).first.inner_text(timeout=10_000)).split())[:1500]
@@ -347,6 +379,9 @@ async def training_session(browser, url: str, name: str, dataset: str, epochs: i
                 record["training_s"] = float(finished.group(2)) if finished.group(2) else None
             elif "Training did not start." in message:
                 record["outcome"] = "refused"
+                with contextlib.suppress(Exception):  # the whole alert: its bold first words and the queue's reason
+                    alert = page.locator('[data-testid="stAlert"]').filter(has_text="Training did not start.")
+                    record["message"] = " ".join((await alert.first.inner_text(timeout=10_000)).split())
             else:
                 record["outcome"] = "failed"
             # The job's record, as the page says it: the wait before it started ("It first waited N s", said when
@@ -458,6 +493,51 @@ async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_ti
         errors = await exceptions_on(page)
         return {"rss_mb": [round(value, 1) for value in rss], "seconds": seconds, "errors": errors,
                 "peaks_mb": {key: round(value, 1) for key, value in peaks.items()}}
+
+
+async def queue_full_phase(browser, arguments: argparse.Namespace, env: dict[str, str], log_path: Path) -> dict:
+    """Phase 3: ``--full-queue-sessions`` sessions click Train at once on a second server whose queue holds
+    ``--full-queue-limit`` jobs: the ones beyond the running and waiting ones must be refused with the queue's
+    message ("The training queue is full ..."), the others finish; nothing is lost."""
+    count, limit = arguments.full_queue_sessions, arguments.full_queue_limit
+    workdir = Path(tempfile.mkdtemp(prefix="cnnviz-load-full-"))
+    models_dir = workdir / "models"
+    models_dir.mkdir()
+    try:
+        process, url = start_server(models_dir, log_path, {**env, "CNNVIZ_QUEUE_LIMIT": str(limit)})
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    try:
+        done = [asyncio.Event() for _ in range(count)]
+        line = StartLine(count)
+        names = [f"full-{index + 1}" for index in range(count)]
+        outcomes = await asyncio.gather(
+            *(training_session(browser, url, name, arguments.row_dataset, 1, arguments.full_queue_images, event, line,
+                               arguments.training_timeout_s) for name, event in zip(names, done, strict=True)),
+            return_exceptions=True)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    sessions = [_failed(name, outcome) if isinstance(outcome, BaseException) else outcome
+                for name, outcome in zip(names, outcomes, strict=True)]
+    counts = {outcome: sum(s.get("outcome") == outcome for s in sessions)
+              for outcome in ("finished", "refused", "failed", "lost")}
+    counts["crashed_session"] = sum("outcome" not in s for s in sessions)
+    refused = [s for s in sessions if s.get("outcome") == "refused"]
+    return {"sessions": count, "queue_limit": limit,
+            "each_training": f"1 epoch x {arguments.full_queue_images} {TITLES[arguments.row_dataset]} images",
+            "outcomes": counts,
+            "refused_with_the_queue_message": all("queue is full" in s.get("message", "") for s in refused),
+            "messages": sorted({s.get("message", s.get("result", "")) for s in sessions
+                                if s.get("outcome") != "finished"}),
+            "ok": (counts["lost"] == 0 and counts["crashed_session"] == 0 and counts["refused"] >= 1
+                   and counts["finished"] >= 1 and all("queue is full" in s.get("message", "") for s in refused)
+                   and all(s.get("result") == "ok" for s in sessions))}
 
 
 def _summary(values: list[float]) -> dict:
@@ -600,6 +680,15 @@ async def run(arguments: argparse.Namespace) -> dict:
                     figures["server_peak_rss_mb_after_phase_2"] = round(memory_mb(process.pid)["VmHWM"], 1)
                     figures["phase_2_worker_peak_rss_mb"] = row["peaks_mb"].get("one_worker", 0.0)
                     figures["memory_bounded"] = growth < arguments.max_growth_mb and row["errors"] == 0
+                if arguments.full_queue_sessions:
+                    print(f"Phase 3: {arguments.full_queue_sessions} trainings at once on a server whose queue "
+                          f"holds {arguments.full_queue_limit}", flush=True)
+                    try:
+                        figures["queue_full_phase"] = await queue_full_phase(
+                            browser, arguments, env, workdir / "streamlit-full.log")
+                    except Exception as error:  # noqa: BLE001 - phases 1 and 2's figures are still written
+                        figures["queue_full_phase"] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+                    print(f"  {figures['queue_full_phase']['outcomes']}", flush=True)
                 await browser.close()
         finally:
             process.terminate()
@@ -634,6 +723,14 @@ def main() -> int:
                         "(0 skips phase 2)")
     parser.add_argument("--row-dataset", default="digits", choices=list(TITLES),
                         help="dataset of the phase-2 trainings (one epoch each, one conv block; digits is fastest)")
+    parser.add_argument("--full-queue-sessions", type=int, default=4,
+                        help="phase-3 sessions that click Train at once on a second server with a small queue "
+                        "(0 skips phase 3)")
+    parser.add_argument("--full-queue-limit", type=int, default=1,
+                        help="that server's CNNVIZ_QUEUE_LIMIT: the sessions beyond the running and waiting ones "
+                        "are refused with the queue's message")
+    parser.add_argument("--full-queue-images", type=int, default=500,
+                        help="training images of each phase-3 training (one epoch on --row-dataset)")
     parser.add_argument("--max-growth-mb", type=float, default=50.0,
                         help="most memory the trainings after the 5th may add for 'bounded'")
     arguments = parser.parse_args()
@@ -645,7 +742,9 @@ def main() -> int:
     out.write_text(json.dumps(figures, indent=2))
     print(json.dumps({key: value for key, value in figures.items() if key != "sessions"}, indent=2))
     print(f"Written to {out.relative_to(REPO)}")
-    return 0 if figures["all_sessions_ok"] and figures["nothing_lost"] and figures.get("memory_bounded", True) else 1
+    full_queue_ok = figures.get("queue_full_phase", {}).get("ok", True)
+    return 0 if (figures["all_sessions_ok"] and figures["nothing_lost"] and figures.get("memory_bounded", True)
+                 and full_queue_ok) else 1
 
 
 if __name__ == "__main__":
