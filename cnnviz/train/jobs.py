@@ -377,9 +377,11 @@ class JobManager:
                     "Each browser tab trains one network at a time, so that everybody's training gets its turn."
                 )
             if len(self._queue) >= self.limit:
+                waiting = len(self._queue)
                 raise JobRefused(
-                    f"The training queue is full ({len(self._queue)} trainings are waiting, the server's limit is "
-                    f"{self.limit}). Try again in a minute or two, or ask your teacher to raise CNNVIZ_QUEUE_LIMIT."
+                    f"The training queue is full ({waiting} training{'s are' if waiting != 1 else ' is'} waiting, "
+                    f"the server's limit is {self.limit}). Try again in a minute or two, or ask your teacher to raise "
+                    "CNNVIZ_QUEUE_LIMIT."
                 )
             job = Job(job_id=next(self._ids), owner=owner, request=request, submitted_at=self._clock())
             self._latest[owner] = job
