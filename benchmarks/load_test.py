@@ -162,13 +162,20 @@ def ray_worker_finder(folder: Path) -> Callable[[int], list[int]]:
 
 
 async def sample_peak_memory(server_pid: int, workers: Callable[[int], list[int]], peaks: dict[str, float],
-                             stop: asyncio.Event) -> None:
-    """Until ``stop``: the peak of one training worker, of all workers at one instant, and of server plus workers."""
+                             stop: asyncio.Event, worker_cpu: dict[int, float] | None = None) -> None:
+    """Until ``stop``: the peak of one training worker, of all workers at one instant, and of server plus workers.
+
+    ``worker_cpu``, when given, gets every worker process's CPU seconds as last seen (a worker ends after its job:
+    the sum over them is the CPU the trainings took, to within one sample of 0.2 s per process).
+    """
     while not stop.is_set():
         sizes = []
         for pid in workers(server_pid):
             with contextlib.suppress(OSError, KeyError):
                 sizes.append(memory_mb(pid)["VmRSS"])
+            if worker_cpu is not None:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    worker_cpu[pid] = cpu_seconds(pid)
         with contextlib.suppress(OSError, KeyError):
             server = memory_mb(server_pid)["VmRSS"]
             peaks["server"] = max(peaks.get("server", 0.0), server)
@@ -642,8 +649,9 @@ async def run(arguments: argparse.Namespace) -> dict:
                     tasks.append(sketch_session(browser, url, names[-1], done) if kind == "sketch"
                                  else kernels_session(browser, url, names[-1], done))
                 peaks: dict[str, float] = {}
+                worker_cpu: dict[int, float] = {}
                 stop = asyncio.Event()
-                sampler = asyncio.create_task(sample_peak_memory(process.pid, workers, peaks, stop))
+                sampler = asyncio.create_task(sample_peak_memory(process.pid, workers, peaks, stop, worker_cpu))
                 started = time.monotonic()
                 outcomes = await asyncio.gather(*tasks, return_exceptions=True)
                 figures["phase_1_wall_s"] = round(time.monotonic() - started, 1)
@@ -654,6 +662,12 @@ async def run(arguments: argparse.Namespace) -> dict:
                 sessions = [_failed(name, outcome) if isinstance(outcome, BaseException) else outcome
                             for name, outcome in zip(names, outcomes, strict=True)]
                 figures.update(classroom_figures(sessions))
+                # What the trainings cost in CPU (the workers' processes, their TensorFlow import included), for
+                # SCALING.md; per finished training when every started one finished.
+                figures["workers_cpu_s_in_phase_1"] = round(sum(worker_cpu.values()), 1)
+                finished_count = figures["training_outcomes"]["finished"]
+                if finished_count:
+                    figures["workers_cpu_s_per_finished_training"] = round(sum(worker_cpu.values()) / finished_count, 1)
                 figures["server_peak_rss_mb"] = round(memory_mb(process.pid)["VmHWM"], 1)
                 figures["worker_peak_rss_mb"] = round(peaks.get("one_worker", 0.0), 1)
                 figures["workers_together_peak_rss_mb"] = round(peaks.get("all_workers", 0.0), 1)
