@@ -10,6 +10,7 @@ import streamlit as st
 from cnnviz.core.datasets import Dataset
 from cnnviz.data.figures import class_counts_figure, mean_images_figure, pixel_histogram_figure, sample_grid_figure
 from cnnviz.data.stats import class_counts, class_montage, intensity_summary, mean_images, pixel_histogram
+from cnnviz.ui.charts import cached_figure
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
 
@@ -65,7 +66,7 @@ def samples_section(dataset: Dataset) -> None:
         "to draw others.",
     )
     montage = class_montage(dataset.x_train, dataset.y_train, dataset.num_classes, per_class, seed=int(seed))
-    st.plotly_chart(sample_grid_figure(montage, dataset.class_names, per_class), key="data_samples")
+    st.plotly_chart(cached_figure(sample_grid_figure, montage, dataset.class_names, per_class), key="data_samples")
     explain(
         "What am I looking at?",
         "Each row holds random training images of one class, labelled on the left. Hover a pixel to see its "
@@ -81,7 +82,8 @@ def summaries_section(dataset: Dataset) -> None:
     with left:
         st.subheader("Images per class")
         st.plotly_chart(
-            class_counts_figure(stats.train_counts, stats.test_counts, dataset.class_names), key="data_counts"
+            cached_figure(class_counts_figure, stats.train_counts, stats.test_counts, dataset.class_names),
+            key="data_counts",
         )
         st.caption(
             "A balanced dataset has about as many images of each class. If one class were rare, a network could "
@@ -89,13 +91,15 @@ def summaries_section(dataset: Dataset) -> None:
         )
     with right:
         st.subheader("Pixel intensities")
-        st.plotly_chart(pixel_histogram_figure(stats.histogram_counts, stats.histogram_edges), key="data_histogram")
+        st.plotly_chart(
+            cached_figure(pixel_histogram_figure, stats.histogram_counts, stats.histogram_edges), key="data_histogram"
+        )
         st.caption(
             intensity_summary(stats.histogram_counts, stats.histogram_edges)
             + " Before training, pixels are divided by 255 so the network sees values between 0 and 1."
         )
     st.subheader("The average image of each class")
-    st.plotly_chart(mean_images_figure(stats.mean_images, dataset.class_names), key="data_means")
+    st.plotly_chart(cached_figure(mean_images_figure, stats.mean_images, dataset.class_names), key="data_means")
     st.caption(
         "Each picture is the pixel-by-pixel mean of all training images of that class: the blurry 'typical' shape. "
         "Where classes' averages look alike (a 4 and a 9, a shirt and a pullover), expect the network to confuse "
