@@ -202,7 +202,14 @@ async def wait_for_idle(page, timeout_ms: int = LONG_MS) -> None:
 
 
 async def open_page(page, url: str, path: str) -> None:
-    await page.goto(f"{url}/{path}")
+    """Open ``path`` and wait until the app is idle, however long a busy server takes.
+
+    Only the navigation's first response is awaited, not the page's ``load`` event: twelve tabs fetching
+    Streamlit's scripts at once from a server on two cores shared with other work (load average 20-30) did not
+    reach ``load`` within 120 s, and every session of a run failed before it began. The app being idle is the
+    sign that matters (:func:`wait_for_idle`).
+    """
+    await page.goto(f"{url}/{path}", wait_until="commit", timeout=LONG_MS)
     await wait_for_idle(page)
 
 
@@ -231,7 +238,7 @@ async def browser_tab(browser) -> AsyncIterator:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = await context.new_page()
-        page.set_default_timeout(120_000)  # two shared cores and five sessions: be patient
+        page.set_default_timeout(300_000)  # two shared cores, twelve sessions and other work: be patient
         watch_browser_events(page)
         yield page
     finally:
