@@ -72,12 +72,14 @@ def test_feature_maps_then_a_clicked_confusion_cell_shows_its_images(
     _choose_model(page)
     assert_no_exception(page)
 
-    # Feature maps of test image #0: every conv/pool layer with its name and shape, one heatmap per map.
+    # Feature maps of test image #0: every conv/pool layer with its name and shape, its maps in one numbered mosaic.
     expect(page.get_by_text(re.compile(r"The model says \S+ \(\d+%\) for test image #0"))).to_be_visible()
     conv_1 = page.locator(".st-key-inside_fm_conv_1")
     conv_1.scroll_into_view_if_needed()
     expect(conv_1.get_by_text("conv_1 (conv) · output 26×26×4")).to_be_attached()
-    expect(conv_1.locator(".heatmaplayer image")).to_have_count(4)
+    expect(conv_1.locator(".heatmaplayer image")).to_have_count(1)
+    for index in range(4):
+        expect(conv_1.get_by_text(f"map {index}", exact=True)).to_be_attached()
     expect(page.locator(".st-key-inside_fm_pool_2").get_by_text("pool_2 (pool) · output 5×5×6")).to_be_attached()
 
     # Evaluation: click a diagonal cell (the page starts on the most common mistake), see its images.

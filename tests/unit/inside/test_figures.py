@@ -30,15 +30,28 @@ def _heatmaps(fig: go.Figure) -> list[go.Heatmap]:
     return [trace for trace in fig.data if isinstance(trace, go.Heatmap)]
 
 
+def _map_from_mosaic(fig: go.Figure, index: int, shape: tuple[int, int]) -> np.ndarray:
+    """Read map ``index`` back from the mosaic through the hover data (map, row, column) of its pixels."""
+    (mosaic,) = _heatmaps(fig)
+    z, where = np.asarray(mosaic.z, dtype=np.float64), np.asarray(mosaic.customdata)
+    mask = np.isfinite(z) & (where[..., 0] == index)
+    out = np.full(shape, np.nan)
+    out[where[mask][:, 1], where[mask][:, 2]] = z[mask]
+    return out
+
+
 def test_feature_maps_figure_shows_each_channel_with_layer_name_and_shape() -> None:
     values = np.random.default_rng(0).random((6, 6, 5)).astype(np.float32)
-    fig = feature_maps_figure(LayerActivation("conv_1", "conv", values), max_maps=3)
-    maps = _heatmaps(fig)
-    assert len(maps) == 3
-    np.testing.assert_allclose(np.asarray(maps[2].z), values[:, :, 2], rtol=1e-6)
+    fig = feature_maps_figure(LayerActivation("conv_1", "conv", values), max_maps=3, cols=2)
+    for index in range(3):  # every shown map is in the mosaic, whole, where its hover says
+        np.testing.assert_allclose(_map_from_mosaic(fig, index, (6, 6)), values[:, :, index], rtol=1e-6)
+    (mosaic,) = _heatmaps(fig)
+    assert np.isfinite(np.asarray(mosaic.z, dtype=np.float64)).sum() == 3 * 36  # and nothing else
+    assert [a.text for a in fig.layout.annotations] == ["map 0", "map 1", "map 2"]
     assert "conv_1" in fig.layout.title.text and "6×6×5" in fig.layout.title.text
     assert "first 3 of 5" in fig.layout.title.text
-    assert maps[0].zmax == pytest.approx(float(values[:, :, :3].max()))  # one shared scale
+    assert mosaic.zmax == pytest.approx(float(values[:, :, :3].max()))  # one shared scale
+    assert mosaic.zmin == pytest.approx(float(values[:, :, :3].min()))
 
 
 def test_feature_maps_with_negative_values_are_diverging_and_vectors_are_refused() -> None:
