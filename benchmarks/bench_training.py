@@ -22,6 +22,7 @@ import argparse
 import os
 import statistics
 import time
+from dataclasses import replace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -50,13 +51,21 @@ def main() -> int:
     parser.add_argument("--determinism-rounds", type=int, default=2,
                         help="alternating child-process trainings with and without TensorFlow's op determinism")
     parser.add_argument("--warm-rounds", type=int, default=2,
-                        help="alternating page-path trainings on a fresh child and on the warm worker's ready child")
+                        help="rounds of the warm-worker comparison: click -> first progress / first epoch point on a "
+                        "fresh and on the ready child, and page path against a bare fit (2 epochs x 3,600 images)")
     parser.add_argument("--warm-wait", type=float, default=30.0,
                         help="seconds the ready child gets to warm up before the click (a server has minutes)")
-    parser.add_argument("--warm-only", action="store_true", help="only the warm-worker comparison")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="only the warm-worker comparison (issue 11 items 1-2, with their targets)")
+    parser.add_argument("--default-seeds", metavar="0,1,2,3,4",
+                        help="only this: the default design and training on --dataset through the page path (warm "
+                        "worker, job runner, child process), once per seed; issue 11's target: each >= 98.0%%, "
+                        "mean >= 98.3%%, each <= 25 s")
     args = parser.parse_args()
     if args.warm_only:
         return warm_worker_comparison(args)
+    if args.default_seeds:
+        return default_seeds(args)
 
     import keras
 
@@ -169,50 +178,208 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def warm_worker_comparison(args: argparse.Namespace) -> int:
-    """Click -> first batch progress and click -> first epoch point through the page path (issue 11 item 1),
-    on a fresh child (as before the warm worker) and on the warm worker's ready child, alternating; and the idle
-    ready child's memory (RSS). "Click" is the call of train_model_isolated, the model already built, as on the
-    page. The ready child is given ``--warm-wait`` seconds to finish warming up, as a server has before a click.
-    """
+#: Issue 11's targets for the page path on an idle server: click -> first batch progress, click -> first epoch point
+#: (default design and training, 7,200 images per epoch), and the page path's speed over a bare ``model.fit``'s for
+#: 2 epochs x 3,600 images, start-up included.
+TARGET_FIRST_PROGRESS_S, TARGET_FIRST_EPOCH_S, TARGET_PAGE_RATIO = 1.0, 3.5, 0.90
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU-seconds (user + system, all threads) process ``pid`` has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _waited_children_cpu_s() -> float:
+    """CPU-seconds of this process's children that ended and were waited for (a training child, once it returned)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ready_child(wait_s: float) -> int | None:
+    """Keep a ready child, give it ``wait_s`` seconds to warm up (a server has minutes between clicks); its pid."""
     from cnnviz.train import worker
 
+    worker.start_warm_worker()
+    time.sleep(wait_s)
+    return worker.warm_worker_pid()
+
+
+def warm_worker_comparison(args: argparse.Namespace) -> int:
+    """Issue 11 items 1-2: what a learner waits for after clicking Train, through the page path, on a fresh child
+    (as before the warm worker) and on the warm worker's ready child, alternating; and the ready child's idle memory.
+
+    1. **Click -> first progress and -> first epoch point**: the default design and training (``ModelSpec()``,
+       ``TrainConfig()``: 7,200 images per epoch), run as a job runs (:func:`cnnviz.train.jobs.run_training_job`:
+       the seeded model is built and the data prepared after the click), stopped after the first epoch point. The
+       page shows each at its next redraw (its fragment runs every 0.5 s), which is not counted here.
+    2. **Page path / bare fit**: the default design on 2 epochs x 3,600 images (``--train-size 4000``), the whole call
+       of :func:`cnnviz.train.worker.train_model_isolated` on the ready child against ``compile`` + ``fit`` +
+       ``evaluate`` of a new model in this process (its start-up, the first tracing, included); as speeds
+       (bare time / page time), by the wall clock and by CPU time (this process and its training children).
+    """
+    import keras
+
+    from cnnviz.train import worker
+    from cnnviz.train.jobs import JobRequest, run_training_job
+
     dataset = load_dataset(args.dataset)
-    spec = ModelSpec()
-    config = TrainConfig(train_size=args.train_size, epochs=args.epochs)
-    data = prepare_data(dataset, config)
+    spec, defaults = ModelSpec(), TrainConfig()
     num_classes = len(dataset.class_names)
-    build_model(spec, num_classes)  # the parent's own Keras start, outside the timings
-    times: dict[str, list[tuple[float, float, float]]] = {"fresh child": [], "warm child": []}
+    parameters = build_model(spec, num_classes).count_params()  # the server's own Keras start, long before any click
+    print(f"dataset {args.dataset} ({dataset.source}); default design, {parameters:,} parameters, "
+          f"{defaults.optimizer} at {defaults.learning_rate:g}, batch {defaults.batch_size}")
+    latencies: dict[str, list[tuple[float, float]]] = {"fresh child": [], "warm child": []}
     for round_index in range(args.warm_rounds):
         for warm in ((False, True) if round_index % 2 == 0 else (True, False)):
             if warm:
-                worker.start_warm_worker()
-                time.sleep(args.warm_wait)  # the ready child imports TensorFlow and runs its tiny fit meanwhile
-                pid = worker.warm_worker_pid()
-                print(f"idle ready child: RSS {_rss_mb(pid):.0f} MB (pid {pid})" if pid else "no ready child!")
-            model = build_model(spec, num_classes, seed=config.seed)
-            marks: dict[str, float] = {}
-            start = time.perf_counter()
-            train_model_isolated(
-                model, data, config,
-                on_batch=lambda progress, marks=marks, start=start: marks.setdefault("batch",
-                                                                                    time.perf_counter() - start),
-                on_epoch=lambda progress, marks=marks, start=start: marks.setdefault("epoch",
-                                                                                    time.perf_counter() - start),
-            )
-            total = time.perf_counter() - start
+                ready = _ready_child(args.warm_wait)
+                print(f"idle ready child: RSS {_rss_mb(ready):.0f} MB (pid {ready})" if ready else "no ready child!")
+            marks: dict[str, object] = {}
+
+            def backend(model, data, config, *, on_batch, on_epoch, marks=marks, **options):
+                def batch(progress, marks=marks):
+                    marks.setdefault("batch", time.perf_counter() - marks["click"])
+                    on_batch(progress)
+
+                def epoch(progress, marks=marks):
+                    marks.setdefault("epoch", time.perf_counter() - marks["click"])
+                    on_epoch(progress)
+
+                return worker.train_model_isolated(model, data, config, on_batch=batch, on_epoch=epoch,
+                                                   on_started=lambda info: marks.setdefault("started", info),
+                                                   **options)
+
+            marks["click"] = time.perf_counter()
+            runs: list = []
+            run_training_job(JobRequest(dataset, spec, defaults), runs, backend, lambda marks=marks: "epoch" in marks)
             worker.stop_warm_worker()  # also ends the replacement, so the next fresh round trains alone
+            if runs and runs[-1].failure:
+                print(f"FAILED: {runs[-1].failure}")
+                return 1
             name = "warm child" if warm else "fresh child"
-            times[name].append((marks["batch"], marks["epoch"], total))
-            print(f"warm round {round_index + 1}: {name:11s} first progress {marks['batch']:5.2f} s, first epoch "
-                  f"point {marks['epoch']:5.2f} s, done {total:5.2f} s")
-    for name, rows in times.items():
-        medians = [statistics.median(column) for column in zip(*rows, strict=True)]
-        print(f"{name:11s} medians of {len(rows)}: first progress {medians[0]:5.2f} s, first epoch point "
-              f"{medians[1]:5.2f} s, done {medians[2]:5.2f} s")
-    print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            latencies[name].append((marks["batch"], marks["epoch"]))
+            traced = " (pre-traced design)" if marks.get("started", {}).get("pretraced") else ""
+            print(f"latency round {round_index + 1}: {name}{traced}: click -> first progress {marks['batch']:5.2f} "
+                  f"s, -> first epoch point {marks['epoch']:5.2f} s; load average {os.getloadavg()[0]:.1f}")
+
+    config = replace(defaults, train_size=args.train_size, epochs=args.epochs)
+    data = prepare_data(dataset, config)
+    # One untimed fit first: TensorFlow's runtime starts once per process (a server's, long before any click).
+    warm_up = build_model(spec, num_classes, seed=0)
+    compile_model(warm_up, config)
+    warm_up.fit(data.x_train[:256], data.y_train[:256], batch_size=config.batch_size, epochs=1, verbose=0)
+    wall: dict[str, list[float]] = {"bare": [], "page": []}
+    cpu: dict[str, list[float]] = {"bare": [], "page": []}
+    for round_index in range(args.warm_rounds):
+        for name in (("bare", "page") if round_index % 2 == 0 else ("page", "bare")):
+            # CPU time: this process's, plus the training child's from the click on (its warm-up before is left out;
+            # the replacement that starts when the training ends is not waited for, so not counted).
+            ready = _ready_child(args.warm_wait) if name == "page" else None
+            before_click = _cpu_s(ready) if ready else 0.0
+            model = build_model(spec, num_classes, seed=config.seed)
+            wall_start, cpu_start = time.perf_counter(), time.process_time() + _waited_children_cpu_s()
+            if name == "bare":
+                keras.utils.set_random_seed(config.seed)
+                compile_model(model, config)
+                model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
+                          validation_data=(data.x_val, data.y_val), shuffle=True, verbose=0)
+                model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0, return_dict=True)
+            else:
+                worker.train_model_isolated(model, data, config)
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() + _waited_children_cpu_s() - cpu_start - before_click)
+            worker.stop_warm_worker()
+            print(f"speed round {round_index + 1}: {name:4s} wall {wall[name][-1]:5.2f} s, cpu {cpu[name][-1]:5.2f} s "
+                  f"({len(data.x_train):,} images x {config.epochs} epochs); load average {os.getloadavg()[0]:.1f}")
+
+    print(f"--- issue 11 items 1-2, medians of {args.warm_rounds} (load average now {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores; the targets are for an idle server) ---")
+    for name, rows in latencies.items():
+        progress, epoch = (statistics.median(column) for column in zip(*rows, strict=True))
+        print(f"{name:11s}: click -> first progress {progress:5.2f} s (target <= {TARGET_FIRST_PROGRESS_S} s), "
+              f"click -> first epoch point {epoch:5.2f} s (target <= {TARGET_FIRST_EPOCH_S} s)")
+    for clock, times in (("wall", wall), ("cpu", cpu)):
+        ratio = statistics.median(times["bare"]) / statistics.median(times["page"])
+        print(f"page path / bare fit, {config.epochs} epochs x {len(data.x_train):,} images, start-up included, "
+              f"{clock:4s}: {ratio:.2f} (bare {statistics.median(times['bare']):.2f} s, page "
+              f"{statistics.median(times['page']):.2f} s; target >= {TARGET_PAGE_RATIO})")
     return 0
+
+
+#: Issue 11's target for the defaults on MNIST's 8,000/2,000 split: each seed's and the mean test accuracy, and the
+#: wall time of one run through the page path (click -> done).
+TARGET_EACH_ACCURACY, TARGET_MEAN_ACCURACY, TARGET_WALL_S = 0.980, 0.983, 25.0
+
+
+def _process_cpu_s(pid: int) -> float:
+    """CPU-seconds (user + system) ``pid`` has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def default_seeds(args: argparse.Namespace) -> int:
+    """Train ``ModelSpec()`` with ``TrainConfig(seed=seed)`` for each seed as the Train page does: the job runner
+    (:func:`cnnviz.train.jobs.run_training_job`, which builds the seeded model and prepares the data) with the local
+    backend (a child process, op determinism on), the warm worker's ready child given ``--warm-wait`` seconds before
+    each click, as a server has between two clicks. Wall time runs from the click to the result. CPU time is this
+    process's plus the training child's from the click on (its warm-up before the click is left out). Returns 0 when
+    the target is met.
+    """
+    import resource
+
+    from cnnviz.train import worker
+    from cnnviz.train.jobs import JobRequest, run_training_job
+
+    dataset = load_dataset(args.dataset)
+    spec, defaults = ModelSpec(), TrainConfig()
+    seeds = [int(seed) for seed in args.default_seeds.split(",")]
+    data = prepare_data(dataset, defaults)
+    print(f"dataset {args.dataset} ({dataset.source})")
+    print(f"defaults: {build_model(spec, len(dataset.class_names)).count_params():,} parameters; {defaults.optimizer} "
+          f"at {defaults.learning_rate:g} ({defaults.lr_schedule} schedule), batch {defaults.batch_size}, "
+          f"{defaults.epochs} epochs, early stopping patience {defaults.patience}; {len(data.x_train):,} training, "
+          f"{len(data.x_val):,} validation, {len(data.x_test):,} test images")
+    rows = []
+    for seed in seeds:
+        worker.start_warm_worker()
+        time.sleep(args.warm_wait)
+        ready = worker.warm_worker_pid()
+        child_before = _process_cpu_s(ready) if ready else 0.0
+        children_start = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        runs: list = []
+        failed = run_training_job(JobRequest(dataset, spec, replace(defaults, seed=seed)), runs,
+                                  worker.train_model_isolated, lambda: False)
+        wall = time.perf_counter() - wall_start
+        children_end = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = (children_end.ru_utime + children_end.ru_stime - children_start.ru_utime
+                     - children_start.ru_stime - child_before)
+        cpu = time.process_time() - cpu_start + child_cpu
+        result = runs[-1].result if runs else None
+        if failed or result is None or not result.test_metrics:
+            print(f"seed {seed}: FAILED ({runs[-1].failure if runs else 'no run'})")
+            return 1
+        accuracy = result.test_metrics["accuracy"]
+        rows.append((accuracy, wall))
+        print(f"seed {seed}: test accuracy {accuracy:.2%}, {result.epochs_done} epochs ({result.status}"
+              f"{f', best epoch {result.best_epoch + 1} kept' if result.best_epoch is not None else ''}), wall "
+              f"{wall:5.1f} s, CPU {cpu:5.1f} s ({'warm' if ready else 'fresh'} child), load average "
+              f"{os.getloadavg()[0]:.1f}")
+    worker.stop_warm_worker()
+    accuracies, walls = [row[0] for row in rows], [row[1] for row in rows]
+    met = (min(accuracies) >= TARGET_EACH_ACCURACY and statistics.mean(accuracies) >= TARGET_MEAN_ACCURACY
+           and max(walls) <= TARGET_WALL_S)
+    print(f"test accuracy min {min(accuracies):.2%}, mean {statistics.mean(accuracies):.2%}; wall max "
+          f"{max(walls):.1f} s, median {statistics.median(walls):.1f} s; target (each >= {TARGET_EACH_ACCURACY:.1%}, "
+          f"mean >= {TARGET_MEAN_ACCURACY:.1%}, each <= {TARGET_WALL_S:.0f} s): {'met' if met else 'MISSED'}; load "
+          f"average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times are only meaningful below the "
+          "core count)")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
