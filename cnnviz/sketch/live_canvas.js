@@ -3,8 +3,10 @@
 // streamlit-drawable-canvas sends its drawing only when the mouse is released. This script finds that canvas's
 // Fabric.js canvases on the page (they live in the canvas component's shadow root): the lower one holds the
 // finished strokes on the black background, the upper one the stroke being drawn. While the mouse is down it
-// sends both, composed into one 280x280 PNG, at most every FRAME_MS and never while the app is still answering
-// the previous frame (state "frame": {seq, png}); on release it sends {seq, png: null}.
+// sends both, composed into one 280x280 PNG (state "frame": {seq, png}), at most every FRAME_MS and only once
+// Python has read the previous frame (it passes the number of the last frame it read as data "answered"; after
+// ANSWER_WAIT_MS without an answer the next frame goes anyway). So a busy server gets one frame at a time
+// instead of a queue of reruns in front of the released stroke. On release it sends {seq, png: null}.
 //
 // It also makes "Clear the canvas" (a Streamlit button) clear the canvas in the browser, at the click: it
 // presses the canvas's own "Reset canvas & history" tool, so a stroke drawn straight after the click lands on
@@ -13,6 +15,7 @@
 //
 // Everything degrades silently: until (or unless) the canvas is found, nothing is sent and Clear stays Python's.
 const FRAME_MS = 200;
+const ANSWER_WAIT_MS = 2000;
 const LOOK_EVERY_MS = 300;
 const STATES = new WeakMap();
 
@@ -23,11 +26,6 @@ function findCanvasRoot(canvasKey) {
     if (root) return root;
   }
   return null;
-}
-
-function appIsRunning() {
-  const app = document.querySelector('[data-testid="stApp"]');
-  return app !== null && app.getAttribute("data-test-script-state") === "running";
 }
 
 function composeFrame(state) {
@@ -43,14 +41,14 @@ function composeFrame(state) {
   return frame.toDataURL("image/png");
 }
 
-function sendFrame(state, force) {
+function sendFrame(state) {
   const now = performance.now();
-  if (!force && (now - state.lastSent < FRAME_MS || (state.waiting && appIsRunning()))) return;
+  const unanswered = state.seq > (Number(state.data.answered) || 0);
+  if (now - state.lastSent < (unanswered ? ANSWER_WAIT_MS : FRAME_MS)) return;
   const png = composeFrame(state);
   if (png === null) return;
   state.seq += 1;
   state.lastSent = now;
-  state.waiting = true;
   state.setStateValue("frame", { seq: state.seq, png });
 }
 
@@ -66,7 +64,7 @@ function attach(state) {
     state.lastSent = performance.now(); // the first frame after a little ink, not on the bare press
   };
   state.onMove = () => {
-    if (state.down) sendFrame(state, false);
+    if (state.down) sendFrame(state);
   };
   state.onUp = () => {
     if (!state.down) return;
@@ -102,12 +100,11 @@ export default function (component) {
   const { data, parentElement, setStateValue } = component;
   let state = STATES.get(parentElement);
   if (!state) {
-    state = { seq: 0, lastSent: 0, waiting: false, down: false, root: null, upper: null, looking: null };
+    state = { seq: 0, lastSent: 0, down: false, root: null, upper: null, looking: null };
     STATES.set(parentElement, state);
   }
   state.data = data;
   state.setStateValue = setStateValue;
-  state.waiting = false; // Python ran this component again: it has answered
   if (!state.upper && state.looking === null) {
     const look = () => {
       try {

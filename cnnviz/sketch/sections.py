@@ -65,8 +65,6 @@ WHAT_TO_DRAW = {
 }
 #: Short dataset names for sentences ("How MNIST-like is this drawing?").
 SHORT_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "kmnist": "Kuzushiji-MNIST", "digits": "digits"}
-#: The number of the last frame of a stroke in progress that the page has read.
-LIVE_SEEN_KEY = "sketch_live_seen"
 #: The one line that explains the reading while drawing.
 LIVE_CAPTION = (
     "**While you draw**, the page reads the canvas about five times a second, prepares it like a finished stroke "
@@ -149,7 +147,7 @@ def live_section(picked: PickedModel) -> None:
     through the same preprocessing as a released stroke. A frame that cannot be read, or a model that cannot
     answer, shows nothing here: the released stroke's prediction says what is wrong.
     """
-    payload = live_canvas_frame("sketch", answered=int(st.session_state.get(LIVE_SEEN_KEY, 0)))
+    payload = live_canvas_frame("sketch")
     st.caption(LIVE_CAPTION)
     try:
         frame = decode_live_frame(payload)
@@ -157,7 +155,6 @@ def live_section(picked: PickedModel) -> None:
         return
     if frame is None or frame.image is None:
         return  # nothing drawn yet, or the mouse was released
-    st.session_state[LIVE_SEEN_KEY] = frame.seq
     try:
         image = live_model_input(frame.image, framing=framing_for(picked.dataset))
         if image is None:

@@ -59,29 +59,33 @@ def _companion() -> Any:
     return st.components.v2.component("cnnviz_sketch_live_canvas", js=script)
 
 
-def live_canvas_frame(key: str = "sketch", *, answered: int = 0) -> object:
+def live_canvas_frame(key: str = "sketch") -> object:
     """Mount the companion script of :func:`sketch_canvas` and return its latest frame of the stroke being drawn.
 
     The script (``live_canvas.js``) has no UI. It finds the drawing canvas on the page and, while the mouse is
-    down, sends the canvas with the stroke in progress a few times a second; it also makes "Clear the canvas"
-    empty the canvas in the browser at the click. Where it cannot find the canvas it does nothing.
+    down, sends the canvas with the stroke in progress a few times a second, each frame once the page has read
+    the one before; it also makes "Clear the canvas" empty the canvas in the browser at the click. Where it
+    cannot find the canvas it does nothing.
 
     Args:
         key: the session-state prefix of the canvas it follows.
-        answered: the number of the last frame the page has read (a new value tells the script it may send
-            the next frame).
 
     Returns:
         ``None`` before any frame, else the raw ``{"seq": int, "png": str | None}`` state the script sent
         (decode it with :func:`cnnviz.sketch.live.decode_live_frame`).
     """
+    # The frame this run reads is known before the script is mounted (Streamlit keeps a component's state in
+    # the session under its key), so the script hears "answered" in the same run and may send the next one.
+    previous = st.session_state.get(f"{key}_live")
+    frame = previous.get("frame") if isinstance(previous, dict) else None
+    seq = frame.get("seq") if isinstance(frame, dict) else None
     result = _companion()(
         key=f"{key}_live",
         data={
             "canvasKey": f"{key}_canvas",
             "clearKey": f"{key}_clear",
             "browserClear": st.session_state.get(f"{key}_restore") is None,  # see browser_clears
-            "answered": int(answered),
+            "answered": seq if isinstance(seq, int) and not isinstance(seq, bool) else 0,
         },
         default={"frame": None, "armed": False},
         on_frame_change=lambda: None,
