@@ -55,6 +55,8 @@ from tools.streamlit_server import start_streamlit, stop_streamlit  # noqa: E402
 ARTIFACTS = REPO / "test-artifacts"
 ROWS = ("train", "sketch", "sketch_move", "kernels", "navigation", "inside", "sketch_load")
 LONG_MS = 300_000
+#: A default run takes ~30 s on an idle 2-core machine; ten times that on a crowded one.
+TRAINING_MS = 600_000
 #: Every tab keeps running its timers at full speed: the watcher's 20 ms checks must not be throttled.
 BENCH_ARGS = [*CHROMIUM_ARGS, "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
               "--disable-backgrounding-occluded-windows"]
@@ -244,6 +246,7 @@ def tab(browser) -> Iterator:
     try:
         page = context.new_page()
         page.set_default_timeout(120_000)
+        page.set_default_navigation_timeout(LONG_MS)  # a page load on a crowded machine can take minutes
         yield page
     finally:
         context.close()
@@ -255,8 +258,14 @@ def timed(page, snapshot: str | None, specs: list[dict], action: Callable[[], No
     page.evaluate("([snapshot, specs]) => window.__bench.watch(snapshot, specs)", [snapshot, specs])
     page.evaluate("(types) => window.__bench.arm(types)", events)
     action()
-    page.wait_for_function("(n) => Object.keys(window.__bench.marks).length >= n", arg=len(specs),
-                           timeout=timeout_ms, polling=100)
+    try:
+        page.wait_for_function("(n) => Object.keys(window.__bench.marks).length >= n", arg=len(specs),
+                               timeout=timeout_ms, polling=100)
+    except Exception as error:  # noqa: BLE001 - say which marks were reached and what the page showed
+        reached = page.evaluate("() => Object.keys(window.__bench.marks)")
+        shown = " ".join(page.locator('[data-testid="stMain"]').first.inner_text().split())[:300]
+        raise RuntimeError(f"after {timeout_ms / 1000:.0f} s only {reached or 'no'} mark(s) of "
+                           f"{[spec['name'] for spec in specs]}; the page showed: {shown}") from error
     t0, marks = page.evaluate("() => [window.__bench.t0, window.__bench.marks]")
     if t0 is None:
         raise RuntimeError(f"the action's event ({', '.join(events)}) never reached the page")
@@ -289,7 +298,7 @@ def bench_train(browser, url: str, server_pid: int, tries: int, rows: dict[str, 
             button = page.get_by_role("button", name="Train", exact=True)
             marks = timed(page, None, [{"name": "progress", "test": progress}, {"name": "epoch", "test": epoch},
                                        {"name": "done", "test": done}],
-                          button.click, ["click"], timeout_ms=LONG_MS)
+                          button.click, ["click"], timeout_ms=TRAINING_MS)
             rows["train_progress"].samples.append(marks["progress"])
             rows["train_epoch"].samples.append(marks["epoch"])
             rows["train_done"].samples.append(marks["done"])
@@ -366,8 +375,8 @@ WHILE_DRAWING = f"({WHILE_DRAWING_NOW}).some((text) => !b.includes(text))"
 
 
 def bench_sketch_move(browser, url: str, tries: int, rows: dict[str, Row]) -> None:
-    # Method: press the mouse and draw half a '1'; from the first move after that (mousemove) to an element saying
-    # "while drawing" with numbers in it, fresh, while the mouse is still down; then release. Cleared between tries.
+    # Method: press the mouse and draw half a '1'; from the first move after that (mousemove) to a new "While
+    # drawing: <class> (<p>%)" line, fresh, while the mouse is still down; then release. Cleared between tries.
     row = rows["sketch_move"]
     with tab(browser) as page:
         open_sketch(page, url)
@@ -566,6 +575,19 @@ def print_table(rows: list[Row]) -> None:
               f"{mark:<5} {row.note}")
 
 
+def write_json(arguments: argparse.Namespace, argv: list[str] | None, done: list[str], rows: dict[str, Row],
+               started_load: tuple[float, ...], ended_load: tuple[float, ...]) -> Path:
+    """Write the rows measured so far to test-artifacts/bench_ui.json (after every row: a crash keeps the rest)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    out = ARTIFACTS / "bench_ui.json"
+    out.write_text(json.dumps({
+        "command": " ".join(["python", "benchmarks/bench_ui.py", *(argv if argv is not None else sys.argv[1:])]),
+        "when": datetime.now(UTC).isoformat(timespec="minutes"), "cpus": os.cpu_count(), "tries": arguments.tries,
+        "load_average_start": started_load, "load_average_end": ended_load,
+        "rows": [rows[key].as_dict() for name in done for key in FILLS[name]]}, indent=2))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=5, help="timed tries per row (at least 5 for the table)")
@@ -619,21 +641,15 @@ def main(argv: list[str] | None = None) -> int:
                 rows[key].server_cpu_s = cpu_seconds(server.pid) - cpu
             print(f"   {time.monotonic() - wall:.0f} s wall, server {cpu_seconds(server.pid) - cpu:.0f} CPU-s, "
                   f"load {load_average()[0]}", flush=True)
+            write_json(arguments, argv, chosen[: chosen.index(name) + 1], rows, started_load, load_average())
         browser.close()
     ended_load = load_average()
-    shown = [row for name in chosen for key in FILLS[name] for row in [rows[key]]]
-    print_table(shown)
+    print_table([rows[key] for name in chosen for key in FILLS[name]])
     print(f"\nload average at start {started_load}, at end {ended_load}, {cores} CPU cores; "
           f"{time.monotonic() - began:.0f} s in all")
     if max(started_load[0], ended_load[0]) > cores:
         print("WARNING: the load average was above the core count: these are not quiet-machine figures.")
-    ARTIFACTS.mkdir(exist_ok=True)
-    out = ARTIFACTS / "bench_ui.json"
-    out.write_text(json.dumps({
-        "command": " ".join(["python", "benchmarks/bench_ui.py", *(argv if argv is not None else sys.argv[1:])]),
-        "when": datetime.now(UTC).isoformat(timespec="minutes"), "cpus": cores, "tries": arguments.tries,
-        "load_average_start": started_load, "load_average_end": ended_load,
-        "rows": [row.as_dict() for row in shown]}, indent=2))
+    out = write_json(arguments, argv, chosen, rows, started_load, ended_load)
     print(f"Written to {out.relative_to(REPO)}")
     return 0
 
