@@ -8,6 +8,8 @@ in ``sys.modules`` first.
 
 from __future__ import annotations
 
+import base64
+import io
 import sys
 import types
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cnnviz.core.store import save_model
 from cnnviz.ui.links import LINK_KEY, Link
@@ -309,3 +312,63 @@ def test_a_link_without_a_model_is_ignored_with_a_note(canvas: FakeCanvas, tiny_
     assert not at.exception, [e.value for e in at.exception]
     assert any("named no model" in warning.value for warning in at.warning)
     assert at.selectbox(key="sketch_model").value == "file:default_mnist"
+
+
+class FakeCompanion:
+    """Stands in for the canvas's companion script (``cnnviz.sketch.widgets._companion``): returns ``state``."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {"frame": None, "armed": True}
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return dict(self.state)
+
+
+@pytest.fixture
+def companion(monkeypatch: pytest.MonkeyPatch) -> FakeCompanion:
+    import cnnviz.sketch.widgets as widgets
+
+    fake = FakeCompanion()
+    monkeypatch.setattr(widgets, "_companion", lambda: fake)
+    return fake
+
+
+def _frame(image: np.ndarray, seq: int) -> dict[str, Any]:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return {"seq": seq, "png": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")}
+
+
+def test_where_the_browser_clears_clear_does_not_reload_the_canvas(
+    canvas: FakeCanvas, companion: FakeCompanion, tiny_models_dir: Path
+) -> None:
+    canvas.drawing, canvas.strokes = _canvas_drawing(1), {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
+    at = app_test(PAGE).run()
+    first = canvas.calls[-1]
+    assert companion.calls[-1]["data"]["browserClear"] is True
+    at.button(key="sketch_clear").click().run()
+    assert not at.exception
+    # The companion script emptied the canvas at the click: a new initial drawing would wipe the next stroke.
+    assert canvas.calls[-1]["initial_drawing"] == first["initial_drawing"]
+    assert any("Draw a digit" in info.value for info in at.info) and not at.subheader  # not the old picture
+
+
+def test_a_frame_of_the_stroke_in_progress_is_read_while_drawing(
+    canvas: FakeCanvas, companion: FakeCompanion, tiny_models_dir: Path
+) -> None:
+    at = app_test(PAGE).run()
+    assert not any("While drawing:" in m.value for m in at.markdown)
+    companion.state["frame"] = _frame(_canvas_drawing(7), seq=4)
+    at.run()
+    assert not at.exception
+    reading = [m.value for m in at.markdown if m.value.startswith("**While drawing:**")]
+    assert len(reading) == 1 and "update 4" in reading[0]
+    assert not at.subheader  # the mouse is still down: no released stroke, no authoritative prediction
+    # Released: the reading gives way; a frame that is not a canvas picture is ignored without a word.
+    for frame in ({"seq": 5, "png": None}, {"seq": 6, "png": "data:image/png;base64,bm90IGEgcGljdHVyZQ=="}):
+        companion.state["frame"] = frame
+        at.run()
+        assert not at.exception and not at.error
+        assert not any("While drawing:" in m.value for m in at.markdown)
