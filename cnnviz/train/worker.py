@@ -570,3 +570,8 @@ if __name__ == "__main__":
     _design = _options[_options.index("--warm") + 1] if _warm and len(_options) > _options.index("--warm") + 1 else None
     _child_main(int(sys.argv[1]), int(sys.argv[2]), warm=_warm,
                 design=WarmDesign.from_argument(_design) if _design else None)
+    # Everything is sent and both pipes are closed: end at once instead of tearing TensorFlow down, which the
+    # parent waits for before it hands the result over (measured: 10.7 s of a busy 2-core machine's wall time).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
