@@ -184,13 +184,6 @@ def _rss_mb(pid: int) -> float:
 TARGET_FIRST_PROGRESS_S, TARGET_FIRST_EPOCH_S, TARGET_PAGE_RATIO = 1.0, 3.5, 0.90
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU-seconds (user + system, all threads) process ``pid`` has used so far, from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _waited_children_cpu_s() -> float:
     """CPU-seconds of this process's children that ended and were waited for (a training child, once it returned)."""
     import resource
@@ -199,13 +192,25 @@ def _waited_children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _ready_child(wait_s: float) -> int | None:
-    """Keep a ready child, give it ``wait_s`` seconds to warm up (a server has minutes between clicks); its pid."""
+def _ready_child(max_wait_s: float) -> int | None:
+    """Keep a ready child and wait until it has warmed up (a server has minutes between clicks); its pid.
+
+    Ready means idle: asleep (waiting for its job) with no CPU used for a second, or ``max_wait_s`` passed.
+    """
     from cnnviz.train import worker
 
     worker.start_warm_worker()
-    time.sleep(wait_s)
-    return worker.warm_worker_pid()
+    pid, started, samples = worker.warm_worker_pid(), time.perf_counter(), []
+    while pid is not None and time.perf_counter() - started < max_wait_s:
+        time.sleep(0.5)
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+        samples.append((state, _process_cpu_s(pid)))
+        if len(samples) >= 3 and all(state == "S" for state, _ in samples[-3:]) and samples[-3][1] == samples[-1][1]:
+            break
+    print(f"ready child {pid}: warmed up in {time.perf_counter() - started:.1f} s, RSS {_rss_mb(pid):.0f} MB idle"
+          if pid else "no ready child!")
+    return pid
 
 
 def warm_worker_comparison(args: argparse.Namespace) -> int:
@@ -236,8 +241,7 @@ def warm_worker_comparison(args: argparse.Namespace) -> int:
     for round_index in range(args.warm_rounds):
         for warm in ((False, True) if round_index % 2 == 0 else (True, False)):
             if warm:
-                ready = _ready_child(args.warm_wait)
-                print(f"idle ready child: RSS {_rss_mb(ready):.0f} MB (pid {ready})" if ready else "no ready child!")
+                _ready_child(args.warm_wait)
             marks: dict[str, object] = {}
 
             def backend(model, data, config, *, on_batch, on_epoch, marks=marks, **options):
@@ -279,7 +283,7 @@ def warm_worker_comparison(args: argparse.Namespace) -> int:
             # CPU time: this process's, plus the training child's from the click on (its warm-up before is left out;
             # the replacement that starts when the training ends is not waited for, so not counted).
             ready = _ready_child(args.warm_wait) if name == "page" else None
-            before_click = _cpu_s(ready) if ready else 0.0
+            before_click = _process_cpu_s(ready) if ready else 0.0
             model = build_model(spec, num_classes, seed=config.seed)
             wall_start, cpu_start = time.perf_counter(), time.process_time() + _waited_children_cpu_s()
             if name == "bare":
