@@ -36,7 +36,7 @@ from cnnviz.kernels.linked import BIAS_LIMIT, read_kernel_link
 from cnnviz.kernels.ops import MAX_BANK, KernelError, PipelineResult, apply_activation, padding_amounts, run_pipeline
 from cnnviz.kernels.presets import learned_kernels
 from cnnviz.kernels.share import KERNELS_TABLE
-from cnnviz.ui.charts import cached_figure
+from cnnviz.ui.charts import cached_figure, cached_large_figure
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, take_link
 from cnnviz.ui.sharing import share_bar
@@ -223,8 +223,9 @@ def animation_section(result: PipelineResult, labels: list[str]) -> None:
     next_col.button("Step ▶", key="kernels_anim_next", on_click=_step_by, args=(step_key, 1, steps),
                     help="Move the window to the next output position.")
     signed = config.activation in ("none", "relu")
-    st.plotly_chart(cached_figure(animation_figure, animation, start=int(st.session_state[step_key]), signed=signed),
-                    key="kernels_animation_plot")
+    # Kept for the next rerun: a change elsewhere in the playground would otherwise rebuild all its frames.
+    figure = cached_large_figure(animation_figure, animation, start=int(st.session_state[step_key]), signed=signed)
+    st.plotly_chart(figure, key="kernels_animation_plot")
     if animation.scaled_from is not None:
         height, width = animation.scaled_from
         st.caption(

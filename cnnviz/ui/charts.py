@@ -20,13 +20,23 @@ import plotly.graph_objects as go
 import streamlit as st
 
 #: Most figures kept built at once (oldest dropped); a figure of a few thousand pixels is a few hundred kB.
-MAX_CACHED_FIGURES = 256
+MAX_CACHED_FIGURES = 128
+#: Most large figures kept (see :func:`cached_large_figure`): a 784-frame animation holds ~18 MB.
+MAX_CACHED_LARGE_FIGURES = 4
 #: Seconds a figure stays kept after it was built (a class's session rarely lasts longer).
 FIGURE_TTL_S = 2 * 60 * 60
 
 
 @st.cache_resource(max_entries=MAX_CACHED_FIGURES, ttl=FIGURE_TTL_S, show_spinner=False)
 def _built(
+    name: str, _build: Callable[..., go.Figure], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+) -> go.Figure:
+    del name  # The builder's key: Streamlit does not hash functions.
+    return _build(*args, **dict(kwargs))
+
+
+@st.cache_resource(max_entries=MAX_CACHED_LARGE_FIGURES, ttl=FIGURE_TTL_S, show_spinner=False)
+def _built_large(
     name: str, _build: Callable[..., go.Figure], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
 ) -> go.Figure:
     del name  # The builder's key: Streamlit does not hash functions.
@@ -47,3 +57,9 @@ def cached_figure(build: Callable[..., go.Figure], *args: Any, **kwargs: Any) ->
     """
     name = f"{build.__module__}.{build.__qualname__}"
     return _built(name, build, args, tuple(sorted(kwargs.items())))
+
+
+def cached_large_figure(build: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> go.Figure:
+    """:func:`cached_figure` for figures of many megabytes (animations): only a few are kept at once."""
+    name = f"{build.__module__}.{build.__qualname__}"
+    return _built_large(name, build, args, tuple(sorted(kwargs.items())))
