@@ -558,7 +558,7 @@ def train_model_isolated(
         jobs.close()
         messages.close()
         if _pool_on:
-            start_warm_worker()  # the next training finds a ready child again
+            start_warm_worker(_design)  # the next training finds a ready child again (tracing the same design)
     _end_child(process, grace_s=EXIT_GRACE_S)
     # Count the child's start-up too: that is what the learner waited for.
     return replace(result, duration_s=time.perf_counter() - started)

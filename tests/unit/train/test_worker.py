@@ -236,6 +236,8 @@ def test_a_training_takes_the_warm_child_and_a_new_one_is_ready_afterwards(tiny:
     assert replacement is not None and replacement != ready
     assert not os.path.exists(f"/proc/{ready}") or ready not in _children()  # one job per child: it exited
     assert os.getpriority(os.PRIO_PROCESS, replacement) > os.getpriority(os.PRIO_PROCESS, 0)
+    with open(f"/proc/{replacement}/cmdline", "rb") as cmdline:  # it traces the same design for the next training
+        assert WarmDesign.from_argument(cmdline.read().split(b"\0")[-2].decode()) == WarmDesign(TRACED_SPEC, 2)
     # A warm child trains exactly as a fresh one does (same seed, same history, same weights), although it trained
     # its traced model, whose optimizer had stepped and whose dropout had drawn masks during the tracing.
     cold_model = build_model(TRACED_SPEC, 2, seed=config.seed)
