@@ -688,6 +688,7 @@ async def run(arguments: argparse.Namespace) -> dict:
                     print(f"  {session['name']:<10} {session['result']:<40} {session['seconds']:7.1f} s {extra_text}",
                           flush=True)
 
+                write_figures(arguments.backend, figures)  # a run cut short still leaves phase 1's figures
                 if arguments.trainings_in_a_row:
                     print(f"Phase 2: {arguments.trainings_in_a_row} trainings in a row in one session", flush=True)
                     row = await trainings_in_a_row(browser, url, process.pid, arguments.trainings_in_a_row,
@@ -701,6 +702,7 @@ async def run(arguments: argparse.Namespace) -> dict:
                     figures["server_peak_rss_mb_after_phase_2"] = round(memory_mb(process.pid)["VmHWM"], 1)
                     figures["phase_2_worker_peak_rss_mb"] = row["peaks_mb"].get("one_worker", 0.0)
                     figures["memory_bounded"] = growth < arguments.max_growth_mb and row["errors"] == 0
+                write_figures(arguments.backend, figures)
                 if arguments.full_queue_sessions:
                     print(f"Phase 3: {arguments.full_queue_sessions} trainings at once on a server whose queue "
                           f"holds {arguments.full_queue_limit}", flush=True)
@@ -723,6 +725,14 @@ async def run(arguments: argparse.Namespace) -> dict:
             shutil.rmtree(workdir, ignore_errors=True)
     figures["all_sessions_ok"] = all(session["result"] == "ok" for session in figures.get("sessions", []))
     return figures
+
+
+def write_figures(backend: str, figures: dict) -> Path:
+    """Write ``figures`` to ``test-artifacts/load_test_<backend>.json`` (after every phase, and at the end)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    out = ARTIFACTS / f"load_test_{backend}.json"
+    out.write_text(json.dumps(figures, indent=2))
+    return out
 
 
 def main() -> int:
@@ -758,9 +768,7 @@ def main() -> int:
     if not 0 <= arguments.trainings <= arguments.sessions:
         parser.error("--trainings must be between 0 and --sessions")
     figures = asyncio.run(run(arguments))
-    ARTIFACTS.mkdir(exist_ok=True)
-    out = ARTIFACTS / f"load_test_{arguments.backend}.json"
-    out.write_text(json.dumps(figures, indent=2))
+    out = write_figures(arguments.backend, figures)
     print(json.dumps({key: value for key, value in figures.items() if key != "sessions"}, indent=2))
     print(f"Written to {out.relative_to(REPO)}")
     full_queue_ok = figures.get("queue_full_phase", {}).get("ok", True)
