@@ -111,7 +111,7 @@ INIT_JS = r"""
       const tick = () => {
         const now = performance.now();
         for (const t of tests) {
-          if (t.name in marks) continue;
+          if (t.name in marks || this.t0 === null) continue;  // nothing counts before the action's event
           let ok = false;
           try { ok = Boolean(t.test(H, b)); } catch (error) { ok = false; }
           if (!ok) { t.since = null; continue; }
@@ -466,7 +466,7 @@ def bench_navigation(browser, url: str, tries: int, rows: dict[str, Row]) -> Non
             for info in order:
                 path = Path(info.path).stem
                 expected = "/" if path == "home" else f"/{path}"
-                test = (f"location.pathname.replace(/\\/$/, '').endsWith('{expected}'.replace(/\\/$/, '')) "
+                test = (f"location.pathname.replace(/\\/$/, '') === '{expected}'.replace(/\\/$/, '') "
                         f"&& H.fresh(document.querySelector('h1')) && H.idle()")
                 link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=info.title).first
                 marks = timed(page, None, [{"name": "ready", "test": test, "quiet": 800}], link.click, ["click"],
