@@ -537,6 +537,8 @@ def bench_sketch_load(browser, url: str, tries: int, rows: dict[str, Row]) -> No
             open_page(trainer, url, LOAD_TRAINING, timeout_ms=LONG_MS)
             trainer.get_by_role("button", name="Train", exact=True).click()
         first.get_by_text(re.compile(r"· batch \d+/\d+")).first.wait_for(timeout=LONG_MS)
+        # Wait until the second tab says where its training stands (queued, or running) before reading it.
+        second.get_by_text(re.compile(r"waits in the queue|· batch \d+/\d+")).first.wait_for(timeout=LONG_MS)
         queued = second.get_by_text(re.compile("waits in the queue")).count() > 0
         row.note = ("one training ran and one waited in the server's queue (it trains one job at a time)"
                     if queued else "both trainings had started")
