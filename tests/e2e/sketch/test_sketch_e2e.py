@@ -14,7 +14,9 @@ CANVAS = "canvas.upper-canvas"  # Fabric.js's top canvas receives the pointer ev
 
 def _stroke(page: Page, points: list[tuple[float, float]]) -> None:
     """Draw one stroke through ``points`` (canvas pixels), as a person drags the mouse."""
-    box = page.locator(CANVAS).first.bounding_box()
+    canvas = page.locator(CANVAS).first
+    canvas.wait_for(state="visible", timeout=90_000)  # a fresh server on a busy machine mounts it late
+    box = canvas.bounding_box()
     assert box is not None, "the drawing canvas is not on the page"
     x0, y0 = box["x"], box["y"]
     page.mouse.move(x0 + points[0][0], y0 + points[0][1])
@@ -120,6 +122,7 @@ def test_the_stroke_right_after_clear_is_never_lost(page: Page, app_server: str)
 def test_the_reading_follows_the_stroke_before_the_mouse_is_released(page: Page, app_server: str) -> None:
     """While the mouse is down, the page shows the model's reading of the stroke so far, and it updates."""
     open_page(page, app_server, "sketch")
+    page.locator(CANVAS).first.wait_for(state="visible", timeout=90_000)
     box = page.locator(CANVAS).first.bounding_box()
     assert box is not None, "the drawing canvas is not on the page"
     x0, y0 = box["x"], box["y"]
