@@ -87,6 +87,15 @@ def start_server(models_dir: Path, log_path: Path, extra_env: dict[str, str] | N
 
 
 @contextlib.contextmanager
+def stop_server(process: subprocess.Popen) -> None:
+    """End a server started by :func:`start_server`: ask, then kill it after 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def backend_environment(backend: str, ray_cpus: int) -> Iterator[tuple[dict[str, str], Path | None]]:
     """The server's extra environment for ``backend``, and the Ray cluster's temp folder (``None`` for local).
 
@@ -531,11 +540,7 @@ async def queue_full_phase(browser, arguments: argparse.Namespace, env: dict[str
                                arguments.training_timeout_s) for name, event in zip(names, done, strict=True)),
             return_exceptions=True)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
         shutil.rmtree(workdir, ignore_errors=True)
     sessions = [_failed(name, outcome) if isinstance(outcome, BaseException) else outcome
                 for name, outcome in zip(names, outcomes, strict=True)]
@@ -714,11 +719,7 @@ async def run(arguments: argparse.Namespace) -> dict:
                     print(f"  {figures['queue_full_phase']['outcomes']}", flush=True)
                 await browser.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_server(process)
             with contextlib.suppress(OSError):  # the server's log, to read what a lost training or sketch hit
                 ARTIFACTS.mkdir(exist_ok=True)
                 shutil.copy2(workdir / "streamlit.log", ARTIFACTS / f"load_test_{arguments.backend}_server.log")
