@@ -38,7 +38,8 @@ BLOCK_LABELS: dict[str, str] = {
 }
 #: Readable names of the training settings, the data lab's included.
 CONFIG_LABELS: dict[str, str] = {
-    "optimizer": "optimizer", "learning_rate": "learning rate", "batch_size": "batch size", "epochs": "epochs",
+    "optimizer": "optimizer", "learning_rate": "learning rate", "lr_schedule": "learning-rate schedule",
+    "batch_size": "batch size", "epochs": "epochs",
     "train_size": "training images", "validation_split": "validation split", "early_stopping": "early stopping",
     "patience": "patience", "restore_best_weights": "restore best weights", "seed": "seed",
     "label_noise": "label noise", "imbalance_classes": "thinned-out classes",

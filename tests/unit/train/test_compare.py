@@ -35,10 +35,11 @@ def test_the_issues_example_reads_as_the_issue_wrote_it() -> None:
 
 
 def test_only_the_changed_settings_differ_and_every_setting_is_listed() -> None:
-    config = TrainConfig(learning_rate=0.01, batch_size=64)
+    config = TrainConfig(learning_rate=0.01, lr_schedule="constant", batch_size=128)
     rows = settings_rows(run(1), run(2, config=config))
     assert [(row.setting, row.first, row.second) for row in rows if row.differs] == [
-        ("learning rate", "0.001", "0.01"), ("batch size", "32", "64")]
+        ("learning rate", "0.003", "0.01"), ("learning-rate schedule", "cosine", "constant"),
+        ("batch size", "64", "128")]
     names = {row.setting for row in rows}
     assert {"dataset", "conv blocks", "block 1 filters", "dropout", "dense units", "optimizer", "seed",
             "early stopping"} <= names
@@ -67,9 +68,9 @@ def test_a_setting_the_studio_does_not_know_yet_is_still_compared() -> None:
 
 
 def test_many_changes_are_summarised_and_none_says_so() -> None:
-    rows = settings_rows(run(1), run(2, config=TrainConfig(optimizer="sgd", learning_rate=0.1, batch_size=64,
+    rows = settings_rows(run(1), run(2, config=TrainConfig(optimizer="sgd", learning_rate=0.1, batch_size=128,
                                                            epochs=3, seed=1)))
-    assert describe_changes(rows) == ("optimizer adam -> sgd, learning rate 0.001 -> 0.1, batch size 32 -> 64 "
+    assert describe_changes(rows) == ("optimizer adam -> sgd, learning rate 0.003 -> 0.1, batch size 64 -> 128 "
                                       "and 2 more settings")
     assert describe_changes(settings_rows(run(1), run(2))) == "the same settings"
     assert describe_changes(settings_rows(run(1), run(2, config=TrainConfig(seed=1, epochs=3)))) == \
