@@ -115,6 +115,8 @@ ALLOWED_OUTSIDE_THE_STORE = {
     "cnnviz/train/worker.py": {"keras.models.model_from_json"},
     # The same for the Ray backend's actor: the JSON comes from the server's build_model through Ray, not a user.
     "cnnviz/train/ray_backend.py": {"keras.models.model_from_json"},
+    # The warm child builds the default design from the server's own build_model JSON, before any job.
+    "cnnviz/train/pretrace.py": {"keras.models.model_from_json"},
 }
 
 

@@ -296,7 +296,8 @@ def test_no_dropout_on_300_images_for_30_epochs_is_diagnosed_overfitting() -> No
 
 @pytest.mark.slow
 def test_learning_rate_1e_5_is_diagnosed_too_slow() -> None:
-    config = TrainConfig(learning_rate=1e-5, epochs=5, train_size=300, validation_split=0.2, early_stopping=False)
+    config = TrainConfig(learning_rate=1e-5, lr_schedule="constant", batch_size=32, epochs=5, train_size=300,
+                         validation_split=0.2, early_stopping=False)
     kinds, seconds = _train(SMALL, config)
     assert kinds[0] == "too_slow" and seconds < 20
 

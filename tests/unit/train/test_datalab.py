@@ -140,8 +140,8 @@ def test_half_the_labels_wrong_trains_a_worse_model(tiny: TinyData) -> None:
     """On two classes, 50% label noise makes every label a coin flip: the network cannot learn the task."""
     accuracies = {}
     for noise in (0.0, 0.5):
-        config = TrainConfig(train_size=200, validation_split=0.0, epochs=4, batch_size=16, early_stopping=False,
-                             seed=1, label_noise=noise)
+        config = TrainConfig(learning_rate=0.001, lr_schedule="constant", train_size=200, validation_split=0.0,
+                             epochs=4, batch_size=16, early_stopping=False, seed=1, label_noise=noise)
         result = train_model(fresh_model(1), prepare_data(tiny, config), config)
         accuracies[noise] = result.test_metrics["accuracy"]
     assert accuracies[0.0] >= 0.9 and accuracies[0.5] <= accuracies[0.0] - 0.2, accuracies
