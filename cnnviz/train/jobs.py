@@ -294,8 +294,8 @@ class JobManager:
     Args:
         workers: jobs running at once (``None``: :func:`local_workers` for the local backend; for the ray backend
             chosen by ``CNNVIZ_RAY_ADDRESS``, the trainings the cluster can run at once,
-            :func:`cnnviz.train.ray_backend.cluster_job_slots`, asked outside the queue's lock and again every
-            :data:`SLOTS_REFRESH_S` seconds so that worker machines that join are used).
+            :func:`cnnviz.train.ray_backend.cluster_job_slots`, asked again every :data:`SLOTS_REFRESH_S` seconds
+            so that worker machines that join are used).
         limit: jobs that may wait (``None``: :func:`queue_limit`).
         orphan_after_s: a session silent this long is closed (``None``: :func:`orphan_s`).
         backend: ``(name, function)`` for every job (tests); ``None``: :func:`select_backend` when a job starts.
@@ -306,7 +306,6 @@ class JobManager:
                  backend: tuple[str, Backend] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._fixed_workers = workers
         self._slots: tuple[float, int] | None = None  # (when asked, the Ray cluster's slots)
-        self._asking_slots = False
         self.limit = limit if limit is not None else queue_limit()
         self.orphan_after_s = orphan_after_s if orphan_after_s is not None else orphan_s()
         self._backend = backend
@@ -327,36 +326,15 @@ class JobManager:
             return self._fixed_workers
         if self._backend is not None or not os.environ.get("CNNVIZ_RAY_ADDRESS", "").strip():
             return local_workers()
-        slots = self._slots
-        if slots is None or time.monotonic() - slots[0] > SLOTS_REFRESH_S:
-            self._ask_cluster_for_slots()
-        return slots[1] if slots is not None else local_workers()
-
-    def _ask_cluster_for_slots(self) -> None:
-        """Ask the Ray cluster how many trainings it runs at once, in a thread of its own.
-
-        Asking connects to the cluster first (3-7 s once per server, more when it is unreachable). Asked under the
-        queue's lock, that stalled every page's queue calls and counted as the first jobs' queue wait (seen in the
-        classroom load test); meanwhile the last answer (at first, ``CNNVIZ_LOCAL_WORKERS``) holds, and the queue
-        starts more jobs when the answer comes.
-        """
-        if self._asking_slots:
-            return
-        self._asking_slots = True
-
-        def ask() -> None:
+        now = time.monotonic()
+        if self._slots is None or now - self._slots[0] > SLOTS_REFRESH_S:
             try:
                 from cnnviz.train.ray_backend import cluster_job_slots
 
-                slots = cluster_job_slots()
+                self._slots = (now, cluster_job_slots())
             except Exception:  # noqa: BLE001 - an unreachable cluster: one at a time; the job itself says why
-                slots = local_workers()
-            with self._lock:
-                self._slots = (time.monotonic(), slots)
-                self._asking_slots = False
-                self._dispatch()
-
-        threading.Thread(target=ask, name="cnnviz-ray-slots", daemon=True).start()
+                self._slots = (now, local_workers())
+        return self._slots[1]
 
     # -- the learner's side ------------------------------------------------------------------------------------
 
