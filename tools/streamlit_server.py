@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVER_START_TIMEOUT_S = 120
+#: The servers started here and not stopped yet, with their logs: a failed browser test dumps their threads' stacks.
+LIVE_SERVERS: dict[subprocess.Popen, Path] = {}
 
 
 def free_port() -> int:
@@ -54,6 +57,7 @@ def start_streamlit(models_dir: Path, log_path: Path, *, env: dict[str, str] | N
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
+                    LIVE_SERVERS[process] = log_path
                     return process, url
         except OSError:
             pass
@@ -64,6 +68,7 @@ def start_streamlit(models_dir: Path, log_path: Path, *, env: dict[str, str] | N
 
 def stop_streamlit(process: subprocess.Popen) -> None:
     """Ask the server to stop (SIGTERM); kill it if it has not stopped within 20 s."""
+    LIVE_SERVERS.pop(process, None)
     if process.poll() is not None:
         return
     process.terminate()
@@ -72,6 +77,22 @@ def stop_streamlit(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def server_stacks(process: subprocess.Popen, log_path: Path, *, wait_s: float = 2.0, tail_chars: int = 12_000) -> str:
+    """Every thread's stack of a running server (``kill -USR1``, :mod:`cnnviz.core.diagnostics`), from its log.
+
+    Returns the log written after the signal (its last ``tail_chars`` characters), or a line saying why there is
+    none (the server has ended).
+    """
+    if process.poll() is not None:
+        return f"(the server had ended with {process.returncode}; its log ends:)\n{log_path.read_text()[-tail_chars:]}"
+    before = log_path.stat().st_size if log_path.exists() else 0
+    process.send_signal(signal.SIGUSR1)
+    time.sleep(wait_s)
+    with open(log_path, errors="replace") as log:
+        log.seek(before)
+        return log.read()[-tail_chars:]
 
 
 @contextlib.contextmanager

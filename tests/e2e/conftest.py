@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.paths import ARTIFACTS, REPO_ROOT
 from tools.browser import CHROMIUM_ARGS, chromium_path
-from tools.streamlit_server import running_server
+from tools.streamlit_server import LIVE_SERVERS, running_server, server_stacks
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -98,3 +98,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+    if report.when == "call" and report.failed:
+        # A wait that timed out says what the page showed; the servers' thread stacks say where they were stuck.
+        for process, log_path in list(LIVE_SERVERS.items()):
+            report.sections.append((f"server {process.pid}: thread stacks", server_stacks(process, log_path)))

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.train.job_widgets import OWNER_KEY
 from cnnviz.train.jobs import QUEUED, RUNNING, STOPPED
 from cnnviz.ui.state import RUNS_KEY, SESSION_MODEL_KEY
-from tests.support.apptest import app_test
+from tests.support.apptest import APP_TIMEOUT_S, app_test
 from tests.support.jobs import GatedBackend, install_job_manager, run_until_trained
 from tests.support.jobs import small_settings as _small_settings
 
@@ -61,7 +61,7 @@ def test_a_training_keeps_running_on_other_pages_and_the_train_page_shows_it_aga
     assert not app.exception, [e.value for e in app.exception]
     assert job.state == RUNNING and not job.stop_requested
     # AppTest runs a page's script alone after switch_page (no app.py, so no sidebar): the sidebar is run by itself.
-    sidebar = AppTest.from_function(sidebar_script)
+    sidebar = AppTest.from_function(sidebar_script, default_timeout=APP_TIMEOUT_S)
     sidebar.session_state[OWNER_KEY] = app.session_state[OWNER_KEY]
     sidebar.run()
     bars = [bar.proto.text for bar in sidebar.sidebar.get("progress")]

@@ -37,7 +37,7 @@ from playwright.sync_api import Page, expect
 from cnnviz.core.store import TEMP_PREFIX, list_models, load_model, save_model
 from tests.support.paths import ARTIFACTS, REPO_ROOT
 from tools.browser import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
-from tools.streamlit_server import start_streamlit, stop_streamlit
+from tools.streamlit_server import LIVE_SERVERS, start_streamlit, stop_streamlit
 
 TRAINING_TIMEOUT_MS = 240_000
 
@@ -63,6 +63,7 @@ class Server:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
+        LIVE_SERVERS.pop(self.process, None)
 
     def stop(self) -> None:
         if self.process is not None:
