@@ -29,13 +29,21 @@ venv: $(VENV)/.dev
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-## Set up and run every check: the import rule, ruff, then unit, app (AppTest) and end-to-end (Chromium) tests
+## Set up and run every check: the import rule, ruff, then unit, app (AppTest) and end-to-end (Chromium) tests.
+## Unit and app tests run in TEST_WORKERS processes (pytest-xdist, one file per process at a time, so a module's
+## fixtures such as a Ray cluster start once); the browser tests then run one at a time, as each drives a server
+## whose trainings need the cores. Both parts always run; the target fails if either did.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest tests -q --durations=25 --junitxml=test-artifacts/junit.xml
+	@status=0; \
+	$(PY) -m pytest tests/unit tests/app -q -n $(TEST_WORKERS) --dist loadfile --durations=25 \
+		--junitxml=test-artifacts/junit-unit-app.xml || status=1; \
+	$(PY) -m pytest tests/e2e -q --durations=10 --junitxml=test-artifacts/junit-e2e.xml || status=1; \
+	exit $$status
 
 ## Only the fast layers (unit and app, no `slow` tests), for quick feedback while editing
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest tests/unit tests/app -q -m "not slow" --durations=10
+	$(PY) -m pytest tests/unit tests/app -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile --durations=10
 
 ## The import rule (import-linter contracts in pyproject.toml) and ruff
 lint: $(VENV)/.dev

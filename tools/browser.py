@@ -77,14 +77,20 @@ def choose_option(page: Page, widget_key: str, option: str | re.Pattern[str], *,
     """Open the keyed selectbox with its arrow button and pick ``option``, as a person would.
 
     A rerun that lands just as the list opens (the first run of a page on a fresh server can
-    still be settling) closes the list again, so opening is retried a few times. If the option
-    never shows, the failure message carries what the list did offer and the page's text.
+    still be settling) closes the list again, so opening is retried a few times. An option given
+    as text is typed into the box first, as a person searching a long list would: the list then
+    holds only the matches (clicking an option far down a long list scrolled the list, which
+    re-rendered it and detached the option, again and again for 30 s in one CI run). If the
+    option never shows, the failure message carries what the list did offer and the page's text.
     """
     widget = page.locator(f".st-key-{widget_key} [data-testid='stSelectbox']")
     choice = page.get_by_role("option", name=option, exact=exact)
     for _ in range(4):
         wait_for_idle(page, timeout_ms)
         widget.get_by_role("button", name="Open").click()
+        if isinstance(option, str):
+            page.keyboard.press("Control+A")  # a retry replaces what an earlier try typed
+            page.keyboard.type(option)  # the open box has the focus; typing filters its list
         try:
             choice.wait_for(state="visible", timeout=10_000)
         except PlaywrightTimeoutError:

@@ -20,7 +20,6 @@ and ``CNNVIZ_TEST_SEED=<seed>`` replays it.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -35,7 +34,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cnnviz.core.store import TEMP_PREFIX, list_models, load_model, save_model
-from tests.support.paths import ARTIFACTS, REPO_ROOT
+from tests.support.figures import record_figure
+from tests.support.paths import REPO_ROOT
 from tools.browser import assert_no_exception, choose_option, open_page, set_slider, wait_for_idle
 from tools.streamlit_server import LIVE_SERVERS, start_streamlit, stop_streamlit
 
@@ -158,10 +158,6 @@ def test_server_killed_mid_save_and_mid_training(server: Server, page: Page) -> 
     assert present == (server.models_dir / "killed_while_saving.json").exists(), context
     assert present == ("killed_while_saving" in after["names"]), context
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / "faults.json"
-    data = json.loads(target.read_text()) if target.is_file() else {}
-    data["server_killed"] = {"kills": 2, "restarts": server.starts - 1, "models_after": after["models"],
-                             "all_loaded": True, "partial_files": 0, "save_kill_delay_s": round(delay, 3),
-                             "save_completed_before_kill": present, "seed": seed}
-    target.write_text(json.dumps(data, indent=2, sort_keys=True))
+    record_figure("server_killed", {"kills": 2, "restarts": server.starts - 1, "models_after": after["models"],
+                                    "all_loaded": True, "partial_files": 0, "save_kill_delay_s": round(delay, 3),
+                                    "save_completed_before_kill": present, "seed": seed})
