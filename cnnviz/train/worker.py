@@ -31,7 +31,7 @@ trains the traced model with the job's weights and random state and a reset opti
 needs no tracing (3 CPU-seconds less on 2 cores) and the history is exactly a fresh child's. The replacement
 starts when that training ends, in the background (started at once, its TensorFlow import competed with the
 training on 2 cores); a ready child that died is replaced on demand without a word. Each child still trains one
-job and exits, so the memory guarantee holds. Children run :data:`WORKER_NICENESS` steps nicer than the server
+job and exits, so the memory guarantee holds. Children run :func:`worker_niceness` steps nicer than the server
 (``os.setpriority``), so pages stay responsive while one trains. ``CNNVIZ_WARM_WORKER=0`` turns the ready child
 off (each training then starts its own, as before).
 
@@ -93,8 +93,23 @@ HEARTBEAT_S = 1.0
 HEARTBEAT_TIMEOUT_S = 60.0
 #: Seconds between two ``on_idle`` calls while the child is silent.
 IDLE_CALL_S = 0.5
-#: How much nicer (lower CPU priority) than the server a training child runs.
+#: How much nicer (lower CPU priority) than the server a training child runs (``CNNVIZ_WORKER_NICENESS``).
 WORKER_NICENESS = 10
+
+
+def worker_niceness() -> int:
+    """How many steps nicer than the server a training child runs: ``CNNVIZ_WORKER_NICENESS`` if it is a whole
+    number from 0 to 19, else :data:`WORKER_NICENESS`.
+
+    10 keeps pages responsive on a server that trains. Lower it where other busy processes at normal priority
+    share the cores and the trainings must keep up with them: the test suite's second process starved a child 10
+    steps nicer (a 32 s AppTest training took 126 s).
+    """
+    try:
+        value = int(os.environ.get("CNNVIZ_WORKER_NICENESS", ""))
+    except ValueError:
+        return WORKER_NICENESS
+    return value if 0 <= value <= 19 else WORKER_NICENESS
 
 
 def heartbeat_timeout_s() -> float:
@@ -321,7 +336,7 @@ def _spawn(*, warm: bool, design: WarmDesign | None = None) -> _Child:
         os.close(message_write)
     # Below the server's priority, so pages stay responsive while it trains. Set here (the os.nice of the
     # child's own process) right after exec, while the child has one thread: every thread it starts inherits it.
-    niceness = min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)
+    niceness = min(os.getpriority(os.PRIO_PROCESS, 0) + worker_niceness(), 19)
     try:
         os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
     except OSError:  # pragma: no cover - it died at once; reading its messages reports that

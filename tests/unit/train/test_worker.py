@@ -281,3 +281,12 @@ def test_no_warm_child_is_kept_when_trainings_run_on_ray(monkeypatch) -> None:
     assert warm_worker_enabled()
     monkeypatch.setenv("CNNVIZ_RAY_ADDRESS", "auto")  # the cluster trains: an idle local child would waste ~770 MB
     assert not warm_worker_enabled()
+
+
+def test_the_childs_niceness_comes_from_the_environment_within_0_to_19(monkeypatch) -> None:
+    from cnnviz.train.worker import WORKER_NICENESS, worker_niceness
+
+    for value, expected in (("", WORKER_NICENESS), ("3", 3), ("0", 0), ("19", 19), ("20", WORKER_NICENESS),
+                            ("-1", WORKER_NICENESS), ("high", WORKER_NICENESS), ("2.5", WORKER_NICENESS)):
+        monkeypatch.setenv("CNNVIZ_WORKER_NICENESS", value)
+        assert worker_niceness() == expected, value
