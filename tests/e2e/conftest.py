@@ -81,9 +81,16 @@ def page(browser, request: pytest.FixtureRequest):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
     tab.set_default_timeout(30_000)
+    # What the page's JavaScript reported: a blank page (React's tree unmounted by an uncaught error) says why.
+    browser_errors: list[str] = []
+    tab.on("pageerror", lambda error: browser_errors.append(f"uncaught: {error}"))
+    tab.on("console", lambda message: browser_errors.append(f"console.{message.type}: {message.text}")
+           if message.type in ("error", "warning") else None)
+    tab.on("crash", lambda _: browser_errors.append("the page crashed (renderer process)"))
     yield tab
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
+        failed.sections.append(("browser errors", "\n".join(browser_errors[-60:]) or "(none)"))
         ARTIFACTS.mkdir(exist_ok=True)
         try:
             tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
