@@ -7,13 +7,11 @@ Run with ``streamlit run app.py`` (or ``make run``). Pages are listed in
 import streamlit as st
 
 from cnnviz.core.diagnostics import enable_stack_dumps
-from cnnviz.core.preload import preload_keras
 from cnnviz.train.job_widgets import job_sidebar
 from cnnviz.ui.layout import render_sidebar
 from cnnviz.ui.pages import streamlit_pages
 
 enable_stack_dumps()  # `kill -USR1 <server pid>` writes every thread's stack to the log
-preload_keras()  # Keras in the background, before a training, a sketch or a model needs it
 st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon=":material/neurology:", layout="wide")
 
 page = st.navigation(streamlit_pages())

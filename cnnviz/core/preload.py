@@ -1,10 +1,10 @@
-"""Import Keras (and so TensorFlow) in the background as soon as the server has a visitor.
+"""Import Keras (and so TensorFlow) in the background, before a thread that needs it asks.
 
-Every page but Data and Lessons needs Keras in the server process (a training builds its model there, Sketch and
-Inside load models), and importing it costs 10-15 s on 2 cores, far more while the server is busy: a browser test
-on a busy CI machine waited 240 s at "Preparing…" for a training whose job thread was still importing
-TensorFlow. Started when the first page is shown, the import is done, or well under way, by the time a learner
-clicks; a thread that needs Keras earlier waits for it (Python's import lock) instead of starting its own.
+A training builds its model in the server's job thread, and importing Keras there at the click costs 10-15 s on
+2 cores, far more while the server is busy: a browser test on a busy CI machine waited 240 s at "Preparing…" for
+a job thread still importing TensorFlow. The Train page starts this import when it shows the design; by the click
+it is done or well under way, and a thread that needs Keras earlier waits for it (Python's import lock) instead of
+starting its own. Pages that never need Keras (Data, Lessons, Challenges) never start it.
 """
 
 from __future__ import annotations

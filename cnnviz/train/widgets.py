@@ -21,6 +21,7 @@ from typing import Any
 
 import streamlit as st
 
+from cnnviz.core.preload import preload_keras
 from cnnviz.core.records import TrainedModel, runs_table
 from cnnviz.core.text import md_escape
 from cnnviz.train.coach_widgets import coach_line
@@ -311,14 +312,16 @@ def show_estimate(rows: list[LayerRow], config: TrainConfig, available_images: i
 def show_design(spec: ModelSpec, config: TrainConfig, dataset: Any) -> bool:
     """Show the network before training (:func:`show_preview`), or why it cannot be built; return if it can.
 
-    Also makes sure the server keeps a training process ready (:func:`cnnviz.train.worker.start_warm_worker`), so
-    that a click on Train does not wait for an interpreter and a TensorFlow import (issue 11).
+    Also makes sure the server keeps a training process ready (:func:`cnnviz.train.worker.start_warm_worker`) and
+    has Keras imported, or on its way (:func:`cnnviz.core.preload.preload_keras`: the server builds each training's
+    model), so that a click on Train waits for neither an interpreter nor a TensorFlow import (issue 11).
 
     Args:
         dataset: the chosen :class:`cnnviz.core.datasets.Dataset` (its name, classes and whether it is a
             divided official test split).
     """
     start_warm_worker()
+    preload_keras()
     try:
         validate_config(config)
         rows = layer_table(spec, dataset.num_classes)
