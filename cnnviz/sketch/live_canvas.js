@@ -6,8 +6,11 @@
 // sends both, composed into one 280x280 PNG (state "frame": {seq, png}), at most every FRAME_MS and only once
 // Python has read the previous frame (it passes the number of the last frame it read as data "answered"; after
 // ANSWER_WAIT_MS without an answer the next frame goes anyway). So a busy server gets one frame at a time
-// instead of a queue of reruns in front of the released stroke. On release it sends {seq, png: null}, and has
-// the canvas send the released stroke at once instead of after its 200 ms debounce.
+// instead of a queue of reruns in front of the released stroke. On release it sends nothing itself: it has the
+// canvas send the released stroke at once instead of after its 200 ms debounce, and Python retires the frames
+// when that stroke arrives. (A "released" frame sent at the same moment put two fragments' updates in one
+// Streamlit batch, which reran only one of them: the released stroke was now and then not read, or the page
+// stopped with "Cannot set a node at a delta path".)
 //
 // It also makes "Clear the canvas" (a Streamlit button) clear the canvas in the browser, at the click: it
 // presses the canvas's own "Reset canvas & history" tool, so a stroke drawn straight after the click lands on
@@ -80,8 +83,6 @@ function attach(state) {
       } catch (error) {
         // the debounced send still comes
       }
-      state.seq += 1;
-      state.setStateValue("frame", { seq: state.seq, png: null });
     }, 0);
   };
   upper.addEventListener("pointerdown", state.onDown, { capture: true, passive: true });

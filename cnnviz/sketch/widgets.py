@@ -37,6 +37,7 @@ def _clear(key: str) -> None:
     """
     if not browser_clears(key):
         st.session_state[f"{key}_clears"] = int(st.session_state.get(f"{key}_clears", 0)) + 1
+    end_live_frames(key)
     latest = st.session_state.pop(f"{key}_latest", None)
     st.session_state.pop(f"{key}_restore", None)
     if latest is not None:
@@ -50,6 +51,27 @@ def browser_clears(key: str = "sketch") -> bool:
     Not while a parked drawing was given back: the canvas's own reset would go back to that drawing.
     """
     return bool(st.session_state.get(f"{key}_armed")) and st.session_state.get(f"{key}_restore") is None
+
+
+def _frame_seq(state: object) -> int:
+    """The ``seq`` of the frame in the companion's state ``{"frame": {"seq": ...}, ...}``; 0 when there is none."""
+    frame = state.get("frame") if isinstance(state, dict) else None
+    seq = frame.get("seq") if isinstance(frame, dict) else None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+
+
+def end_live_frames(key: str = "sketch") -> None:
+    """Retire every frame sent so far: the canvas has sent its drawing (a released stroke) or was cleared.
+
+    :func:`live_canvas_frame` then returns no frame until the next stroke's first one, so the reading of a
+    finished stroke gives way to its prediction. (The companion script used to send a "released" frame itself,
+    at the same moment as the canvas sent the stroke: two fragments' updates in one batch, which Streamlit ran
+    as one fragment's rerun, so now and then the released stroke was not read, or the page stopped with
+    "Cannot set a node at a delta path".)
+    """
+    st.session_state[f"{key}_live_ended"] = max(
+        _frame_seq(st.session_state.get(f"{key}_live")), int(st.session_state.get(f"{key}_live_seen", 0))
+    )
 
 
 @functools.cache
@@ -71,21 +93,20 @@ def live_canvas_frame(key: str = "sketch") -> object:
         key: the session-state prefix of the canvas it follows.
 
     Returns:
-        ``None`` before any frame, else the raw ``{"seq": int, "png": str | None}`` state the script sent
-        (decode it with :func:`cnnviz.sketch.live.decode_live_frame`).
+        ``None`` before any frame and once the stroke it showed has ended (:func:`end_live_frames`), else the raw
+        ``{"seq": int, "png": str}`` state the script sent (decode it with
+        :func:`cnnviz.sketch.live.decode_live_frame`).
     """
     # The frame this run reads is known before the script is mounted (Streamlit keeps a component's state in
     # the session under its key), so the script hears "answered" in the same run and may send the next one.
-    previous = st.session_state.get(f"{key}_live")
-    frame = previous.get("frame") if isinstance(previous, dict) else None
-    seq = frame.get("seq") if isinstance(frame, dict) else None
+    seq = _frame_seq(st.session_state.get(f"{key}_live"))
     result = _companion()(
         key=f"{key}_live",
         data={
             "canvasKey": f"{key}_canvas",
             "clearKey": f"{key}_clear",
             "browserClear": st.session_state.get(f"{key}_restore") is None,  # see browser_clears
-            "answered": seq if isinstance(seq, int) and not isinstance(seq, bool) else 0,
+            "answered": seq,
         },
         default={"frame": None, "armed": False},
         on_frame_change=lambda: None,
@@ -94,6 +115,10 @@ def live_canvas_frame(key: str = "sketch") -> object:
         height="content",
     )
     st.session_state[f"{key}_armed"] = bool(result.get("armed"))
+    seen = _frame_seq(result)
+    st.session_state[f"{key}_live_seen"] = max(seen, int(st.session_state.get(f"{key}_live_seen", 0)))
+    if seen <= int(st.session_state.get(f"{key}_live_ended", 0)):
+        return None  # a frame of a stroke the canvas has sent since, or of a drawing cleared since
     return result.get("frame")
 
 
@@ -153,6 +178,7 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
         help="Start again with an empty canvas. (The bin icon in the canvas toolbar does the same; "
         "the curved arrows undo and redo single strokes.)",
     )
+    _note_sent_drawing(key, result.json_data)
     image = result.image_data
     if image is None:
         # A canvas given back its parked strokes sends nothing until the next stroke: show the parked picture.
@@ -171,6 +197,13 @@ def sketch_canvas(key: str = "sketch", *, brush_width: int = 18) -> np.ndarray |
     if result.json_data is not None:
         st.session_state[f"{key}_latest"] = (result.json_data, array)
     return array
+
+
+def _note_sent_drawing(key: str, drawing: object) -> None:
+    """A drawing the canvas had not sent before (a released stroke, an undo) ends the live frames before it."""
+    if drawing is not None and drawing != st.session_state.get(f"{key}_sent"):
+        st.session_state[f"{key}_sent"] = drawing
+        end_live_frames(key)
 
 
 def photo_input(key: str = "sketch_photo") -> np.ndarray | None:

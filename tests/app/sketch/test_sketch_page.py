@@ -366,9 +366,22 @@ def test_a_frame_of_the_stroke_in_progress_is_read_while_drawing(
     reading = [m.value for m in at.markdown if m.value.startswith("**While drawing:**")]
     assert len(reading) == 1 and "update 4" in reading[0]
     assert not at.subheader  # the mouse is still down: no released stroke, no authoritative prediction
-    # Released: the reading gives way; a frame that is not a canvas picture is ignored without a word.
-    for frame in ({"seq": 5, "png": None}, {"seq": 6, "png": "data:image/png;base64,bm90IGEgcGljdHVyZQ=="}):
-        companion.state["frame"] = frame
-        at.run()
-        assert not at.exception and not at.error
-        assert not any("While drawing:" in m.value for m in at.markdown)
+    # Released: the canvas sends the stroke and the reading gives way to the prediction.
+    canvas.drawing, canvas.strokes = _canvas_drawing(7), {"objects": [{"type": "path", "path": [["M", 1, 2]]}]}
+    at.run()
+    assert not at.exception and at.subheader
+    assert not any("While drawing:" in m.value for m in at.markdown)
+    # The next stroke's frames are read again; one that is not a canvas picture is ignored without a word.
+    companion.state["frame"] = _frame(_canvas_drawing(1), seq=5)
+    at.run()
+    assert any("update 5" in m.value for m in at.markdown if m.value.startswith("**While drawing:**"))
+    companion.state["frame"] = {"seq": 6, "png": "data:image/png;base64,bm90IGEgcGljdHVyZQ=="}
+    at.run()
+    assert not at.exception and not at.error
+    assert not any("While drawing:" in m.value for m in at.markdown)
+    # Clear retires the frame of the cleared drawing too.
+    companion.state["frame"] = _frame(_canvas_drawing(1), seq=7)
+    at.run()
+    assert any("update 7" in m.value for m in at.markdown)
+    at.button(key="sketch_clear").click().run()
+    assert not any("While drawing:" in m.value for m in at.markdown)
