@@ -9,6 +9,7 @@ the run is not CI; under CI a missing browser is a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ import pytest
 from tests.support.paths import ARTIFACTS, REPO_ROOT
 from tools.browser import CHROMIUM_ARGS, chromium_path
 from tools.streamlit_server import LIVE_SERVERS, running_server, server_stacks
+
+CONNECTION_LOG = re.compile(r"websocket|State: \w+; Event:", re.IGNORECASE)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -84,13 +87,15 @@ def page(browser, request: pytest.FixtureRequest):
     # What the page's JavaScript reported: a blank page (React's tree unmounted by an uncaught error) says why.
     browser_errors: list[str] = []
     tab.on("pageerror", lambda error: browser_errors.append(f"uncaught: {error}"))
+    # Streamlit's own log lines about its connection ("State: CONNECTED; Event: CONNECTION_CLOSED") say when
+    # and why its widgets were greyed out (they are disabled while it is not connected).
     tab.on("console", lambda message: browser_errors.append(f"console.{message.type}: {message.text}")
-           if message.type in ("error", "warning") else None)
+           if message.type in ("error", "warning") or CONNECTION_LOG.search(message.text) else None)
     tab.on("crash", lambda _: browser_errors.append("the page crashed (renderer process)"))
+    request.node.browser_errors = browser_errors  # reported by pytest_runtest_makereport, before the stacks
     yield tab
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
-        failed.sections.append(("browser errors", "\n".join(browser_errors[-60:]) or "(none)"))
         ARTIFACTS.mkdir(exist_ok=True)
         try:
             tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
@@ -106,6 +111,10 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
     if report.when == "call" and report.failed:
-        # A wait that timed out says what the page showed; the servers' thread stacks say where they were stuck.
+        # A wait that timed out says what the page showed; the page's own errors say why it stopped (CI keeps
+        # only the end of a long report, so they come first); the servers' busy threads say where they were stuck.
+        errors = getattr(item, "browser_errors", None)
+        if errors is not None:
+            report.sections.append(("browser errors", "\n".join(errors[-60:]) or "(none)"))
         for process, log_path in list(LIVE_SERVERS.items()):
             report.sections.append((f"server {process.pid}: thread stacks", server_stacks(process, log_path)))
