@@ -8,9 +8,9 @@
 // ANSWER_WAIT_MS without an answer the next frame goes anyway). So a busy server gets one frame at a time
 // instead of a queue of reruns in front of the released stroke. On release it sends nothing itself: it has the
 // canvas send the released stroke at once instead of after its 200 ms debounce, and Python retires the frames
-// when that stroke arrives. (A "released" frame sent at the same moment put two fragments' updates in one
-// Streamlit batch, which reran only one of them: the released stroke was now and then not read, or the page
-// stopped with "Cannot set a node at a delta path".)
+// when that stroke arrives. (A "released" frame sent at the same moment put two widgets' updates in one
+// Streamlit batch, which reran only one fragment when they sat in two: the released stroke was now and then
+// not read.)
 //
 // It also makes "Clear the canvas" (a Streamlit button) clear the canvas in the browser, at the click: it
 // presses the canvas's own "Reset canvas & history" tool, so a stroke drawn straight after the click lands on

@@ -139,13 +139,17 @@ def _drawing(picked: PickedModel) -> tuple[object, bool]:
     return image, False
 
 
-@st.fragment
 def live_section(picked: PickedModel) -> None:
-    """The model's reading of the stroke while it is drawn: a fragment of its own, rerun by each frame.
+    """The model's reading of the stroke while it is drawn, under the canvas; each frame reruns the drawing.
 
     The frames come from the canvas's companion script (:func:`cnnviz.sketch.widgets.live_canvas_frame`) and go
     through the same preprocessing as a released stroke. A frame that cannot be read, or a model that cannot
     answer, shows nothing here: the released stroke's prediction says what is wrong.
+
+    Not a fragment nested in the drawing's fragment: Streamlit's browser side now and then lost track of a nested
+    fragment's block while the drawing reran ("Cannot set a node at a delta path", "Bad delta path index"),
+    which blanked the page or left the stroke unread (about 1 in 30-75 clear-then-draw rounds). A frame reruns
+    the drawing fragment instead, one frame at a time.
     """
     payload = live_canvas_frame("sketch")
     st.caption(LIVE_CAPTION)
@@ -259,7 +263,8 @@ def drawing_section(picked: PickedModel) -> None:
     """The drawing, its prediction and how it was prepared: one fragment, so a stroke reruns only this.
 
     Drawing used to rerun the whole page (the model picker, which lists and checks the saved models,
-    included; issue 11). A change of model above reruns the whole page, this included.
+    included; issue 11). A change of model above reruns the whole page, this included. No fragment is nested
+    in this one (see :func:`live_section`).
     """
     result = sketch_section(picked)
     if result is not None:
@@ -357,12 +362,13 @@ def _familiarity(picked: PickedModel, image: np.ndarray) -> None:
     )
 
 
-@st.fragment
 def robustness_section(picked: PickedModel, image: np.ndarray | None) -> None:
     """Sweeps of shift, rotation, scale and stroke width, and how familiar the drawing is to the model.
 
-    A fragment of its own: choosing another sweep reruns only this part. Without a drawing, one caption says
-    what the section will show.
+    Part of the drawing's fragment (choosing another sweep reruns the drawing; the sweeps are cached): as a
+    fragment nested in it, its block was now and then addressed where the browser no longer had it ("Bad delta
+    path index 6 (should be between [0, 2])") while the drawing reran after a stroke or Clear, which blanked the
+    page. Without a drawing, one caption says what the section will show.
     """
     if image is None:
         st.caption(

@@ -65,9 +65,8 @@ def end_live_frames(key: str = "sketch") -> None:
 
     :func:`live_canvas_frame` then returns no frame until the next stroke's first one, so the reading of a
     finished stroke gives way to its prediction. (The companion script used to send a "released" frame itself,
-    at the same moment as the canvas sent the stroke: two fragments' updates in one batch, which Streamlit ran
-    as one fragment's rerun, so now and then the released stroke was not read, or the page stopped with
-    "Cannot set a node at a delta path".)
+    at the same moment as the canvas sent the stroke: two widgets' updates in one batch, which Streamlit ran as
+    one fragment's rerun when they sat in two fragments, so now and then the released stroke was not read.)
     """
     st.session_state[f"{key}_live_ended"] = max(
         _frame_seq(st.session_state.get(f"{key}_live")), int(st.session_state.get(f"{key}_live_seen", 0))

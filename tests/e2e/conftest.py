@@ -94,9 +94,11 @@ def page(browser, request: pytest.FixtureRequest):
     tab.on("crash", lambda _: browser_errors.append("the page crashed (renderer process)"))
     request.node.browser_errors = browser_errors  # reported by pytest_runtest_makereport, before the stacks
     yield tab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "browser-console.log", "a", encoding="utf-8") as console_log:  # every test's, for CI
+        console_log.write(f"== {request.node.nodeid}\n" + "".join(f"{line}\n" for line in browser_errors))
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
         try:
             tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
         except Exception:  # noqa: BLE001 - a screenshot is a bonus, never the failure.

@@ -58,6 +58,29 @@ def test_tracebacks_are_not_shown_to_users(config: dict) -> None:
     assert config.get("client", {}).get("showErrorDetails") in ("none", False)
 
 
+def test_large_page_elements_are_resent_never_referenced(config: dict) -> None:
+    """Streamlit under our config marks no page element as cached, so it never sends a reference to one.
+
+    A reference the browser had already dropped stopped the page for good ("Cached ForwardMsg MISS", every
+    widget greyed out) in the Sketch browser test. Checked with Streamlit's own hashing of a 1 MB element,
+    which its default (10 kB) caches.
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.forward_msg_cache import populate_hash_if_needed
+    from streamlit.testing.v1.util import patch_config_options
+
+    def cacheable() -> bool:
+        message = ForwardMsg()
+        message.delta.new_element.markdown.body = "x" * 1_000_000
+        populate_hash_if_needed(message)
+        return message.metadata.cacheable
+
+    with patch_config_options({"global.minCachedMessageSize": 10e3}):  # Streamlit's default
+        assert cacheable(), "Streamlit's default caches a 1 MB element: this test no longer sees the mechanism"
+    with patch_config_options({"global.minCachedMessageSize": config["global"]["minCachedMessageSize"]}):
+        assert not cacheable()
+
+
 def _requirements() -> dict[str, str]:
     pins: dict[str, str] = {}
     for line in (REPO / "requirements.txt").read_text().splitlines():
