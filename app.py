@@ -4,6 +4,8 @@ Run with ``streamlit run app.py`` (or ``make run``). Pages are listed in
 ``cnnviz/ui/pages.py``; add new ones there.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from cnnviz.core.diagnostics import enable_stack_dumps
@@ -12,7 +14,10 @@ from cnnviz.ui.layout import render_sidebar
 from cnnviz.ui.pages import streamlit_pages
 
 enable_stack_dumps()  # `kill -USR1 <server pid>` writes every thread's stack to the log
-st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon=":material/neurology:", layout="wide")
+# The tab icon is a file of ours: a ":material/..." page icon makes the browser fetch it from fonts.gstatic.com,
+# which fails offline (a console error on every page) and tells Google about every visit.
+FAVICON = Path(__file__).parent / "cnnviz" / "ui" / "favicon.png"
+st.set_page_config(page_title="cnnviz: see a CNN learn", page_icon=str(FAVICON), layout="wide")
 
 page = st.navigation(streamlit_pages())
 render_sidebar()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from playwright.sync_api import expect
 
 from cnnviz.ui.pages import PAGES
@@ -10,6 +12,10 @@ from tools.streamlit_server import running_server
 
 
 def test_every_page_in_the_navigation_renders(page, app_server):
+    """Every page renders, and none asks another host for anything (a classroom may be offline)."""
+    elsewhere: list[str] = []
+    page.on("request", lambda request: elsewhere.append(request.url)
+            if urlsplit(request.url).hostname not in (urlsplit(app_server).hostname, None) else None)
     open_page(page, app_server)
     expect(page.get_by_role("heading", name="cnnviz: see a convolutional neural network learn")).to_be_visible()
     for info in PAGES:
@@ -19,6 +25,7 @@ def test_every_page_in_the_navigation_renders(page, app_server):
         wait_for_idle(page, 120_000)
         assert_no_exception(page)
         expect(page.locator("h1").first).to_be_visible()
+    assert not elsewhere, f"pages asked other hosts: {sorted(set(elsewhere))[:5]}"
 
 
 def test_data_page_shows_mnist_samples_with_class_names(page, app_server):
