@@ -70,7 +70,7 @@ def end_live_frames(key: str = "sketch") -> None:
     """
     st.session_state[f"{key}_live_ended"] = max(
         _frame_seq(st.session_state.get(f"{key}_live")), int(st.session_state.get(f"{key}_live_seen", 0))
-    )
+    )  # the component's state, where Streamlit has it; else the last frame this page read
 
 
 @functools.cache
@@ -115,7 +115,10 @@ def live_canvas_frame(key: str = "sketch") -> object:
     )
     st.session_state[f"{key}_armed"] = bool(result.get("armed"))
     seen = _frame_seq(result)
-    st.session_state[f"{key}_live_seen"] = max(seen, int(st.session_state.get(f"{key}_live_seen", 0)))
+    if seen < int(st.session_state.get(f"{key}_live_seen", 0)):
+        # The script counts from 0 again: it was mounted anew (the learner left the page and came back).
+        st.session_state[f"{key}_live_ended"] = 0
+    st.session_state[f"{key}_live_seen"] = seen
     if seen <= int(st.session_state.get(f"{key}_live_ended", 0)):
         return None  # a frame of a stroke the canvas has sent since, or of a drawing cleared since
     return result.get("frame")

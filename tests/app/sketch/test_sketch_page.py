@@ -385,3 +385,9 @@ def test_a_frame_of_the_stroke_in_progress_is_read_while_drawing(
     assert any("update 7" in m.value for m in at.markdown)
     at.button(key="sketch_clear").click().run()
     assert not any("While drawing:" in m.value for m in at.markdown)
+    # Back from another page, the script counts its frames from 1 again: they are read, not taken for old ones.
+    companion.state["frame"] = None
+    at.run()
+    companion.state["frame"] = _frame(_canvas_drawing(1), seq=1)
+    at.run()
+    assert any("update 1" in m.value for m in at.markdown if m.value.startswith("**While drawing:**"))
