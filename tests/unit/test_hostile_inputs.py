@@ -48,6 +48,29 @@ MODEL = settings(
 )
 
 
+#: The module each label's prefix stands for ("spec.layer_table" is cnnviz.train.spec's), for the report: the
+#: labels are the short names the functions are imported under below.
+MODULES = {
+    "augment": "tools.augment",
+    "data": "cnnviz.core.datasets",
+    "evaluation": "cnnviz.inside.evaluation",
+    "explain": "cnnviz.kernels.explain",
+    "explore": "cnnviz.data.stats",
+    "images": "cnnviz.core.images",
+    "inspect": "cnnviz.inside.activations",
+    "kernels": "cnnviz.kernels.ops",
+    "prediction": "cnnviz.core.predict",
+    "preprocess": "cnnviz.sketch.preprocess",
+    "presets": "cnnviz.kernels.presets",
+    "saliency": "cnnviz.inside.saliency",
+    "script": "cnnviz.train.script",
+    "spec": "cnnviz.train.spec",
+    "store": "cnnviz.core.store",
+    "training": "cnnviz.train.loop",
+    "uploads": "cnnviz.core.uploads",
+}
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _write_counts() -> Any:
     yield
@@ -56,6 +79,7 @@ def _write_counts() -> Any:
     previous = json.loads(target.read_text()) if target.is_file() else {}
     for name, outcomes in OUTCOMES.items():
         entry = previous.setdefault(name, {"calls": 0, "ok": 0, "value_error": 0})
+        entry["module"] = MODULES[name.split(".", 1)[0]]
         entry["calls"] = CALLS[name]
         entry["ok"] = outcomes["ok"]
         entry["value_error"] = outcomes["value_error"]
