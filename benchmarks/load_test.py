@@ -86,7 +86,6 @@ def start_server(models_dir: Path, log_path: Path, extra_env: dict[str, str] | N
     return start_streamlit(models_dir, log_path, env=env, timeout_s=180)
 
 
-@contextlib.contextmanager
 def stop_server(process: subprocess.Popen) -> None:
     """End a server started by :func:`start_server`: ask, then kill it after 20 s."""
     process.terminate()
@@ -96,6 +95,7 @@ def stop_server(process: subprocess.Popen) -> None:
         process.kill()
 
 
+@contextlib.contextmanager
 def backend_environment(backend: str, ray_cpus: int) -> Iterator[tuple[dict[str, str], Path | None]]:
     """The server's extra environment for ``backend``, and the Ray cluster's temp folder (``None`` for local).
 
