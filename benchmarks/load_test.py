@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tools.browser import CHROMIUM_ARGS, IDLE_JS, QUIET_MS, RESET_IDLE_JS, chromium_path
-from tools.streamlit_server import start_streamlit
+from tools.streamlit_server import start_streamlit, stop_streamlit
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -84,15 +84,6 @@ def start_server(models_dir: Path, log_path: Path, extra_env: dict[str, str] | N
     if shared.is_dir() and "CNNVIZ_DATA_DIR" not in os.environ:
         env["CNNVIZ_DATA_DIR"] = str(shared)
     return start_streamlit(models_dir, log_path, env=env, timeout_s=180)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    """End a server started by :func:`start_server`: ask, then kill it after 20 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 @contextlib.contextmanager
@@ -540,7 +531,7 @@ async def queue_full_phase(browser, arguments: argparse.Namespace, env: dict[str
                                arguments.training_timeout_s) for name, event in zip(names, done, strict=True)),
             return_exceptions=True)
     finally:
-        stop_server(process)
+        stop_streamlit(process)
         shutil.rmtree(workdir, ignore_errors=True)
     sessions = [_failed(name, outcome) if isinstance(outcome, BaseException) else outcome
                 for name, outcome in zip(names, outcomes, strict=True)]
@@ -719,7 +710,7 @@ async def run(arguments: argparse.Namespace) -> dict:
                     print(f"  {figures['queue_full_phase']['outcomes']}", flush=True)
                 await browser.close()
         finally:
-            stop_server(process)
+            stop_streamlit(process)
             with contextlib.suppress(OSError):  # the server's log, to read what a lost training or sketch hit
                 ARTIFACTS.mkdir(exist_ok=True)
                 shutil.copy2(workdir / "streamlit.log", ARTIFACTS / f"load_test_{arguments.backend}_server.log")

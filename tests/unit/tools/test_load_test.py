@@ -19,11 +19,11 @@ def _load_test() -> ModuleType:
     return module
 
 
-def test_the_local_backend_environment_is_a_context_and_stop_server_ends_a_process() -> None:
-    """Both broke the whole run at its first line once (a decorator moved to the wrong function)."""
+def test_the_local_backend_environment_is_a_context_and_a_started_process_is_stopped() -> None:
+    """Both broke the whole run at its first line once (a decorator slid onto a copy of ``stop_streamlit``)."""
     load_test = _load_test()
     with load_test.backend_environment("local", 1) as (env, ray_folder):
         assert env == {"CNNVIZ_RAY_ADDRESS": ""} and ray_folder is None
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    load_test.stop_server(process)
+    load_test.stop_streamlit(process)  # the one the load test uses for both of its servers
     assert process.poll() is not None
