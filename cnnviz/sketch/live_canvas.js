@@ -67,7 +67,14 @@ function attach(state) {
     state.down = true;
     state.lastSent = performance.now(); // the first frame after a little ink, not on the bare press
   };
-  state.onMove = () => {
+  state.onMove = (event) => {
+    if (!state.down && (event.buttons & 1) === 1 && event.composedPath().includes(upper)) {
+      // A stroke begun before this script found the canvas (it looks every LOOK_EVERY_MS after the page
+      // loads): follow it from here, as if its press had just happened.
+      state.down = true;
+      state.lastSent = performance.now();
+      return;
+    }
     if (state.down) sendFrame(state);
   };
   state.onUp = () => {
