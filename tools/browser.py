@@ -96,7 +96,21 @@ def choose_option(page: Page, widget_key: str, option: str | re.Pattern[str], *,
         except PlaywrightTimeoutError:
             page.keyboard.press("Escape")
             continue
-        choice.click()
+        try:
+            choice.click(timeout=5_000)
+        except PlaywrightTimeoutError:
+            # In one CI run the page itself took the click for 30 s ("<html> intercepts pointer events") and the
+            # option re-rendered again and again. The typed text has focused the first match: take it with
+            # Enter, as a keyboard user would; else close the list and open it again.
+            try:
+                focused = choice.count() == 1 and choice.get_attribute("data-focused", timeout=2_000) == "true"
+            except PlaywrightTimeoutError:
+                focused = False
+            if focused:
+                page.keyboard.press("Enter")
+            else:
+                page.keyboard.press("Escape")
+                continue
         wait_for_idle(page, timeout_ms)
         return
     offered = page.get_by_role("option").all_inner_texts()
