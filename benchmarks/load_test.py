@@ -456,7 +456,12 @@ async def sketch_session(browser, url: str, name: str, trainings: list[asyncio.E
                 during_training.append(elapsed)
             await wait_for_idle(page)
             await page.get_by_role("button", name="Clear the canvas", exact=True).first.click()
-            await page.get_by_text("Draw a digit on the canvas").wait_for(timeout=120_000)
+            try:  # as patient as a prediction: a page this busy answered strokes only after up to 387 s
+                await page.get_by_text("Draw a digit on the canvas").wait_for(timeout=450_000)
+            except Exception as error:  # noqa: BLE001
+                found = await evidence(page, name)
+                raise RuntimeError(f"the cleared canvas never showed 'Draw a digit' ({len(latencies)} sketches "
+                                   f"answered before); the page showed: {found}") from error
             await wait_for_idle(page)
             rounds += 1
             if rounds >= 200:
