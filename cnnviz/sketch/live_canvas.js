@@ -18,6 +18,8 @@
 // later and wiped a stroke drawn in between.) State "armed" tells Python that the browser does the clearing.
 //
 // Everything degrades silently: until (or unless) the canvas is found, nothing is sent and Clear stays Python's.
+// A stroke already under way when the canvas is found is followed from its next move (a learner who draws as
+// soon as the page shows, and one CI run, pressed before the script's first successful look).
 const FRAME_MS = 200;
 const ANSWER_WAIT_MS = 2000;
 const LOOK_EVERY_MS = 300;
@@ -62,20 +64,19 @@ function attach(state) {
   if (!upper) return false;
   state.root = root;
   state.upper = upper;
-  state.onDown = (event) => {
-    if (event.button !== 0) return;
+  const begin = () => {
     state.down = true;
     state.lastSent = performance.now(); // the first frame after a little ink, not on the bare press
   };
+  state.onDown = (event) => {
+    if (event.button === 0) begin();
+  };
   state.onMove = (event) => {
-    if (!state.down && (event.buttons & 1) === 1 && event.composedPath().includes(upper)) {
-      // A stroke begun before this script found the canvas (it looks every LOOK_EVERY_MS after the page
-      // loads): follow it from here, as if its press had just happened.
-      state.down = true;
-      state.lastSent = performance.now();
-      return;
+    if (state.down) {
+      sendFrame(state);
+    } else if ((event.buttons & 1) === 1 && event.composedPath().includes(upper)) {
+      begin(); // a stroke begun before this script found the canvas (see LOOK_EVERY_MS): follow it from here
     }
-    if (state.down) sendFrame(state);
   };
   state.onUp = () => {
     if (!state.down) return;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -132,6 +133,20 @@ def test_the_stroke_right_after_clear_is_never_lost(
     assert not [line for line in console if "fragmentIds" in line or "delta path" in line or "uncaught" in line]
 
 
+def _keep_drawing(page: Page, points: list[tuple[float, float]], *, until: Callable[[], bool],
+                  timeout_s: float = 60) -> None:
+    """With the mouse held down, go back and forth over ``points`` (page pixels) until ``until()`` or the timeout.
+
+    The reading while drawing is sent only while the pen moves, so a test that waits with the pen still can wait
+    for ever; the caller's ``expect`` then says what did not happen.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not until() and time.monotonic() < deadline:
+        for x, y in points:
+            page.mouse.move(x, y, steps=2)
+            page.wait_for_timeout(150)
+
+
 def test_the_reading_follows_the_stroke_before_the_mouse_is_released(page: Page, app_server: str) -> None:
     """While the mouse is down, the page shows the model's reading of the stroke so far, and it updates."""
     open_page(page, app_server, "sketch")
@@ -145,25 +160,17 @@ def test_the_reading_follows_the_stroke_before_the_mouse_is_released(page: Page,
     for step in range(1, 22):  # the "1", drawn slowly
         page.mouse.move(x0 + 140, y0 + 40 + 10 * step, steps=2)
         page.wait_for_timeout(100)
-    # Frames go while the pen moves. The page's script may have found the canvas only after the press (it looks
-    # a few times a second once the page is up; in one CI run all of the stroke above came first): keep going
-    # over the stroke, as a person would, until the reading shows.
-    deadline = time.monotonic() + 60
-    while reading.count() == 0 and time.monotonic() < deadline:
-        for y in (220, 250):
-            page.mouse.move(x0 + 140, y0 + y, steps=2)
-            page.wait_for_timeout(150)
+    # The page's script may have found the canvas only after the press (it looks a few times a second once the
+    # page is up; in one CI run all of the stroke above came first): keep going over the stroke, as a person would.
+    _keep_drawing(page, [(x0 + 140, y0 + 220), (x0 + 140, y0 + 250)], until=lambda: reading.count() > 0)
     expect(reading).to_contain_text("While drawing:", timeout=5_000)
     first = reading.inner_text()
     for step in range(1, 16):  # still down: a foot to the right turns it into something else
         page.mouse.move(x0 + 140 + 6 * step, y0 + 250, steps=2)
         page.wait_for_timeout(100)
     # A busy server may still be answering the frame before the foot: the pen stays on it until the page reads on.
-    deadline = time.monotonic() + 60
-    while reading.count() == 1 and reading.inner_text() == first and time.monotonic() < deadline:
-        for x in (220, 230):
-            page.mouse.move(x0 + x, y0 + 250, steps=2)
-            page.wait_for_timeout(150)
+    _keep_drawing(page, [(x0 + 220, y0 + 250), (x0 + 230, y0 + 250)],
+                  until=lambda: reading.count() != 1 or reading.inner_text() != first)
     expect(reading, "the reading did not update while the mouse was down").not_to_have_text(first, timeout=5_000)
     expect(_prediction(page)).to_have_count(0)  # nothing released yet: no authoritative prediction
     page.mouse.up()
