@@ -39,8 +39,9 @@ subset when seed and size agree) sends references only. The cache holds at most 
 **Same seed, same run?** On Ray as locally, with TensorFlow's op determinism; across the two backends only
 when TensorFlow uses as many threads on both. A Ray training uses ``CNNVIZ_RAY_CPUS`` threads, a local one
 every core of the server, and a different summation order changes the last digits of the losses, which ten
-epochs and early stopping can grow into a different run (measured on this 2-core machine: the default MNIST
-run stops early with 97.95 % locally and on Ray with 2 cores, and runs all 10 epochs to 98.35 % on 1 core).
+epochs and early stopping can grow into a different run (measured on this 2-core machine with the earlier
+10-epoch defaults: the MNIST run stopped early with 97.95 % locally and on Ray with 2 cores, and ran all 10
+epochs to 98.35 % on 1 core).
 
 **Failures.** A worker that dies (killed, out of memory, its machine gone) raises
 :class:`RayWorkerDiedError`; one silent for ``heartbeat_timeout`` seconds is killed and raises

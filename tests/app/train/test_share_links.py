@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnviz.core.share import ParamTable
+from cnnviz.train.loop import TrainConfig
 from cnnviz.train.share import TRAIN_TABLE
 from tests.support.apptest import app_test
 
@@ -71,7 +72,7 @@ def test_a_hand_edited_link_opens_with_defaults_and_names_what_it_ignored():
     assert not app.exception
     notes = [info.value for info in app.info if "Ignored from the link" in info.value]
     assert notes and all(name in notes[0] for name in ("epochs", "b1f", "color", "blocks"))
-    assert app.session_state["train_epochs"] == 10 and app.session_state["train_lr"] == 1.0
+    assert app.session_state["train_epochs"] == TrainConfig().epochs and app.session_state["train_lr"] == 1.0
     assert app.query_params == {"lr": "1"}  # the page's own link replaces the broken one
 
 

@@ -74,7 +74,7 @@ def test_many_changes_are_summarised_and_none_says_so() -> None:
                                       "and 2 more settings")
     assert describe_changes(settings_rows(run(1), run(2))) == "the same settings"
     assert describe_changes(settings_rows(run(1), run(2, config=TrainConfig(seed=1, epochs=3)))) == \
-        "epochs 10 -> 3 and seed 42 -> 1"
+        "epochs 6 -> 3 and seed 42 -> 1"
 
 
 def test_test_accuracy_joins_when_both_runs_were_measured() -> None:
@@ -87,7 +87,7 @@ def test_without_validation_the_training_accuracy_is_compared() -> None:
     no_validation = {"loss": [0.5], "accuracy": [0.90]}
     text = reading(run(1, history=no_validation), run(2, config=TrainConfig(epochs=5),
                                                          history={"loss": [0.4], "accuracy": [0.93]}))
-    assert text == "epochs 10 -> 5: training accuracy +3.0 points (no validation split to compare)."
+    assert text == "epochs 6 -> 5: training accuracy +3.0 points (no validation split to compare)."
 
 
 def test_a_run_without_a_finished_epoch_is_named() -> None:
