@@ -294,8 +294,8 @@ class JobManager:
     Args:
         workers: jobs running at once (``None``: :func:`local_workers` for the local backend; for the ray backend
             chosen by ``CNNVIZ_RAY_ADDRESS``, the trainings the cluster can run at once,
-            :func:`cnnviz.train.ray_backend.cluster_job_slots`, asked again every :data:`SLOTS_REFRESH_S` seconds
-            so that worker machines that join are used).
+            :func:`cnnviz.train.ray_backend.cluster_job_slots`, asked in the background again every
+            :data:`SLOTS_REFRESH_S` seconds so that worker machines that join are used; 1 until the first answer).
         limit: jobs that may wait (``None``: :func:`queue_limit`).
         orphan_after_s: a session silent this long is closed (``None``: :func:`orphan_s`).
         backend: ``(name, function)`` for every job (tests); ``None``: :func:`select_backend` when a job starts.
@@ -306,6 +306,7 @@ class JobManager:
                  backend: tuple[str, Backend] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._fixed_workers = workers
         self._slots: tuple[float, int] | None = None  # (when asked, the Ray cluster's slots)
+        self._asking_slots = False  # a thread is asking the cluster (see _ask_cluster_slots)
         self.limit = limit if limit is not None else queue_limit()
         self.orphan_after_s = orphan_after_s if orphan_after_s is not None else orphan_s()
         self._backend = backend
@@ -326,15 +327,29 @@ class JobManager:
             return self._fixed_workers
         if self._backend is not None or not os.environ.get("CNNVIZ_RAY_ADDRESS", "").strip():
             return local_workers()
-        now = time.monotonic()
-        if self._slots is None or now - self._slots[0] > SLOTS_REFRESH_S:
-            try:
-                from cnnviz.train.ray_backend import cluster_job_slots
+        with self._lock:
+            stale = self._slots is None or time.monotonic() - self._slots[0] > SLOTS_REFRESH_S
+            if stale and not self._asking_slots:
+                self._asking_slots = True
+                threading.Thread(target=self._ask_cluster_slots, name="cnnviz-ray-slots", daemon=True).start()
+            return self._slots[1] if self._slots is not None else 1
 
-                self._slots = (now, cluster_job_slots())
-            except Exception:  # noqa: BLE001 - an unreachable cluster: one at a time; the job itself says why
-                self._slots = (now, local_workers())
-        return self._slots[1]
+    def _ask_cluster_slots(self) -> None:
+        """Ask the Ray cluster how many trainings it runs at once, then start what the answer allows.
+
+        In a thread of its own, not under the queue's lock: connecting takes seconds (a minute or more when the
+        cluster is unreachable), and every page's sidebar reads the queue under that lock. Until the first answer
+        one job runs at a time; the job itself connects and says why when the cluster cannot be reached.
+        """
+        try:
+            from cnnviz.train.ray_backend import cluster_job_slots
+
+            slots = cluster_job_slots()
+        except Exception:  # noqa: BLE001 - an unreachable cluster: one at a time; the job itself says why
+            slots = local_workers()
+        with self._lock:
+            self._slots, self._asking_slots = (time.monotonic(), slots), False
+            self._dispatch()
 
     # -- the learner's side ------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ own) or until asked to stop. The queue's logic and the session bookkeeping (Trai
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 
@@ -219,13 +220,33 @@ def test_repeats_run_one_after_the_other_as_one_group() -> None:
     assert "seeds 7, 8, 9" in book.state[OUTCOME_KEY][1]
 
 
-def test_with_a_ray_cluster_as_many_jobs_run_as_it_has_slots(monkeypatch) -> None:
+def test_with_a_ray_cluster_as_many_jobs_run_as_it_has_slots_asked_outside_the_queues_lock(monkeypatch) -> None:
     from cnnviz.train import ray_backend
+
+    # A cluster of 3 cores, 1 per training, slow to answer as one being connected to (the real query is tested
+    # against a real cluster in test_ray_backend): the queue keeps answering pages meanwhile.
+    asked, answer = threading.Event(), threading.Event()
+
+    def slow_slots() -> int:
+        asked.set()
+        answer.wait(10)
+        return 3
 
     monkeypatch.setenv("CNNVIZ_RAY_ADDRESS", "auto")
     monkeypatch.setenv("CNNVIZ_LOCAL_WORKERS", "1")
-    monkeypatch.setattr(ray_backend, "cluster_job_slots", lambda: 3)  # a cluster of 3 cores, 1 per training
-    assert JobManager().workers == 3
+    monkeypatch.setattr(ray_backend, "cluster_job_slots", slow_slots)
+    manager = JobManager()
+    assert manager.workers == 1 and asked.wait(5)  # one at a time until the cluster answers
+    replied: list[int] = []
+    reader = threading.Thread(target=lambda: replied.append(manager.queue_length()))
+    reader.start()
+    reader.join(5)
+    assert replied == [0]  # a sidebar's read did not wait for the cluster
+    answer.set()
+    deadline = time.monotonic() + 5
+    while manager.workers != 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert manager.workers == 3
     assert JobManager(workers=2).workers == 2  # a server's own choice wins
     monkeypatch.delenv("CNNVIZ_RAY_ADDRESS")
     assert JobManager().workers == 1
