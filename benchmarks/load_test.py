@@ -502,8 +502,16 @@ async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_ti
         peaks: dict[str, float] = {}
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_peak_memory(pid, workers, peaks, stop))
+        failure = None
         for run in range(1, count + 1):
-            elapsed, _ = await train_once(page, run)
+            try:
+                elapsed, _ = await train_once(page, run)
+            except Exception as error:  # noqa: BLE001 - keep the runs so far and what the page showed
+                failure = {"run": run, "error": f"{type(error).__name__}: {error}",
+                           "page": await evidence(page, f"row-{run}")}
+                print(f"  training {run:2d}/{count}: FAILED ({failure['error']}); the page showed: {failure['page']}",
+                      flush=True)
+                break
             seconds.append(elapsed)
             rss.append(memory_mb(pid)["VmRSS"])
             print(f"  training {run:2d}/{count}: {elapsed:5.1f} s, server RSS {rss[-1]:7.1f} MB", flush=True)
@@ -511,7 +519,7 @@ async def trainings_in_a_row(browser, url: str, pid: int, count: int, dataset_ti
         await sampler
         errors = await exceptions_on(page)
         return {"rss_mb": [round(value, 1) for value in rss], "seconds": seconds, "errors": errors,
-                "peaks_mb": {key: round(value, 1) for key, value in peaks.items()}}
+                "peaks_mb": {key: round(value, 1) for key, value in peaks.items()}, "failure": failure}
 
 
 async def queue_full_phase(browser, arguments: argparse.Namespace, env: dict[str, str], log_path: Path) -> dict:
@@ -702,7 +710,10 @@ async def run(arguments: argparse.Namespace) -> dict:
                     figures["server_rss_growth_mb_after_5th"] = round(growth, 1)
                     figures["server_peak_rss_mb_after_phase_2"] = round(memory_mb(process.pid)["VmHWM"], 1)
                     figures["phase_2_worker_peak_rss_mb"] = row["peaks_mb"].get("one_worker", 0.0)
-                    figures["memory_bounded"] = growth < arguments.max_growth_mb and row["errors"] == 0
+                    figures["memory_bounded"] = (growth < arguments.max_growth_mb and row["errors"] == 0
+                                                 and row["failure"] is None)
+                    if row["failure"] is not None:
+                        figures["phase_2_failure"] = row["failure"]
                 write_figures(arguments.backend, figures)
                 if arguments.full_queue_sessions:
                     print(f"Phase 3: {arguments.full_queue_sessions} trainings at once on a server whose queue "
@@ -712,7 +723,8 @@ async def run(arguments: argparse.Namespace) -> dict:
                             browser, arguments, env, workdir / "streamlit-full.log")
                     except Exception as error:  # noqa: BLE001 - phases 1 and 2's figures are still written
                         figures["queue_full_phase"] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-                    print(f"  {figures['queue_full_phase']['outcomes']}", flush=True)
+                    phase_3 = figures["queue_full_phase"]
+                    print(f"  {phase_3.get('outcomes', phase_3.get('error'))}", flush=True)
                 await browser.close()
         finally:
             stop_streamlit(process)
