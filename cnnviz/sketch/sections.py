@@ -185,7 +185,10 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
     with left:
         image, photo = _drawing(picked)
     if image is None:
-        right.info("Draw a digit on the canvas (or upload a photo): the prediction appears here after each stroke.")
+        if not photo:
+            right.info("Draw a digit on the canvas (or upload a photo): the prediction appears here after each stroke.")
+        elif st.session_state.get("sketch_photo") is None:  # a file that could not be read is explained under it
+            right.info("Upload a photo of one digit written on paper: the prediction appears here.")
         return None
     try:
         result = preprocess_steps(image, photo=photo, framing=framing_for(picked.dataset))  # type: ignore[arg-type]

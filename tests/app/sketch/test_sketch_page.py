@@ -198,9 +198,12 @@ def test_a_photo_upload_goes_through_the_photo_steps(canvas: FakeCanvas, tiny_mo
 def test_a_file_that_is_not_an_image_is_refused_politely(canvas: FakeCanvas, tiny_models_dir: Path) -> None:
     at = app_test(PAGE).run()
     at.radio(key="sketch_source").set_value("Upload a photo").run()
+    assert [info.value for info in at.info] == ["Upload a photo of one digit written on paper: the prediction "
+                                                "appears here."]
     at.file_uploader(key="sketch_photo").upload("digit.png", b"this is not a picture", "image/png").run()
     assert not at.exception
     assert at.error and not at.metric
+    assert not at.info  # the error under the upload says what is wrong; no "upload a photo" beside it
 
 
 def test_a_fashion_model_gets_its_class_names_and_framing(
