@@ -106,7 +106,7 @@ def outcome(run: RunRecord, nan_message: str = "", best_epoch: int | None = None
         return "error", f"{run.label} stopped: {nan_message}{tested}"
     if run.status == "stopped":
         if run.epochs_done == 0:
-            return "warning", f"{run.label} was stopped before its first epoch finished, so nothing was kept."
+            return "warning", f"{run.label} ended before its first epoch finished, so nothing was kept."
         return "warning", (f"{run.label} stopped after {run.epochs_done} of {planned} epochs; the finished epochs "
                            f"and their weights are kept.{tested}")
     best = ""

@@ -87,7 +87,7 @@ def test_a_dead_training_process_says_so_first_and_keeps_the_finished_epochs() -
     "status,history,nan,best,expected_kind,expected",
     [
         ("NaN", {}, "The loss became nan.", None, "error", "Run 1 stopped: The loss became nan."),
-        ("stopped", {}, "", None, "warning", "was stopped before its first epoch finished, so nothing was kept"),
+        ("stopped", {}, "", None, "warning", "ended before its first epoch finished, so nothing was kept"),
         ("early-stopped", {"loss": [3, 2, 1, 2]}, "", 2, "success",
          "stopped early after 4 epochs. The weights of epoch 3 (best validation loss) were restored."),
         ("finished", {"loss": [3, 2]}, "", 1, "success", "Run 1 finished 2 epochs in 0 s."),
