@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def streamlit_cleanup():
+    # Streamlit's clean-up after a script run; an AppTest of app.py in this process may have replaced it already.
     original = script_runner._clean_problem_modules  # the test fails here if Streamlit renamed it
     yield original
     script_runner._clean_problem_modules = original
@@ -27,13 +28,15 @@ def _dense_name() -> str:
 
 
 def test_streamlits_cleanup_after_a_run_no_longer_clears_keras(streamlit_cleanup) -> None:
-    # Keras numbers unnamed layers through its global state: clearing it starts the numbering again.
-    _dense_name()
-    streamlit_cleanup()  # Streamlit's own clean-up: clears Keras, as it does after every script run
+    import keras
+
+    # Keras numbers unnamed layers through its global state; clear_session, which Streamlit's own clean-up calls
+    # after every script run, starts the numbering again.
+    keras.backend.clear_session()
     assert _dense_name() == "dense"
     assert keep_keras_state() and keep_keras_state()  # idempotent
-    script_runner._clean_problem_modules()
-    assert _dense_name() == "dense_1"  # the numbering went on: the clean-up that now runs after a script kept the state
+    script_runner._clean_problem_modules()  # what now runs after every script run
+    assert _dense_name() == "dense_1"  # the numbering went on: Keras's state was kept
 
 
 def test_no_full_garbage_collection_after_every_script_run() -> None:
