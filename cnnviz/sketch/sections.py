@@ -42,7 +42,7 @@ from cnnviz.sketch.robustness import (
     held_sentence,
     sweep,
 )
-from cnnviz.sketch.widgets import live_canvas_frame, park_canvas, photo_input, sketch_canvas
+from cnnviz.sketch.widgets import PHOTO_KEY, live_canvas_frame, park_canvas, photo_input, sketch_canvas
 from cnnviz.ui.datasets import get_dataset
 from cnnviz.ui.layout import explain
 from cnnviz.ui.links import back_button, link_button, take_link
@@ -124,7 +124,7 @@ def _drawing(picked: PickedModel) -> tuple[object, bool]:
     )
     if source != "Draw":
         park_canvas("sketch")  # the drawing comes back when the learner returns to Draw
-        return photo_input("sketch_photo"), True
+        return photo_input(PHOTO_KEY), True
     brush = st.slider(
         "Brush width",
         5,
@@ -187,7 +187,7 @@ def sketch_section(picked: PickedModel) -> Preprocessed | None:
     if image is None:
         if not photo:
             right.info("Draw a digit on the canvas (or upload a photo): the prediction appears here after each stroke.")
-        elif st.session_state.get("sketch_photo") is None:  # a file that could not be read is explained under it
+        elif st.session_state.get(PHOTO_KEY) is None:  # a file that could not be read is explained under it
             right.info("Upload a photo of one digit written on paper: the prediction appears here.")
         return None
     try:

@@ -208,7 +208,11 @@ def _note_sent_drawing(key: str, drawing: object) -> None:
         end_live_frames(key)
 
 
-def photo_input(key: str = "sketch_photo") -> np.ndarray | None:
+#: The Sketch page's photo upload widget (its file, or None, is in the session state under this key).
+PHOTO_KEY = "sketch_photo"
+
+
+def photo_input(key: str = PHOTO_KEY) -> np.ndarray | None:
     """Show a file upload for a photo of a handwritten digit and return it decoded.
 
     Returns:
