@@ -44,13 +44,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # run as a script: tools/ and cnnviz/ come from this checkout
-    sys.path.insert(0, str(REPO))
+from tools.benchstats import summarise, verdict
+from tools.browser import CHROMIUM_ARGS, chromium_path, open_page, wait_for_idle
+from tools.streamlit_server import start_streamlit, stop_streamlit
 
-from tools.benchstats import summarise, verdict  # noqa: E402
-from tools.browser import CHROMIUM_ARGS, chromium_path, open_page, wait_for_idle  # noqa: E402
-from tools.streamlit_server import start_streamlit, stop_streamlit  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 ARTIFACTS = REPO / "test-artifacts"
 ROWS = ("train", "sketch", "sketch_move", "kernels", "navigation", "inside", "sketch_load")

@@ -19,7 +19,7 @@ Phase 1, a classroom at once (``--sessions`` browser sessions, default 12):
 
 Backends: ``--backend local`` (the default) trains in the server's child process, one at a time
 (``CNNVIZ_LOCAL_WORKERS``). ``--backend ray`` starts a throwaway local Ray head with ``--ray-cpus`` (2) CPUs
-for this run (``tests/support/ray_cluster.py``: local-only, token authentication, its own temp folder), points
+for this run (``tools/ray_cluster.py``: local-only, token authentication, its own temp folder), points
 the server at it with ``CNNVIZ_RAY_ADDRESS`` (each training reserves ``CNNVIZ_RAY_CPUS=1``, so two Ray workers
 train at once) and stops that cluster's own process group afterwards (never ``ray stop``).
 
@@ -90,16 +90,14 @@ def start_server(models_dir: Path, log_path: Path, extra_env: dict[str, str] | N
 def backend_environment(backend: str, ray_cpus: int) -> Iterator[tuple[dict[str, str], Path | None]]:
     """The server's extra environment for ``backend``, and the Ray cluster's temp folder (``None`` for local).
 
-    For ``ray``, a local head of :func:`tests.support.ray_cluster.running_ray_cluster` runs meanwhile (the same
+    For ``ray``, a local head of :func:`tools.ray_cluster.running_ray_cluster` runs meanwhile (the same
     throwaway cluster the tests use: local-only, token authentication, its own folder); on the way out its own
     process group is stopped, nothing else.
     """
     if backend == "local":
         yield {"CNNVIZ_RAY_ADDRESS": ""}, None
         return
-    if str(REPO) not in sys.path:  # tests/ is not installed: the cluster the tests use is imported from the checkout
-        sys.path.insert(0, str(REPO))
-    from tests.support.ray_cluster import running_ray_cluster  # imports pytest: a dev requirement, as make load-test
+    from tools.ray_cluster import running_ray_cluster
 
     with running_ray_cluster(num_cpus=ray_cpus) as cluster:
         folder = cluster.log_path.parent if cluster.log_path is not None else None

@@ -88,3 +88,19 @@ def test_load_default_model_from_the_package_root(four_images: np.ndarray) -> No
     probabilities = np.asarray(model.predict_on_batch(four_images[..., None]))
     assert probabilities.shape == (4, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_no_script_or_module_edits_sys_path() -> None:
+    """Issue 10: the package is installed (``pip install -e .``), so nothing reaches it by editing ``sys.path``."""
+    import ast
+
+    edits = []
+    for path in sorted(REPO_ROOT.glob("**/*.py")):
+        relative = path.relative_to(REPO_ROOT)
+        if relative.parts[0].startswith(".") or relative.parts[0] in {"test-artifacts", "build"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            target = node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
+            if target is not None and ast.unparse(target) == "sys.path":
+                edits.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
+    assert not edits, edits
