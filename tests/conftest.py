@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.support.paths import REPO_ROOT, SHARED_DATA
+from tests.support.scheduling import BrowserTestsTogether, run_order
 
 if SHARED_DATA.is_dir():
     os.environ.setdefault("CNNVIZ_DATA_DIR", str(SHARED_DATA))
@@ -25,6 +26,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs two test processes at normal priority on 2 cores: a training child 10 steps nicer than its
     # test starved behind the other process (a 32 s training took 126 s). One step still tests "nicer".
     os.environ.setdefault("CNNVIZ_WORKER_NICENESS", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests first, then the files that train in child processes (tests.support.scheduling says why)."""
+    order = run_order([item.nodeid for item in items])
+    items[:] = [items[index] for index in order]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under ``--dist loadfile`` (``make test``), every browser test in one work unit; other modes as xdist has them."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return BrowserTestsTogether(config, log)
 
 
 @pytest.fixture(scope="session")

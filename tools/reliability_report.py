@@ -8,7 +8,7 @@ Usage (from the repository root)::
 Inputs, all under ``test-artifacts/`` (git-ignored):
 
 * ``reliability.xml``: JUnit XML of the reliability tests (written by ``--run``; otherwise
-  ``junit-unit-app.xml`` and ``junit-e2e.xml`` from ``make test`` are used when newer);
+  ``junit.xml`` from ``make test`` is used when newer);
 * ``hostile_inputs.json``: per function, how many hostile calls were made and how each ended
   (written by ``tests/unit/test_hostile_inputs.py``);
 * ``faults.json``: kill / full-disk / read-only figures (``tests/unit/core/test_store_faults.py``,
@@ -296,8 +296,8 @@ def _shown(paths: list[Path]) -> str:
     return ", ".join(one(path) for path in paths)
 
 
-#: The JUnit files ``make test`` writes (unit and app tests, then the browser tests).
-MAKE_TEST_JUNIT = ("junit-unit-app.xml", "junit-e2e.xml")
+#: The JUnit file ``make test`` writes (every layer, in one run).
+MAKE_TEST_JUNIT = ("junit.xml",)
 
 
 def write_report(junit: Path | list[Path] | None) -> str:
@@ -375,7 +375,7 @@ def main() -> None:
     elif arguments.junit:
         junit = arguments.junit.resolve()
     else:
-        # The newest results: the reliability run's, or make test's two files (a test file is in one of them).
+        # The newest results: the reliability run's, or make test's.
         make_test = [ARTIFACTS / name for name in MAKE_TEST_JUNIT if (ARTIFACTS / name).is_file()]
         reliability = ARTIFACTS / "reliability.xml"
         newest_make_test = max((path.stat().st_mtime for path in make_test), default=-1.0)
