@@ -55,11 +55,13 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
 
 
 def _one_colour_png(width: int, height: int, bit_depth: int, colour_type: int) -> bytes:
-    """A valid one-colour PNG, compressed row by row so that building it costs almost no memory."""
+    """A valid one-colour PNG, compressed about a megabyte of rows at a time so that building it costs little
+    memory (one call per row took 17 s for the 25,000,000 rows of a 1-pixel-wide picture)."""
     channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
     row = b"\x00" + bytes([0x7F]) * (width * channels * bit_depth // 8)
+    per_call = max(1, 1_000_000 // len(row))
     compressor = zlib.compressobj(9)
-    parts = [compressor.compress(row) for _ in range(height)]
+    parts = [compressor.compress(row * min(per_call, height - done)) for done in range(0, height, per_call)]
     parts.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(parts)) + _chunk(b"IEND", b"")
