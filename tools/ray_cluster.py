@@ -8,7 +8,6 @@ folder deleted; nothing else on the machine (another Ray) is touched. The tests'
 (tests/support/ray_cluster.py) and ``benchmarks/load_test.py --backend ray`` both use it.
 """
 
-
 from __future__ import annotations
 
 import contextlib

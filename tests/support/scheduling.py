@@ -20,6 +20,14 @@ from typing import Any
 from xdist.scheduler import LoadFileScheduling
 
 BROWSER_TESTS = "tests/e2e"
+#: Test files that start a Ray cluster of their own run in the browser tests' unit, after them: the browser tests'
+#: Ray test starts one too, and in CI a Ray Client connect failed ("Initialization failure from server") while the
+#: browser tests, their server and Chromium ran beside it; before this layout such tests never overlapped.
+AFTER_THE_BROWSER_TESTS = ("tests/unit/train/test_ray_backend.py",)
+
+
+def _in_browser_unit(nodeid: str) -> bool:
+    return nodeid.startswith(f"{BROWSER_TESTS}/") or nodeid.split("::", 1)[0] in AFTER_THE_BROWSER_TESTS
 
 
 def _rank(nodeid: str) -> int:
@@ -40,7 +48,8 @@ def run_order(nodeids: list[str]) -> list[int]:
 
 
 class BrowserTestsTogether(LoadFileScheduling):
-    """``--dist loadfile``, except that every test under ``tests/e2e`` is in one work unit.
+    """``--dist loadfile``, except that every test under ``tests/e2e`` is in one work unit, with the files of
+    :data:`AFTER_THE_BROWSER_TESTS` after them.
 
     Work units are handed out in collection order (``loadscopereorder`` off: xdist's default orders them by test
     count, which would put the browser tests, 19 long tests, behind files of many quick ones).
@@ -51,4 +60,4 @@ class BrowserTestsTogether(LoadFileScheduling):
         config.option.loadscopereorder = False
 
     def _split_scope(self, nodeid: str) -> str:
-        return BROWSER_TESTS if nodeid.startswith(f"{BROWSER_TESTS}/") else super()._split_scope(nodeid)
+        return BROWSER_TESTS if _in_browser_unit(nodeid) else super()._split_scope(nodeid)
