@@ -8,7 +8,7 @@ test files, one file at a time (so a module's fixtures, a Ray cluster say, start
 
 The browser tests spend about half their time waiting for a page (a timer, a rerun, a training of the server),
 so running them beside the CPU-bound unit tests fills the two cores that running them after the unit tests left
-half idle: 598 s for the whole suite against 724 s on this 2-core machine. They go first (:func:`run_order`):
+half idle: 598-611 s for the whole suite against 724 s on this 2-core machine. They go first (:func:`run_order`):
 they are the longest unit, and a long unit started last would be the run's tail. The files that train in child
 processes (``*/train/``) come next for the same reason.
 """
