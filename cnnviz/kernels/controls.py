@@ -120,7 +120,8 @@ def _upload_input(key: str) -> InputImage | None:
             st.session_state[last_key] = InputImage(to_unit_image(pixels), f"your picture {upload.name}")
     previous = st.session_state.get(last_key)
     if not isinstance(previous, InputImage):
-        st.info("Upload a picture to apply your kernels to it.")
+        if upload is None:  # after an unreadable upload its error alone says what to do
+            st.info("Upload a picture to apply your kernels to it.")
         return None
     return previous
 

@@ -159,6 +159,16 @@ def test_upload_an_image_and_bad_uploads(page: AppTest) -> None:
     assert _result(page).image.shape == (64, 32)
 
 
+def test_a_first_upload_that_is_no_picture_gets_only_its_error(page: AppTest) -> None:
+    """The learner did upload: "Upload a picture to apply your kernels to it" under the error read as if not."""
+    page.radio(key="kernels_input_source").set_value("Upload an image").run()
+    assert any("Upload a picture" in str(info.value) for info in page.info)  # nothing uploaded yet: the hint
+    page.file_uploader(key="kernels_input_upload").set_value(("notes.png", b"hello, not a picture", "image/png")).run()
+    assert not page.exception
+    assert ["not a picture" in str(error.value) for error in page.error] == [True]
+    assert not any("Upload a picture" in str(info.value) for info in page.info), [i.value for i in page.info]
+
+
 def test_kernel_larger_than_image_keeps_previous_result(page: AppTest) -> None:
     page.radio(key="kernels_input_source").set_value("Upload an image").run()
     page.file_uploader(key="kernels_input_upload").set_value(("tiny.png", _png(np.eye(4) * 255), "image/png")).run()
