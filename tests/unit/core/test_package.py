@@ -100,7 +100,13 @@ def test_no_script_or_module_edits_sys_path() -> None:
         if relative.parts[0].startswith(".") or relative.parts[0] in {"test-artifacts", "build"}:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            target = node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
-            if target is not None and ast.unparse(target) == "sys.path":
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):  # sys.path.insert(...)
+                changed = [node.func.value]
+            elif isinstance(node, ast.Assign | ast.AugAssign):  # sys.path = ..., sys.path[:0] = ..., sys.path += ...
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                changed = [target.value if isinstance(target, ast.Subscript) else target for target in targets]
+            else:
+                continue
+            if any(ast.unparse(target) == "sys.path" for target in changed):
                 edits.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
     assert not edits, edits
