@@ -1,1 +1,15 @@
 """AppTest layer: see tests/support/apptest.py for the helper every page test uses."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnviz.ui.runtime import keep_keras_state
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pages_run_as_the_server_runs_them() -> None:
+    """Streamlit clears Keras after every script run unless app.py stopped it (cnnviz.ui.runtime); an AppTest of
+    one page skips app.py. Without this, each rerun of a page that has imported Keras paid 0.2-0.3 s of
+    ``keras.backend.clear_session()`` (85% of an Inside rerun under py-spy) that the studio never pays."""
+    keep_keras_state()
