@@ -9,6 +9,11 @@ PORT ?= 8501
 SHARED_DATA := $(abspath ../shared/data)
 export CNNVIZ_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Some machines (this project's CI among them) set PYTHONDONTWRITEBYTECODE=1, so every Python process compiled
+# cnnviz and the tests again, and pytest rewrote every test file's asserts again: collecting the unit and app tests
+# took 11.2 CPU-s per process, 7.0 with the caches (.gitignore keeps them out of git). `make test` starts about
+# thirty such processes (xdist workers, training children, Streamlit servers).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint bench load-test reliability models venv clean
 
