@@ -242,6 +242,37 @@ class Job:
         """Whether Stop was asked for (by the learner, or because the tab was closed)."""
         return self._stop.is_set()
 
+    def wait_for_first_points(self, timeout_s: float, *, poll_s: float = 0.02) -> bool:
+        """Until the latest run's first epoch is finished, wait up to ``timeout_s`` seconds for its next milestone.
+
+        The milestones are the first batch report (the batch curve can start) and then the first finished epoch
+        (the first epoch point). Right after a click they are what the learner waits for, and a view that redraws
+        on a timer would show each up to one period late; so its redraw waits here first. Once the first epoch is
+        there, or the job is no longer active, it returns at once.
+
+        Returns:
+            ``False`` when the time ran out first; ``True`` when a milestone came, the first epoch was there
+            already, or the job ended.
+        """
+        def run() -> RunProgress | None:
+            return self.runs[-1] if self.runs else None
+
+        def has_batch() -> bool:
+            latest = run()
+            return latest is not None and latest.batch is not None
+
+        def has_epoch() -> bool:
+            latest = run()
+            return latest is not None and (bool(latest.epochs) or latest.ended)
+
+        waiting_for = has_epoch if has_batch() else (lambda: has_batch() or has_epoch())
+        deadline = time.monotonic() + timeout_s
+        while self.active and not has_epoch() and not waiting_for():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_s)
+        return True
+
     @property
     def waited_s(self) -> float:
         """Seconds it waited in the queue before it started (0 while it waits or if it never started)."""

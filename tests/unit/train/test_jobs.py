@@ -21,13 +21,15 @@ from cnnviz.train.jobs import (
     QUEUED,
     RUNNING,
     STOPPED,
+    Job,
     JobManager,
     JobRefused,
     JobRequest,
     QueuePlace,
+    RunProgress,
     select_backend,
 )
-from cnnviz.train.loop import TrainConfig
+from cnnviz.train.loop import BatchProgress, EpochProgress, TrainConfig
 from cnnviz.train.session import OUTCOME_KEY, TrainSession
 from tests.support.jobs import GatedBackend
 from tests.support.training import TINY_SPEC, make_tiny
@@ -284,3 +286,34 @@ def test_a_job_that_cannot_start_says_why() -> None:
     job = jobs.submit("a", bad)
     wait_until(lambda: not job.active)
     assert job.state == FAILED and "Epochs must be a whole number" in job.runs[0].failure
+
+
+def _later(action, delay_s: float = 0.1) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(delay_s), action()))
+    thread.start()
+    return thread
+
+
+def test_a_live_view_waits_for_the_first_batch_then_the_first_epoch_and_then_not_at_all() -> None:
+    job = Job(job_id=1, owner="a", request=request(0), submitted_at=0.0, state=RUNNING)
+    batch = BatchProgress(epoch=0, epochs=3, step=1, steps=4, loss=2.3, accuracy=0.1, samples_per_s=0.0,
+                          seconds_left=1.0)
+    epoch = EpochProgress(epoch=0, epochs=3, logs={"loss": 1.0}, history={"loss": [1.0]}, filters=None, seconds=1.0)
+    assert not job.wait_for_first_points(0.05)  # nothing came: the time ran out
+    run = RunProgress(config=TrainConfig())
+    _later(lambda: job.runs.append(run)).join()
+    assert not job.wait_for_first_points(0.05)  # a run that has not reported a batch is no milestone yet
+
+    thread = _later(lambda: setattr(run, "batch", batch))
+    assert job.wait_for_first_points(60.0) and run.batch is batch  # it returned for the first batch
+    thread.join()
+    assert not job.wait_for_first_points(0.05)  # now it waits for the first epoch: later batches do not count
+    thread = _later(lambda: run.epochs.append(epoch))
+    assert job.wait_for_first_points(60.0) and run.epochs == [epoch]
+    thread.join()
+    assert job.wait_for_first_points(0.0)  # from the first epoch on, no wait at all
+
+    ended = Job(job_id=2, owner="b", request=request(0), submitted_at=0.0, state=RUNNING)
+    thread = _later(lambda: setattr(ended, "state", STOPPED))
+    assert ended.wait_for_first_points(60.0)  # a job that ends (Stop before the first batch) ends the wait
+    thread.join()
