@@ -581,7 +581,10 @@ def _per_class_table(evaluation: Evaluation, class_names: Sequence[str]) -> None
     )
 
 
+@st.fragment
 def _confusion_matrix(evaluation: Evaluation, class_names: Sequence[str], dataset: Dataset) -> None:
+    """The clickable confusion matrix and the chosen cell's images: a fragment inside the section's, so that a
+    click on a cell reruns only this (issue 11), not the PCA and the mistakes below."""
     st.subheader("Confusion matrix")
     keys = ("inside_cell_true", "inside_cell_predicted")
     for key in keys:  # the cell survives a visit to the saliency (or any other) section
