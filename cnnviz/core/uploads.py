@@ -38,6 +38,8 @@ from PIL import Image, UnidentifiedImageError
 #: Formats Pillow may use to decode an upload (names as in ``Image.open(formats=...)``; "JPEG" covers
 #: the multi-picture JPEGs (MPO) that phones write).
 ALLOWED_FORMATS: Final[tuple[str, ...]] = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
+#: File name extensions of those formats, for ``st.file_uploader(type=...)``.
+FILE_TYPES: Final[tuple[str, ...]] = ("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff")
 #: Output modes :func:`decode_image` can return.
 OUTPUT_MODES: Final[tuple[str, ...]] = ("L", "RGB", "RGBA")
 #: Default limit on the number of pixels an upload may declare (25 megapixels: a large phone photo).

@@ -11,7 +11,6 @@ import numpy as np
 import streamlit as st
 
 from cnnviz.core.figures import last_selected_ints
-from cnnviz.core.text import md_escape
 from cnnviz.kernels.explain import moved_position
 from cnnviz.kernels.ops import ACTIVATIONS, POOL_MODES, PipelineConfig, to_unit_image
 from cnnviz.ui.state import remember
@@ -93,34 +92,27 @@ def _dataset_input(key: str) -> InputImage | None:
 
 
 def _upload_input(key: str) -> InputImage | None:
-    from cnnviz.core.uploads import ImageUploadError, decode_image
+    from cnnviz.ui.uploads import picture_upload
 
     remember(f"{key}_resolution", 64)
     resolution = st.select_slider("Resolution (longest side)", [28, 48, 64, 96], key=f"{key}_resolution",
                                   help=RESOLUTION_HELP)
     remember(f"{key}_invert", True)
     invert = st.checkbox("Invert (dark ink on light paper)", key=f"{key}_invert", help=INVERT_HELP)
-    upload = st.file_uploader(
-        "Upload a picture (PNG, JPEG, GIF, BMP, WebP or TIFF)",
-        type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-        key=f"{key}_upload",
+    upload = picture_upload(
+        "Upload a picture (PNG, JPEG, GIF, BMP, WebP or TIFF)", key=f"{key}_upload", mode="L",
+        max_side=int(resolution),
         help="It is turned grey and scaled down. Pictures stay in your browser session; nothing is saved.",
     )
     last_key = f"{key}_last_upload"
-    if upload is not None:
-        try:
-            pixels = decode_image(upload.getvalue(), mode="L", max_side=int(resolution))
-        except ImageUploadError as error:
-            st.error(md_escape(str(error)), icon=":material/broken_image:")
-            if isinstance(st.session_state.get(last_key), InputImage):
-                st.caption("Showing your previous picture instead.")
-        else:
-            if invert:
-                pixels = 255 - pixels
-            st.session_state[last_key] = InputImage(to_unit_image(pixels), f"your picture {upload.name}")
     previous = st.session_state.get(last_key)
+    if upload.pixels is not None:
+        pixels = 255 - upload.pixels if invert else upload.pixels
+        previous = st.session_state[last_key] = InputImage(to_unit_image(pixels), f"your picture {upload.file_name}")
+    elif not upload.empty and isinstance(previous, InputImage):
+        st.caption("Showing your previous picture instead.")
     if not isinstance(previous, InputImage):
-        if upload is None:  # after an unreadable upload its error alone says what to do
+        if upload.empty:  # after an unreadable upload its error alone says what to do
             st.info("Upload a picture to apply your kernels to it.")
         return None
     return previous

@@ -18,13 +18,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cnnviz.core.text import md_escape
-from cnnviz.core.uploads import ImageUploadError, decode_image
+from cnnviz.ui.uploads import picture_upload
 
 #: The canvas side, in screen pixels (10x the 28-pixel model input).
 CANVAS_SIDE = 280
-#: Formats accepted by the photo upload (decoded by :func:`cnnviz.core.uploads.decode_image`).
-PHOTO_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
 def _clear(key: str) -> None:
@@ -219,18 +216,9 @@ def photo_input(key: str = PHOTO_KEY) -> np.ndarray | None:
         uint8 (H, W, 3) RGB with the longer side at most 1024 pixels, or ``None`` when nothing
         (or nothing usable) was uploaded; an unusable file is explained with ``st.error``.
     """
-    upload = st.file_uploader(
-        "Photo of a digit written on paper",
-        type=PHOTO_TYPES,
-        key=key,
+    return picture_upload(
+        "Photo of a digit written on paper", key=key, mode="RGB",
         help="Write one digit with a dark pen on white paper, fill most of the photo with it and avoid "
         "shadows across the digit. The photo is converted to grey, its lighting is evened out and it is "
         "thresholded before the MNIST steps.",
-    )
-    if upload is None:
-        return None
-    try:
-        return decode_image(upload.getvalue(), mode="RGB")
-    except ImageUploadError as error:
-        st.error(md_escape(str(error)))
-        return None
+    ).pixels

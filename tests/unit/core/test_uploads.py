@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz.core.uploads import ImageUploadError, decode_image
+from cnnviz.core.uploads import ALLOWED_FORMATS, FILE_TYPES, ImageUploadError, decode_image
 
 
 def _encode(image: Image.Image, fmt: str, **params: object) -> bytes:
@@ -273,3 +273,8 @@ def test_a_busy_server_asks_to_try_again(gradient: np.ndarray, monkeypatch: pyte
         for _ in range(taken):
             uploads._DECODE_SLOTS.release()
     np.testing.assert_array_equal(decode_image(data), gradient)  # the slots are free again
+
+
+def test_every_file_type_offered_is_a_format_the_decoder_opens() -> None:
+    registered = Image.registered_extensions()  # Pillow's own map from file extension to format
+    assert {registered[f".{extension}"] for extension in FILE_TYPES} == set(ALLOWED_FORMATS)  # each, and no other
