@@ -375,8 +375,8 @@ def robustness_section(picked: PickedModel, image: np.ndarray | None) -> None:
     """
     if image is None:
         st.caption(
-            "**How robust is the reading?** Once you have drawn something, the page moves, turns, resizes and "
-            "thickens your drawing to show when the model changes its mind."
+            "**How robust is the reading?** Once there is a digit to read (drawn or from a photo), the page moves, "
+            "turns, resizes and thickens it to show when the model changes its mind."
         )
         return
     st.subheader("How robust is the reading?")

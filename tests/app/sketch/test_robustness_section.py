@@ -70,4 +70,4 @@ def test_with_a_drawing_every_sweep_is_charted_and_the_familiarity_is_read(model
 def test_without_a_drawing_one_caption_says_what_to_do(model) -> None:
     app = _run(model, None)
     assert not app.subheader and not app.get("plotly_chart")
-    assert any("Once you have drawn something" in caption.value for caption in app.caption)
+    assert any("Once there is a digit to read (drawn or from a photo)" in caption.value for caption in app.caption)
