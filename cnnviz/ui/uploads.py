@@ -48,7 +48,7 @@ def picture_upload(label: str, *, key: str, help: str, mode: str = "L",
         The upload: empty, unreadable (``pixels`` is ``None``; an ``st.error`` says what was wrong and what to
         do) or decoded.
     """
-    upload = st.file_uploader(label, type=list(FILE_TYPES), key=key, help=help)
+    upload = st.file_uploader(label, type=FILE_TYPES, key=key, help=help)
     if upload is None:
         return PictureUpload()
     try:

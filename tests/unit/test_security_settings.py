@@ -233,6 +233,7 @@ def test_only_the_store_deserialises_models(path: Path) -> None:
 
 
 def _literal(tree: ast.Module, node: ast.expr) -> object:
+    """The value of ``node``: a literal, a module-level constant of ``tree``, or a name it imports from cnnviz."""
     if isinstance(node, ast.Name):
         for statement in tree.body:
             targets = statement.targets if isinstance(statement, ast.Assign) else (
@@ -240,6 +241,10 @@ def _literal(tree: ast.Module, node: ast.expr) -> object:
             )
             if any(isinstance(target, ast.Name) and target.id == node.id for target in targets):
                 return ast.literal_eval(statement.value)
+            if isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith("cnnviz."):
+                if any((alias.asname or alias.name) == node.id for alias in statement.names):
+                    name = next(alias.name for alias in statement.names if (alias.asname or alias.name) == node.id)
+                    return getattr(importlib.import_module(statement.module), name)
         raise AssertionError(f"cannot resolve {node.id}")
     return ast.literal_eval(node)
 
