@@ -7,7 +7,7 @@ runs it the first time for a given model version and image; reruns are served fr
 per-version caches (``cnnviz.inside.widgets``) and cost nothing here. Figures are timed too,
 because a figure of new data is built on its first view (``cnnviz.ui.charts.cached_figure`` keeps it).
 
-The page rows run ``pages/inside.py`` under AppTest (:mod:`page_timing`): the whole script, where a browser
+The page rows run ``pages/inside.py`` under AppTest (:mod:`tools.page_timing`): the whole script, where a browser
 reruns only the section's fragment, so they are an upper bound of the server's part. Each row prints its
 median, p95 and issue 11's target; the load average is printed with them (targets are for an idle server).
 """
@@ -23,9 +23,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from page_timing import PageTimer, Row, load_average
 
 from cnnviz import MODELS_DIR
+from tools.page_timing import PageTimer, Row, load_average
 
 #: Issue 11's targets, in seconds.
 EVALUATION_TARGET_S, EVALUATION_LOADED_TARGET_S = 3.0, 10.0

@@ -6,7 +6,7 @@ the playground's full pipeline with a bank of 8 kernels on a 28x28 image, and th
 animated convolution of a 28x28 image (784 steps: the frames and the Plotly figure; no target,
 it is built only when a learner turns the animation on).
 
-Then the page itself (``--no-page`` skips it): ``pages/kernels.py`` under AppTest (:mod:`page_timing`), timed
+Then the page itself (``--no-page`` skips it): ``pages/kernels.py`` under AppTest (:mod:`tools.page_timing`), timed
 server side: its first load, a page switch, and the changes a learner makes in the playground, each row
 with its median, p95 and issue 11's target (p95 <= 500 ms for a kernel change, <= 1.5 s for a page
 switch, on an idle server) and the load average. AppTest reruns the whole page where the browser reruns
@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from page_timing import PageTimer, Row, load_average
 
 from cnnviz.kernels.animation import animate_convolution
 from cnnviz.kernels.figures import animation_figure
 from cnnviz.kernels.ops import PipelineConfig, convolve2d, pool2d, run_pipeline
 from cnnviz.kernels.presets import preset_kernel
+from tools.page_timing import PageTimer, Row, load_average
 
 TARGET_MS = 50.0
 #: Issue 11's targets for the page, in seconds.
