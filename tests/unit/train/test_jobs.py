@@ -301,7 +301,7 @@ def test_a_live_view_waits_for_the_first_batch_then_the_first_epoch_and_then_not
     epoch = EpochProgress(epoch=0, epochs=3, logs={"loss": 1.0}, history={"loss": [1.0]}, filters=None, seconds=1.0)
     assert not job.wait_for_first_points(0.05)  # nothing came: the time ran out
     run = RunProgress(config=TrainConfig())
-    _later(lambda: job.runs.append(run)).join()
+    job.runs.append(run)
     assert not job.wait_for_first_points(0.05)  # a run that has not reported a batch is no milestone yet
 
     thread = _later(lambda: setattr(run, "batch", batch))
