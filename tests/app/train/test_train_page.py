@@ -159,7 +159,10 @@ def test_the_largest_design_gets_a_time_warning_before_training():
 @pytest.mark.slow
 def test_the_servers_time_limit_stops_a_training_and_says_why(monkeypatch):
     monkeypatch.setenv("CNNVIZ_MAX_TRAINING_S", "1")
-    app = small_settings(app_test("pages/train.py").run())
+    # Long enough to outlast the limit whatever the machine: one epoch of 200 images took under 1 s on a warm
+    # training child (a CI rehearsal saw it finish), 30 epochs of every digit take several seconds.
+    app = small_settings(app_test("pages/train.py").run(), epochs=30)
+    app.slider(key="train_train_size").set_value(app.slider(key="train_train_size").max).run()
     assert any("stops a training after 1 s" in warning.value for warning in app.warning)
     run_until_trained(app.button(key="train_start").click().run())
     assert not app.exception, [e.value for e in app.exception]
