@@ -10,7 +10,6 @@ browser adds (the websocket, Plotly drawing) is measured in Chromium by ``benchm
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -95,7 +94,3 @@ class Row:
     def met(self) -> bool:
         return self.target_s is None or float(np.percentile(self.walls, 95)) <= self.target_s
 
-
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up chatter out of the benchmark's table."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -254,24 +254,23 @@ class Job:
             ``False`` when the time ran out first; ``True`` when a milestone came, the first epoch was there
             already, or the job ended.
         """
-        def run() -> RunProgress | None:
-            return self.runs[-1] if self.runs else None
-
-        def has_batch() -> bool:
-            latest = run()
-            return latest is not None and latest.batch is not None
-
-        def has_epoch() -> bool:
-            latest = run()
-            return latest is not None and (bool(latest.epochs) or latest.ended)
-
-        waiting_for = has_epoch if has_batch() else (lambda: has_batch() or has_epoch())
+        had_batch = self._milestones()[0]
         deadline = time.monotonic() + timeout_s
-        while self.active and not has_epoch() and not waiting_for():
+        while self.active:
+            batch, epoch = self._milestones()
+            if epoch or (batch and not had_batch):
+                return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(poll_s)
         return True
+
+    def _milestones(self) -> tuple[bool, bool]:
+        """Whether the latest run has reported a batch, and whether it has finished an epoch (or ended)."""
+        run = self.runs[-1] if self.runs else None
+        if run is None:
+            return False, False
+        return run.batch is not None, bool(run.epochs) or run.ended
 
     @property
     def waited_s(self) -> float:
