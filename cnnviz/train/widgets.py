@@ -390,9 +390,10 @@ def live_training() -> None:
 LIVE_REFRESH_S = 0.5
 #: Until a run's first epoch point, a redraw waits up to this long for the next milestone (the first batch, then the
 #: first epoch: :meth:`~cnnviz.train.jobs.Job.wait_for_first_points`), so that each shows as soon as it is there
-#: instead of up to :data:`LIVE_REFRESH_S` later (issue 11: click -> first progress 1.40 -> 1.14 s median in
-#: Chromium). Shorter than the period, so the next redraw is not held up; a Stop click then waits at most this long.
-FIRST_POINTS_WAIT_S = 0.4
+#: instead of up to :data:`LIVE_REFRESH_S` later (issue 11: click -> first progress 1.40 -> 1.1-1.2 s median in
+#: Chromium). While a redraw runs, Streamlit marks the live charts stale and starts fading them after 0.5 s: the wait
+#: and the redraw stay well under that, so the charts never fade. A Stop click waits at most this long.
+FIRST_POINTS_WAIT_S = 0.3
 
 
 @st.fragment(run_every=LIVE_REFRESH_S)
