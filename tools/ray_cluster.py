@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,14 @@ def _ray_command() -> str:
     """The ``ray`` command of this interpreter's environment (the venv's, not whatever is on PATH)."""
     beside = Path(sys.executable).parent / "ray"
     return str(beside) if beside.exists() else (shutil.which("ray") or "ray")
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -74,6 +83,11 @@ def running_ray_cluster(num_cpus: int = 2) -> Iterator[RayCluster]:
                 raise RuntimeError(f"ray start exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"ray start did not finish in {START_TIMEOUT_S} s:\n{log_path.read_text()[-4000:]}")
+            time.sleep(0.3)
+        # `ray start` reports the runtime started before its Ray Client server listens: wait for that too.
+        while not _listening(client_port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Ray's client server did not listen on {client_port} in {START_TIMEOUT_S} s")
             time.sleep(0.3)
         address = f"127.0.0.1:{port}"
         yield RayCluster(address, {**env, "CNNVIZ_RAY_ADDRESS": address}, log_path, f"ray://127.0.0.1:{client_port}")

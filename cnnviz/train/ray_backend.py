@@ -62,6 +62,7 @@ import contextlib
 import hashlib
 import os
 import queue
+import re
 import socket
 import sys
 import threading
@@ -239,8 +240,7 @@ def connect(address: str | None = None) -> None:
 
             ray_constants.ENABLE_RAY_CLUSTER = os.environ[LOCAL_ONLY_ENV].lower() not in ("0", "false")
         try:
-            # log_to_driver=False: the workers' TensorFlow output stays in Ray's logs, not the studio's.
-            ray.init(address=address, namespace=RAY_NAMESPACE, log_to_driver=False)
+            _init_ray(ray, address)
         except Exception as error:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
             causes = []
             cause: BaseException | None = error
@@ -252,11 +252,42 @@ def connect(address: str | None = None) -> None:
                     f"The Ray cluster at {address!r} refused this server: it needs the cluster's token. Copy "
                     "~/.ray/auth_token from the head machine here, or set RAY_AUTH_TOKEN."
                 ) from None
+            if any(_CLIENT_INIT_FAILURE in text for text in causes):
+                raise RayConnectionError(
+                    f"The Ray cluster at {address!r} answered but could not start this server's connection in "
+                    f"{RAY_CLIENT_INIT_ATTEMPTS} tries ({_one_line(error)}). Its head may be overloaded: try again, "
+                    "and see ray_client_server*.err in the head's Ray logs."
+                ) from None
             raise RayConnectionError(
                 f"Could not reach the Ray cluster at {address!r} ({_one_line(error)}). Is it running (`make "
                 f"cluster`) and is {RAY_ADDRESS_ENV} right?"
             ) from None
         _object_cache.clear()  # references of an earlier connection are no longer valid
+
+
+#: How many times a Ray Client connection is tried when the cluster's side of it fails to start.
+RAY_CLIENT_INIT_ATTEMPTS = 2
+#: What Ray Client raises when the cluster accepted the connection but its per-client server did not start.
+_CLIENT_INIT_FAILURE = "Initialization failure from server"
+
+
+def _init_ray(ray: Any, address: str) -> None:
+    """``ray.init`` this process, once more if a Ray Client connection failed on the cluster's side.
+
+    A ``ray://`` connection makes the cluster start a server process for this client; on a busy head that start
+    can fail or time out (seen once in CI with both cores taken: "Initialization failure from server"), and Ray
+    does not try again itself. Ray Client disconnects cleanly after such a failure, so a second ``ray.init`` is a
+    fresh attempt; any other error is raised at once.
+    """
+    for attempt in range(1, RAY_CLIENT_INIT_ATTEMPTS + 1):
+        try:
+            # log_to_driver=False: the workers' TensorFlow output stays in Ray's logs, not the studio's.
+            ray.init(address=address, namespace=RAY_NAMESPACE, log_to_driver=False)
+            return
+        except ConnectionAbortedError as error:
+            if attempt == RAY_CLIENT_INIT_ATTEMPTS or _CLIENT_INIT_FAILURE not in str(error):
+                raise
+            time.sleep(1.0)
 
 
 def _disconnect() -> None:
@@ -321,9 +352,17 @@ def running_workers() -> list[tuple[str, int]]:
 
 
 def _one_line(error: BaseException | str) -> str:
-    """The first line of an error's message, short enough for a one-line message to a learner."""
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:160]
+    """One line of an error's message, short enough for a one-line message to a learner: the first, or, where
+    the first only introduces what follows (``"Initialization failure from server:"`` and a server's traceback),
+    the first joined to the first sentence of the last, which names the error."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__ if isinstance(error, BaseException) else ""
+    line = lines[0]
+    if line.endswith(":") and len(lines) > 1:
+        reason = re.split(r"(?<=[.!?])\s", lines[-1], maxsplit=1)[0]
+        line = f"{line} {reason}"
+    return line[:160]
 
 
 class _RayTrainer:

@@ -196,6 +196,19 @@ def test_a_training_the_cluster_can_never_place_is_refused_and_the_slots_are_its
     assert [ray_backend.cluster_job_slots(cpus) for cpus in (1, 2, 64)] == [2, 1, 1]
 
 
+def test_a_cluster_side_failure_keeps_its_reason_in_the_one_line_message() -> None:
+    """Ray Client puts the cluster's traceback under a header line; the learner's message keeps the header and the
+    traceback's last line (the error), not the header alone as it once did (a CI failure said only "server:")."""
+    server_side = ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last):\n"
+                                         '  File "proxier.py", line 780, in Datapath\n'
+                                         "RuntimeError: Proxy failed to Connect to backend! Check the logs.\n")
+    assert ray_backend._one_line(server_side) == ("Initialization failure from server: RuntimeError: Proxy failed to "
+                                                  "Connect to backend!")
+    assert ray_backend._one_line(RuntimeError("worker died\nmore detail")) == "worker died"
+    assert ray_backend._one_line(TimeoutError()) == "TimeoutError"
+    assert len(ray_backend._one_line("x" * 500)) == 160
+
+
 def test_a_cluster_that_is_down_is_a_message_within_seconds() -> None:
     """Ray itself retries an address where nothing listens for many minutes; the probe answers at once."""
     port = free_port()
