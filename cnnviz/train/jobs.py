@@ -242,23 +242,29 @@ class Job:
         """Whether Stop was asked for (by the learner, or because the tab was closed)."""
         return self._stop.is_set()
 
-    def wait_for_first_points(self, timeout_s: float, *, poll_s: float = 0.02) -> bool:
-        """Until the latest run's first epoch is finished, wait up to ``timeout_s`` seconds for its next milestone.
+    def wait_for_first_points(self, timeout_s: float, *, shown_batch: bool = False, poll_s: float = 0.02) -> bool:
+        """Until the latest run's first epoch is finished, wait up to ``timeout_s`` seconds for a milestone the
+        view has not shown yet.
 
         The milestones are the first batch report (the batch curve can start) and then the first finished epoch
         (the first epoch point). Right after a click they are what the learner waits for, and a view that redraws
-        on a timer would show each up to one period late; so its redraw waits here first. Once the first epoch is
-        there, or the job is no longer active, it returns at once.
+        on a timer would show each up to one period late; so its redraw waits here first. A first batch the view
+        has not drawn yet (``shown_batch`` false) is a milestone even if it came before this call: a redraw that
+        starts just after it draws it at once. Once the first epoch is there, or the job is no longer active, it
+        returns at once.
+
+        Args:
+            shown_batch: whether the view already shows a batch of the latest run (as it is at this call).
 
         Returns:
             ``False`` when the time ran out first; ``True`` when a milestone came, the first epoch was there
             already, or the job ended.
         """
-        had_batch = self._milestones()[0]
+        runs = len(self.runs)
         deadline = time.monotonic() + timeout_s
         while self.active:
             batch, epoch = self._milestones()
-            if epoch or (batch and not had_batch):
+            if epoch or (batch and (not shown_batch or len(self.runs) != runs)):
                 return True
             if time.monotonic() >= deadline:
                 return False

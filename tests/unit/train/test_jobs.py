@@ -307,11 +307,23 @@ def test_a_live_view_waits_for_the_first_batch_then_the_first_epoch_and_then_not
     thread = _later(lambda: setattr(run, "batch", batch))
     assert job.wait_for_first_points(60.0) and run.batch is batch  # it returned for the first batch
     thread.join()
-    assert not job.wait_for_first_points(0.05)  # now it waits for the first epoch: later batches do not count
+    # A view that has not drawn that batch yet (it came just before this redraw) draws it at once ...
+    assert job.wait_for_first_points(60.0, shown_batch=False)
+    # ... and one that has waits for the first epoch: later batches do not count.
+    assert not job.wait_for_first_points(0.05, shown_batch=True)
     thread = _later(lambda: run.epochs.append(epoch))
-    assert job.wait_for_first_points(60.0) and run.epochs == [epoch]
+    assert job.wait_for_first_points(60.0, shown_batch=True) and run.epochs == [epoch]
     thread.join()
-    assert job.wait_for_first_points(0.0)  # from the first epoch on, no wait at all
+    assert job.wait_for_first_points(0.0, shown_batch=True)  # from the first epoch on, no wait at all
+
+    # A repeat's next run starts during the wait (the last one stopped before its first epoch): the batch the view
+    # showed was the last run's, this one's is news.
+    repeated = Job(job_id=3, owner="c", request=request(0), submitted_at=0.0, state=RUNNING)
+    repeated.runs.append(RunProgress(config=TrainConfig(), batch=batch))
+    following = RunProgress(config=TrainConfig(), batch=batch)
+    thread = _later(lambda: repeated.runs.append(following))
+    assert repeated.wait_for_first_points(60.0, shown_batch=True) and repeated.runs[-1] is following
+    thread.join()
 
     ended = Job(job_id=2, owner="b", request=request(0), submitted_at=0.0, state=RUNNING)
     thread = _later(lambda: setattr(ended, "state", STOPPED))
