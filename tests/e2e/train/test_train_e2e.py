@@ -74,7 +74,9 @@ def test_train_stop_save_and_find_the_model(page: Page, app_server: str) -> None
     expect(page.get_by_text(re.compile(r"Training Run 2 on .*\(local backend\)"))).to_be_visible(
         timeout=TRAINING_TIMEOUT_MS)
     expect(page.get_by_text(re.compile(r"Epoch ([3-9]|[12]\d)/30"))).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
-    stop = page.get_by_role("button", name="Stop", exact=True)
+    # The page's own Stop, in the page: while a script runs, Streamlit's header shows a "Stop" button too, which
+    # stops that script run, not the training.
+    stop = page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop", exact=True)
     expect(stop).to_be_visible()
     stop.click()
     stopped = page.get_by_text(re.compile(r"Run 2 stopped after \d+ of 30 epochs"))
