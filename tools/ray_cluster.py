@@ -86,6 +86,8 @@ def running_ray_cluster(num_cpus: int = 2) -> Iterator[RayCluster]:
             time.sleep(0.3)
         # `ray start` reports the runtime started before its Ray Client server listens: wait for that too.
         while not _listening(client_port):
+            if process.poll() is not None:
+                raise RuntimeError(f"ray start exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Ray's client server did not listen on {client_port} in {START_TIMEOUT_S} s")
             time.sleep(0.3)

@@ -388,11 +388,11 @@ def live_training() -> None:
 
 #: Seconds between two redraws of the live charts while a training runs (the child reports batches 4 times a second).
 LIVE_REFRESH_S = 0.5
-#: Until a run's first epoch point, a redraw waits up to this long for the next milestone (the first batch, then the
-#: first epoch: :meth:`~cnnviz.train.jobs.Job.wait_for_first_points`), so that each shows as soon as it is there
-#: instead of up to :data:`LIVE_REFRESH_S` later (issue 11: click -> first progress 1.40 -> 0.98 s median in
-#: Chromium, with :data:`LIVE_SHOWN_KEY`). While a redraw runs, Streamlit marks the live charts stale and starts fading them after 0.5 s: the wait
-#: and the redraw stay well under that, so the charts never fade. A Stop click waits at most this long.
+#: Until a run's first epoch point, a redraw waits up to this long for the next milestone it has not drawn (the first
+#: batch, then the first epoch: :meth:`~cnnviz.train.jobs.Job.wait_for_first_points`), so that each shows as soon as
+#: it is there instead of up to :data:`LIVE_REFRESH_S` later (issue 11: click -> first progress 1.40 -> 0.98 s median
+#: in Chromium). While a redraw runs, Streamlit marks the live charts stale and starts fading them after 0.5 s: the
+#: wait and the redraw stay well under that, so the charts never fade. A Stop click waits at most this long.
 FIRST_POINTS_WAIT_S = 0.3
 #: Session-state key: what the live view's last redraw showed (job id, its number of runs, whether it drew a batch).
 LIVE_SHOWN_KEY = "train_live_shown"
