@@ -196,73 +196,94 @@ def connect(address: str | None = None) -> None:
     Raises:
         RayConnectionError: no address is set, or the cluster cannot be reached; the message says which and how.
     """
+    global _last_failure
+    waiting_since = time.monotonic()
     with _connect_lock:
         if "ray" in sys.modules and sys.modules["ray"].is_initialized():
             return
         address = address or ray_address()
-        if address is None:
-            raise RayConnectionError(
-                f"No Ray cluster is set: {RAY_ADDRESS_ENV} is empty. Start one with `make cluster` and set "
-                f"{RAY_ADDRESS_ENV}=auto, or train with the local backend."
-            )
-        target = _bootstrap_host_port(address)
-        if target is not None:
-            if _is_loopback(target[0]):
-                os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # read by Ray when it resolves the address below
-            try:
-                socket.create_connection(target, timeout=CONNECT_PROBE_S).close()
-            except OSError as error:
-                raise RayConnectionError(
-                    f"Could not reach the Ray cluster at {address!r} ({target[0]}:{target[1]}: "
-                    f"{error.strerror or error}). Is it running (`make cluster`) and is {RAY_ADDRESS_ENV} right?"
-                ) from None
-        if address.startswith("ray://") and "RAY_AUTH_MODE" not in os.environ and _token_available():
-            # A Ray driver turns token authentication on by itself when it finds a token; Ray Client does not
-            # (measured with Ray 2.60: "ray client connection timeout" against `make cluster`), so say it here.
-            os.environ["RAY_AUTH_MODE"] = "token"
-            if "ray" in sys.modules:  # Ray read its settings when it was imported: have it read them again
-                with contextlib.suppress(Exception):
-                    from ray._raylet import Config
-
-                    Config.initialize("")
-        # Never let a Ray call start a Ray of its own inside the studio (Ray's "auto connect" does, when a call
-        # comes after a lost connection): a call without a connection must fail, and the next training reconnect.
-        os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
-        import ray
-
-        with contextlib.suppress(Exception):  # the switch is read when Ray is imported; it may have been already
-            from ray._private import auto_init_hook
-
-            auto_init_hook.enable_auto_connect = os.environ["RAY_ENABLE_AUTO_CONNECT"] != "0"
-        if target is not None and _is_loopback(target[0]):
-            # Ray read that switch when it was first imported; if that was before, set what it read then.
-            from ray._private import ray_constants
-
-            ray_constants.ENABLE_RAY_CLUSTER = os.environ[LOCAL_ONLY_ENV].lower() not in ("0", "false")
+        failure = _last_failure
+        if failure is not None and failure[0] >= waiting_since and failure[1] == address:
+            # A try that ended while this call waited for it has answered this call too: the studio's queue asks
+            # the cluster's size in the background while a job waits to connect, and a head that cannot take a
+            # connection would otherwise keep the learner waiting through both tries (2 x 2 x ~30 s).
+            raise RayConnectionError(failure[2]) from None
         try:
-            _init_ray(ray, address)
-        except Exception as error:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
-            causes = []
-            cause: BaseException | None = error
-            while cause is not None and len(causes) < 5:
-                causes.append(str(cause))
-                cause = cause.__cause__ or cause.__context__
-            if any("InvalidAuthToken" in text or "AuthenticationError" in text for text in causes):
-                raise RayConnectionError(
-                    f"The Ray cluster at {address!r} refused this server: it needs the cluster's token. Copy "
-                    "~/.ray/auth_token from the head machine here, or set RAY_AUTH_TOKEN."
-                ) from None
-            if any(_CLIENT_INIT_FAILURE in text for text in causes):
-                raise RayConnectionError(
-                    f"The Ray cluster at {address!r} answered but could not start this server's connection in "
-                    f"{RAY_CLIENT_INIT_ATTEMPTS} tries ({_one_line(error)}). Its head may be overloaded: try again, "
-                    "and see ray_client_server*.err in the head's Ray logs."
-                ) from None
+            _connect_locked(address)
+        except RayConnectionError as error:
+            _last_failure = (time.monotonic(), address, str(error))
+            raise
+
+
+#: The last failed connection: (when it failed, its address, the message), for calls that waited for it.
+_last_failure: tuple[float, str | None, str] | None = None
+
+
+def _connect_locked(address: str | None) -> None:
+    """The body of :func:`connect`, under its lock, for an ``address`` that may still be ``None``."""
+    if address is None:
+        raise RayConnectionError(
+            f"No Ray cluster is set: {RAY_ADDRESS_ENV} is empty. Start one with `make cluster` and set "
+            f"{RAY_ADDRESS_ENV}=auto, or train with the local backend."
+        )
+    target = _bootstrap_host_port(address)
+    if target is not None:
+        if _is_loopback(target[0]):
+            os.environ.setdefault(LOCAL_ONLY_ENV, "0")  # read by Ray when it resolves the address below
+        try:
+            socket.create_connection(target, timeout=CONNECT_PROBE_S).close()
+        except OSError as error:
             raise RayConnectionError(
-                f"Could not reach the Ray cluster at {address!r} ({_one_line(error)}). Is it running (`make "
-                f"cluster`) and is {RAY_ADDRESS_ENV} right?"
+                f"Could not reach the Ray cluster at {address!r} ({target[0]}:{target[1]}: "
+                f"{error.strerror or error}). Is it running (`make cluster`) and is {RAY_ADDRESS_ENV} right?"
             ) from None
-        _object_cache.clear()  # references of an earlier connection are no longer valid
+    if address.startswith("ray://") and "RAY_AUTH_MODE" not in os.environ and _token_available():
+        # A Ray driver turns token authentication on by itself when it finds a token; Ray Client does not
+        # (measured with Ray 2.60: "ray client connection timeout" against `make cluster`), so say it here.
+        os.environ["RAY_AUTH_MODE"] = "token"
+        if "ray" in sys.modules:  # Ray read its settings when it was imported: have it read them again
+            with contextlib.suppress(Exception):
+                from ray._raylet import Config
+
+                Config.initialize("")
+    # Never let a Ray call start a Ray of its own inside the studio (Ray's "auto connect" does, when a call
+    # comes after a lost connection): a call without a connection must fail, and the next training reconnect.
+    os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+    import ray
+
+    with contextlib.suppress(Exception):  # the switch is read when Ray is imported; it may have been already
+        from ray._private import auto_init_hook
+
+        auto_init_hook.enable_auto_connect = os.environ["RAY_ENABLE_AUTO_CONNECT"] != "0"
+    if target is not None and _is_loopback(target[0]):
+        # Ray read that switch when it was first imported; if that was before, set what it read then.
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = os.environ[LOCAL_ONLY_ENV].lower() not in ("0", "false")
+    try:
+        _init_ray(ray, address)
+    except Exception as error:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+        causes = []
+        cause: BaseException | None = error
+        while cause is not None and len(causes) < 5:
+            causes.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        if any("InvalidAuthToken" in text or "AuthenticationError" in text for text in causes):
+            raise RayConnectionError(
+                f"The Ray cluster at {address!r} refused this server: it needs the cluster's token. Copy "
+                "~/.ray/auth_token from the head machine here, or set RAY_AUTH_TOKEN."
+            ) from None
+        if any(_CLIENT_INIT_FAILURE in text for text in causes):
+            raise RayConnectionError(
+                f"The Ray cluster at {address!r} answered but could not start this server's connection in "
+                f"{RAY_CLIENT_INIT_ATTEMPTS} tries ({_one_line(error)}). Its head may be overloaded: try again, "
+                "and see ray_client_server*.err in the head's Ray logs."
+            ) from None
+        raise RayConnectionError(
+            f"Could not reach the Ray cluster at {address!r} ({_one_line(error)}). Is it running (`make "
+            f"cluster`) and is {RAY_ADDRESS_ENV} right?"
+        ) from None
+    _object_cache.clear()  # references of an earlier connection are no longer valid
 
 
 #: How many times a Ray Client connection is tried when the cluster's side of it fails to start.
