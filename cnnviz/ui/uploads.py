@@ -44,16 +44,31 @@ def picture_upload(label: str, *, key: str, help: str, mode: str = "L",
         help: the tooltip: what happens to the picture.
         mode, max_side: as :func:`cnnviz.core.uploads.decode_image` (grey or colour, the longest side).
 
+    The decoded picture is kept in the session for as long as the same file is uploaded (one picture per widget,
+    no larger than ``max_side``), so reruns do not decode it again.
+
     Returns:
         The upload: empty, unreadable (``pixels`` is ``None``; an ``st.error`` says what was wrong and what to
         do) or decoded.
     """
     upload = st.file_uploader(label, type=FILE_TYPES, key=key, help=help)
+    decoded_key = f"{key}_decoded"  # this session's last decoded picture: (file, mode, side), the upload
     if upload is None:
+        st.session_state.pop(decoded_key, None)
         return PictureUpload()
+    wanted = (upload.file_id, mode, max_side)
+    kept = st.session_state.get(decoded_key)
+    if kept is not None and kept[0] == wanted:
+        # Both pages rerun their upload with every change around it (a Sketch sweep, a Kernels setting): a phone
+        # photo took ~100 ms to decode each time, in one of the server's few decoding slots.
+        return kept[1]
     try:
         pixels = decode_image(upload.getvalue(), mode=mode, max_side=max_side)
-    except ImageUploadError as error:
+    except ImageUploadError as error:  # not kept: "the server is busy" must be tried again on the next rerun
+        st.session_state.pop(decoded_key, None)
         st.error(md_escape(str(error)), icon=":material/broken_image:")
         return PictureUpload(file_name=upload.name)
-    return PictureUpload(file_name=upload.name, pixels=pixels)
+    pixels.flags.writeable = False  # kept for the next reruns: nobody may change it in place
+    result = PictureUpload(file_name=upload.name, pixels=pixels)
+    st.session_state[decoded_key] = (wanted, result)
+    return result
