@@ -242,9 +242,9 @@ def _literal(tree: ast.Module, node: ast.expr) -> object:
             if any(isinstance(target, ast.Name) and target.id == node.id for target in targets):
                 return ast.literal_eval(statement.value)
             if isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith("cnnviz."):
-                if any((alias.asname or alias.name) == node.id for alias in statement.names):
-                    name = next(alias.name for alias in statement.names if (alias.asname or alias.name) == node.id)
-                    return getattr(importlib.import_module(statement.module), name)
+                for alias in statement.names:
+                    if (alias.asname or alias.name) == node.id:
+                        return getattr(importlib.import_module(statement.module), alias.name)
         raise AssertionError(f"cannot resolve {node.id}")
     return ast.literal_eval(node)
 
