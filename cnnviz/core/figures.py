@@ -41,6 +41,26 @@ def symmetric_range(values: np.ndarray) -> tuple[float, float]:
     return -bound, bound
 
 
+def keep_margins(fig: go.Figure) -> go.Figure:
+    """Stop the axes that show nothing from growing the figure's margins; return ``fig``, changed in place.
+
+    Plotly draws a figure, then grows its margins wherever an axis asks for room (``automargin``, which the
+    default template turns on for every axis) and draws the whole figure a second time. An axis without tick
+    labels or a title needs no room but still asks for a few pixels, so every image heatmap was drawn twice:
+    about half of the browser's work after a kernel edit or an Inside view change (issue 11). Axes that show
+    labels keep asking: a label is never cut off, a margin too small only costs that second drawing.
+    """
+
+    def settle(axis: Any) -> None:
+        titled = axis.title is not None and bool(axis.title.text)
+        if axis.visible is False or (axis.showticklabels is False and not titled):
+            axis.automargin = False
+
+    fig.for_each_xaxis(settle)
+    fig.for_each_yaxis(settle)
+    return fig
+
+
 def heatmap_trace(
     image: np.ndarray,
     *,
@@ -88,7 +108,7 @@ def image_figure(
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False)
     fig.update_xaxes(constrain="domain", showticklabels=False)
     fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
-    return fig
+    return keep_margins(fig)
 
 
 def image_grid_figure(
@@ -151,7 +171,7 @@ def image_grid_figure(
         margin=dict(l=5, r=5, t=50 if title else 25, b=5),
         showlegend=False,
     )
-    return fig
+    return keep_margins(fig)
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,5 +283,8 @@ def probability_figure(
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title=axis_title)
     fig.update_xaxes(type="category", title="class")
     top_margin = 40 if title else 30
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=top_margin, b=10), showlegend=False)
+    # Room for the tick labels and axis titles from the start, so Plotly need not grow the margins and draw the
+    # chart twice (see keep_margins): the Sketch page redraws it after every stroke.
+    margin = dict(l=90, r=10, t=top_margin, b=66)
+    fig.update_layout(title=title or None, height=height, margin=margin, showlegend=False)
     return fig

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.core.figures import image_grid_figure
+from cnnviz.core.figures import image_grid_figure, keep_margins
 
 
 def sample_grid_figure(
@@ -51,7 +51,7 @@ def sample_grid_figure(
         margin=dict(l=10, r=10, t=10, b=10),
         plot_bgcolor="white",
     )
-    return fig
+    return keep_margins(fig)
 
 
 def class_counts_figure(train_counts: np.ndarray, test_counts: np.ndarray, class_names: Sequence[str]) -> go.Figure:

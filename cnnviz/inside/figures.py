@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnviz.core.figures import DIVERGING, GRAY, heatmap_trace, image_grid_figure, symmetric_range
+from cnnviz.core.figures import DIVERGING, GRAY, heatmap_trace, image_grid_figure, keep_margins, symmetric_range
 from cnnviz.core.text import plotly_escape
 from cnnviz.inside.activations import LayerActivation
 from cnnviz.inside.backprop import BackpropStep, GradientBuild
@@ -123,7 +123,7 @@ def feature_maps_figure(
     )
     axis = dict(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     # Built in one go: validated once, not once per update.
-    return go.Figure(
+    return keep_margins(go.Figure(
         data=[heatmap],
         layout=dict(
             title=title,
@@ -135,7 +135,7 @@ def feature_maps_figure(
             showlegend=False,
             plot_bgcolor="rgba(0,0,0,0)",
         ),
-    )
+    ))
 
 
 def dense_activation_figure(activation: LayerActivation, *, height: int = 220) -> go.Figure:
@@ -264,7 +264,7 @@ def saliency_figure(
         fig.layout[f"yaxis{suffix}"].scaleanchor = f"x{suffix}"
     fig.update_annotations(font_size=12)
     fig.update_layout(title=title or None, height=height, margin=dict(l=5, r=5, t=60 if title else 30, b=5))
-    return fig
+    return keep_margins(fig)
 
 
 def confusion_matrix_figure(
@@ -338,7 +338,11 @@ def confusion_matrix_figure(
     fig.update_yaxes(
         title="true class", autorange=False, range=[classes - 0.5, -0.5], scaleanchor="x", **ticks, **plain
     )
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), clickmode="event+select", dragmode=False)
+    # Room for the class names, the axis titles and the colour bar from the start: a margin Plotly has to grow
+    # costs a second drawing of the whole matrix on every cell click (see keep_margins).
+    longest = max((len(name) for name in class_names), default=1)
+    margin = dict(l=64 + 7 * longest, r=130, t=64, b=10)
+    fig.update_layout(height=height, margin=margin, clickmode="event+select", dragmode=False)
     return fig
 
 
@@ -449,7 +453,7 @@ def backprop_step_figure(step: BackpropStep, *, channel: int = 0, title: str = "
     fig.update_xaxes(showticklabels=False)
     fig.update_annotations(font_size=12)
     fig.update_layout(title=title or None, height=260, margin=dict(l=5, r=5, t=60 if title else 30, b=5))
-    return fig
+    return keep_margins(fig)
 
 
 def gradient_build_figure(build: GradientBuild, *, channel: int = 0, count: int = 6, title: str = "") -> go.Figure:

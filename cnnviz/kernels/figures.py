@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.core.figures import heatmap_trace, image_figure, image_grid_figure, symmetric_range
+from cnnviz.core.figures import heatmap_trace, image_figure, image_grid_figure, keep_margins, symmetric_range
 from cnnviz.kernels.animation import Animation, Step
 from cnnviz.kernels.explain import ConvExplanation, PoolExplanation
 from cnnviz.kernels.ops import PipelineResult
@@ -176,8 +176,10 @@ def _grid(
         annotations.append(dict(text=titles[index], x=x0 + width / 2, y=y1, xref="paper", yref="paper",
                                 xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=title_size)))
     left_margin = 25 if row_titles is not None else 5
-    return go.Figure(data=data, layout=dict(layout, annotations=annotations, showlegend=False,
-                                             margin=dict(l=left_margin, r=5, t=30, b=5)))
+    # The last column's colour bars need ~50 px: reserved, or Plotly grows the margin and draws it all twice.
+    right_margin = 56 if colorbars else 5
+    return keep_margins(go.Figure(data=data, layout=dict(layout, annotations=annotations, showlegend=False,
+                                                          margin=dict(l=left_margin, r=right_margin, t=30, b=5))))
 
 
 def _outline(fig: go.Figure, top: float, left: float, height: float, width: float, *, dash: str = "solid") -> None:
@@ -490,4 +492,4 @@ def animation_figure(animation: Animation, *, start: int = 0, signed: bool = Fal
                           yanchor="top", pad=dict(t=5), buttons=buttons)],
         sliders=[slider], hovermode="closest",
     )
-    return go.Figure(data=data, layout=layout, frames=frames)
+    return keep_margins(go.Figure(data=data, layout=layout, frames=frames))

@@ -12,7 +12,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image
 
-from cnnviz.core.figures import TOP_COLOUR, image_figure, image_grid_figure
+from cnnviz.core.figures import TOP_COLOUR, image_figure, image_grid_figure, keep_margins
 from cnnviz.core.text import plotly_escape
 from cnnviz.sketch.preprocess import Step
 from cnnviz.sketch.robustness import Sweep
@@ -157,4 +157,4 @@ def sweep_images_figure(result: Sweep, class_names: Sequence[str], *, count: int
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False,
                      constrain="domain")
     fig.update_layout(height=height, margin=dict(l=5, r=5, t=30, b=5), plot_bgcolor="rgba(0,0,0,0)")
-    return fig
+    return keep_margins(fig)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
-from cnnviz.core.figures import OTHER_COLOUR, TOP_COLOUR, probability_figure
+from cnnviz.core.figures import OTHER_COLOUR, TOP_COLOUR, image_grid_figure, keep_margins, probability_figure
 
 
 def test_probability_figure_highlights_the_top_class_and_marks_the_true_one() -> None:
@@ -41,3 +42,17 @@ def test_probability_figure_shows_hostile_class_names_as_typed() -> None:
         "AT&amp;amp;T",
         "a&lt;br&gt;b",
     ]
+
+
+def test_only_axes_that_show_nothing_stop_asking_plotly_for_margin() -> None:
+    # An axis asking for margin (automargin) makes Plotly draw the whole figure a second time once it has grown it.
+    grid = image_grid_figure(np.zeros((3, 4, 4)), titles=["a", "b", "c"], cols=3)
+    axes = [grid.layout[name] for name in grid.layout if name.startswith(("xaxis", "yaxis"))]
+    assert len(axes) == 6 and all(axis.automargin is False for axis in axes)
+    fig = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
+    fig.update_xaxes(showticklabels=False, title="epoch")  # a title still needs its room
+    fig.update_yaxes(tickformat=".0%")  # so do tick labels
+    keep_margins(fig)
+    assert fig.layout.xaxis.automargin is None and fig.layout.yaxis.automargin is None
+    fig.update_xaxes(title=None, visible=False)
+    assert keep_margins(fig).layout.xaxis.automargin is False
