@@ -47,6 +47,15 @@ def _array(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def _first_filter(figure: dict) -> np.ndarray:
+    """Filter 0 (3x3) of a filter mosaic, read back through its pixels' hover data (filter, row, column)."""
+    z, where = _array(figure["data"][0]["z"]), _array(figure["data"][0]["customdata"])
+    mask = np.isfinite(z) & (where[..., 0] == 0)
+    kernel = np.full((3, 3), np.nan)
+    kernel[where[mask][:, 1], where[mask][:, 2]] = z[mask]
+    return kernel
+
+
 def _column_formats(table: Any) -> dict[str, dict]:
     """The number formats a dataframe's column_config asks the browser for, by column."""
     configs = json.loads(table.proto.columns)
@@ -77,7 +86,7 @@ def test_filters_of_any_layer_and_the_epoch_replay(model) -> None:
     # Epoch 1's weights are drawn on the colour range of all epochs (the larger, final ones).
     bound = float(np.abs(snapshots[-1]).max())
     assert figure["data"][0]["zmax"] == pytest.approx(bound, rel=1e-5)
-    np.testing.assert_allclose(_array(figure["data"][0]["z"]), snapshots[0][:, :, 0, 0], rtol=1e-5)
+    np.testing.assert_allclose(_first_filter(figure), snapshots[0][:, :, 0, 0], rtol=1e-5)
     app.selectbox(key="inside_filter_layer").set_value("conv_2").run()
     assert not app.exception
     app.slider(key="inside_filter_channel").set_value(3).run()
@@ -186,10 +195,10 @@ def test_a_model_trained_by_the_training_code_replays_its_filters_epoch_by_epoch
     app = _run_named("filters_section", trained_model, result.filter_snapshots)
     replay = app.slider(key="inside_snapshot_epoch")
     assert (replay.max, replay.value) == (3, 3)
-    last = _array(_figures(app)[-1]["data"][0]["z"])
+    last = _first_filter(_figures(app)[-1])
     np.testing.assert_allclose(last, trained_model.get_layer("conv_1").get_weights()[0][:, :, 0, 0], rtol=1e-5)
     replay.set_value(1).run()
-    first = _array(_figures(app)[-1]["data"][0]["z"])
+    first = _first_filter(_figures(app)[-1])
     assert not np.allclose(first, last), "the filters should have changed between epoch 1 and epoch 3"
 
 

@@ -82,6 +82,9 @@ def test_filter_grid_uses_symmetric_or_given_range() -> None:
     fig = filter_grid_figure(filters, title="conv_1")
     assert {(t.zmin, t.zmax) for t in _heatmaps(fig)} == {(-2.0, 2.0)}
     assert "weight" in _heatmaps(fig)[0].hovertemplate
+    for index in range(2):  # one mosaic: each filter whole, where its hover says, numbered above it
+        np.testing.assert_allclose(_map_from_mosaic(fig, index, (2, 2)), filters[index])
+    assert [a.text for a in fig.layout.annotations] == ["filter 0", "filter 1"]
     fixed = filter_grid_figure(filters, value_range=(-5.0, 5.0))
     assert {(t.zmin, t.zmax) for t in _heatmaps(fixed)} == {(-5.0, 5.0)}
     assert snapshot_range([np.full((3, 3, 1, 2), 0.5), np.full((3, 3, 1, 2), -3.0)]) == (-3.0, 3.0)
