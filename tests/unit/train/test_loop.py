@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from cnnviz.train.loop import (
     LR_SCHEDULES,
     BatchProgress,
     EpochProgress,
+    PreparedData,
     TrainConfig,
     TrainingConfigError,
     prepare_data,
@@ -35,6 +38,26 @@ def test_prepare_data_is_a_seeded_scaled_subset(tiny: TinyData) -> None:
     # More than available is capped; no validation means an empty validation set.
     all_data = prepare_data(tiny, TrainConfig(train_size=10_000, validation_split=0.0))
     assert len(all_data.x_train) == 96 and len(all_data.x_val) == 0
+
+
+def test_prepared_data_travels_as_its_pixels_and_arrives_the_same(tiny: TinyData) -> None:
+    # What the training process receives: a pickled copy. With the data lab thinning a class out, too.
+    config = TrainConfig(train_size=80, validation_split=0.25, seed=1, imbalance_classes=(1,), imbalance_keep=0.5)
+    data = prepare_data(tiny, config)
+    assert data.pixels is not None and [part.dtype for part in data.pixels] == [np.uint8] * 3
+    sent = pickle.dumps(data)
+    received = pickle.loads(sent)
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(received, name), getattr(data, name), err_msg=name)
+        assert getattr(received, name).dtype == getattr(data, name).dtype
+    floats = sum(part.nbytes for part in (data.x_train, data.x_val, data.x_test))
+    assert len(sent) < floats / 3  # a quarter of the bytes, and the labels
+    # A copy put together by hand (other images than its pixels) sends its floats.
+    by_hand = PreparedData(data.x_train[:5], data.y_train[:5], data.x_val, data.y_val, data.x_test, data.y_test,
+                           pixels=data.pixels)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(by_hand)).x_train, data.x_train[:5])
+    no_validation = pickle.loads(pickle.dumps(prepare_data(tiny, TrainConfig(train_size=20, validation_split=0.0))))
+    assert no_validation.x_val.shape == (0, 28, 28, 1) and no_validation.x_val.dtype == np.float32
 
 
 def test_training_learns_and_reports_every_epoch(tiny: TinyData) -> None:
