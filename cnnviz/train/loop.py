@@ -213,10 +213,11 @@ class PreparedData:
         pixels: the same three image sets as the uint8 (N, 28, 28) pixels they were scaled from
             (:func:`prepare_data` keeps them when the dataset's images are uint8), or ``None``.
 
-    With ``pixels``, a pickled copy (what the training process and a Ray worker receive) holds the pixels
-    instead of the float images, a quarter of the bytes, and scales them again when unpickled, exactly as
+    With ``pixels``, a pickled copy (what the training process receives) holds the pixels instead of the
+    float images, a quarter of the bytes, and scales them again when unpickled, exactly as
     :func:`cnnviz.core.images.to_model_batch` did (issue 11: sending 56 MB of float images to the training
-    process took ~0.1 s of the second between a click on Train and the first progress).
+    process took ~0.1 s of the second between a click on Train and the first progress). ``pixels`` must be the
+    images of ``x_train``, ``x_val`` and ``x_test``; a copy whose sets differ in size from them sends its floats.
     """
 
     x_train: np.ndarray
