@@ -84,6 +84,7 @@ def pipeline_figure(
     labels: Sequence[str] | None = None,
     *,
     cell_height: int = 210,
+    stage_titles: bool = True,
 ) -> go.Figure:
     """Return every stage of the pipeline for every kernel: one row per kernel, one column per stage.
 
@@ -93,6 +94,8 @@ def pipeline_figure(
     Args:
         result: the pipeline's output (N kernels).
         labels: one name per kernel (defaults to "kernel 1", "kernel 2", ...).
+        stage_titles: head the columns with the stages' names and shapes; without them (a figure drawn under
+            another one that has them, as the Kernels page draws one figure per kernel) the top margin is narrow.
     """
     stages: list[tuple[str, str, np.ndarray]] = [
         ("conv", "convolution", result.conv),
@@ -104,7 +107,7 @@ def pipeline_figure(
     count = result.conv.shape[0]
     names = list(labels) if labels is not None else [f"kernel {index + 1}" for index in range(count)]
     # Stage names and shapes head the columns (every kernel's maps have the same shape); kernels name the rows.
-    titles = [f"{title} ({array.shape[1]}×{array.shape[2]})" for _, title, array in stages]
+    titles = [f"{title} ({array.shape[1]}×{array.shape[2]})" if stage_titles else "" for _, title, array in stages]
     titles += [""] * (len(stages) * (count - 1))
     traces = []
     for row in range(count):
@@ -117,7 +120,8 @@ def pipeline_figure(
                 values = np.where(np.abs(shown) < 1e12, np.round(shown, 4), shown)
             traces.append(heatmap_trace(values, diverging=signed, zmin=zmin, zmax=zmax, showscale=True, name=title))
     fig = _grid(traces, titles, rows=count, cols=len(stages), row_titles=names, colorbars=True)
-    fig.update_layout(height=max(200, cell_height * count + 30))
+    top = 30 if stage_titles else 8
+    fig.update_layout(height=max(200, cell_height * count + top), margin_t=top)
     return fig
 
 

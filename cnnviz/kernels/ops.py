@@ -422,6 +422,18 @@ class PipelineResult:
         """The final stage: ``pooled`` when pooling is on, else ``activated``."""
         return self.pooled if self.pooled is not None else self.activated
 
+    def only(self, index: int) -> PipelineResult:
+        """The result of kernel ``index`` alone, as if the bank held only that kernel.
+
+        The Kernels page draws each kernel's stages as a figure of its own, built from this: an edit of one
+        kernel leaves the others' results equal, so their figures come from the cache and the browser keeps
+        them on screen instead of drawing them again (issue 11).
+        """
+        keep = slice(index, index + 1)
+        pooled = self.pooled[keep] if self.pooled is not None else None
+        return PipelineResult(self.image, self.kernels[keep], self.conv[keep], self.biased[keep], self.activated[keep],
+                              pooled, self.config)
+
 
 def run_pipeline(image: np.ndarray, kernels: np.ndarray, config: PipelineConfig) -> PipelineResult:
     """Run convolution, bias, activation and pooling for every kernel of a bank.

@@ -126,7 +126,13 @@ def pipeline_section(picked: InputImage | None, bank: np.ndarray, labels: list[s
         st.warning(warning, icon=":material/warning:")
     st.markdown("**Output size**, with your numbers (⌊ ⌋ rounds down):")
     st.markdown("\n".join(f"- {line}" for line in pipeline_formulas(result)))
-    st.plotly_chart(cached_figure(pipeline_figure, result, labels[: result.conv.shape[0]]), key="kernels_pipeline_plot")
+    count = result.conv.shape[0]
+    # One figure per kernel: an edit of one kernel changes only its row, and the browser redraws only that figure.
+    with st.container(key="kernels_pipeline_plot", gap=None):
+        for index in range(count):
+            st.plotly_chart(cached_figure(pipeline_figure, result.only(index), labels[index : index + 1],
+                                          stage_titles=index == 0),
+                            key=f"kernels_pipeline_row_{index}")
     explain(
         "What am I looking at?",
         "Each row is one kernel, each column one stage. **Convolution**: the raw sums of products; red is "

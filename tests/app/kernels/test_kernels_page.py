@@ -68,12 +68,23 @@ def test_choose_a_preset(page: AppTest) -> None:
     assert page.session_state["kernel_bank"].revisions[0] == 1
 
 
+def _pipeline_rows(at: AppTest) -> list[str]:
+    """The element id of each kernel's pipeline figure: the browser draws a figure again only when its id changes."""
+    charts = {element.key: element.proto.id for element in at.get("plotly_chart")
+              if (element.key or "").startswith("kernels_pipeline_row_")}
+    return [charts[f"kernels_pipeline_row_{index}"] for index in range(len(charts))]
+
+
 def test_edit_a_cell(page: AppTest) -> None:
+    before = _pipeline_rows(page)
     _edit(page, "kernel_grid_0_0", 1, 1, "5")
     page.run()
     assert not page.exception and not page.error
     assert _result(page).kernels[0][1, 1] == 5.0
     assert page.selectbox(key="kernel_preset_0").value == CUSTOM
+    # Only kernel 1's row of the pipeline is a new figure; the other three are the same elements as before.
+    after = _pipeline_rows(page)
+    assert len(after) == 4 and after[0] != before[0] and after[1:] == before[1:]
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,10 @@ def test_pipeline_figure_has_one_cell_per_kernel_and_stage(count, pool_mode):
     assert fig.data[0].zmid == 0.0 and fig.data[2].zmin == 0.0 and fig.data[2].zmax == 1.0
     # Every map keeps square pixels.
     assert fig.layout.yaxis2.scaleanchor == "x2"
+    # A figure drawn under one that names the stages (one figure per kernel) leaves the names out.
+    below = C.pipeline_figure(result, [f"k{index}" for index in range(count)], stage_titles=False)
+    assert not [annotation.text for annotation in below.layout.annotations if annotation.text]
+    assert below.layout.margin.t < fig.layout.margin.t and len(below.data) == len(fig.data)
     for trace, expected in zip(fig.data[:stages], [result.conv[0], result.biased[0], result.activated[0]]):
         np.testing.assert_allclose(np.asarray(trace.z), expected, atol=1e-4)
 

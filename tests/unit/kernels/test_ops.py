@@ -136,6 +136,12 @@ def test_run_pipeline_stages_and_shapes():
     np.testing.assert_array_equal(result.biased, result.conv - 1.0)
     assert result.activated.min() >= 0
     assert result.output is result.pooled
+    # One kernel's part is what the pipeline gives for that kernel alone.
+    alone = K.run_pipeline(image, bank[2:3], config)
+    part = result.only(2)
+    for stage in ("kernels", "conv", "biased", "activated", "pooled"):
+        np.testing.assert_array_equal(getattr(part, stage), getattr(alone, stage), err_msg=stage)
+    assert part.config == config and part.image is result.image
 
 
 def test_to_unit_image_scales_uint8_once():
